@@ -1,0 +1,1 @@
+"""Pure functions over models: no I/O, no printing."""

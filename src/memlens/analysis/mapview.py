@@ -1,0 +1,100 @@
+"""A process's memory map ready to present: its VMAs (optionally limited to an address
+range), what each is, and the totals with where each total comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from memlens.analysis.mapkind import MapName, classify_table
+from memlens.models import Rollup, SmapsTable, Stat, snake_name
+
+
+class TotalSource(StrEnum):
+    ROLLUP = "smaps_rollup"  # exact: the kernel sums Pss in fixed point, then rounds once
+    ROWS = "rows"  # the sum of the rows shown
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    field: str  # kernel name, e.g. "Pss"
+    value: int
+    source: TotalSource
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRange:
+    """pmap -A semantics: VMAs that overlap [low, high], both inclusive."""
+
+    low: int
+    high: int
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return end - 1 >= self.low and start <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMap:
+    pid: int
+    start_time: int
+    command: str  # the command line, or "[comm]" when it has none (kernel threads)
+    stat: Stat
+    smaps: SmapsTable  # fields () when only /proc/PID/maps was read
+    names: tuple[MapName, ...]
+    rollup: Rollup | None
+    address_range: AddressRange | None
+
+    @property
+    def has_address_space(self) -> bool:
+        return not (self.stat.is_kernel_thread or self.stat.is_zombie)
+
+    def totals(self) -> tuple[Total, ...]:
+        """One total per smaps field: smaps_rollup's where it has the field and every VMA is
+        shown; otherwise the sum of the rows shown."""
+        use_rollup = self.rollup is not None and self.address_range is None
+        out = []
+        for name, col in zip(self.smaps.fields, self.smaps.columns, strict=True):
+            value = self.rollup.get(snake_name(name)) if use_rollup and self.rollup else None
+            if value is None:
+                out.append(Total(name, sum(col), TotalSource.ROWS))
+            else:
+                out.append(Total(name, value, TotalSource.ROLLUP))
+        return tuple(out)
+
+    def total(self, field: str) -> Total:
+        for t in self.totals():
+            if t.field == field:
+                return t
+        raise KeyError(field)
+
+    @property
+    def vss(self) -> int:
+        return self.smaps.maps.vss
+
+
+def command_line(argv: tuple[str, ...], stat: Stat) -> str:
+    """What ps and pmap show: the arguments, or "[comm]" when there are none."""
+    text = " ".join(argv) if argv and any(argv) else f"[{stat.comm}]"
+    return text + (" <defunct>" if stat.is_zombie else "")
+
+
+def build(
+    pid: int,
+    start_time: int,
+    command: str,
+    stat: Stat,
+    smaps: SmapsTable,
+    rollup: Rollup | None,
+    address_range: AddressRange | None = None,
+) -> ProcessMap:
+    if address_range is not None:
+        maps = smaps.maps
+        keep = [
+            i
+            for i, (s, e) in enumerate(zip(maps.start, maps.end, strict=True))
+            if address_range.overlaps(s, e)
+        ]
+        smaps = smaps.select(keep)
+    return ProcessMap(
+        pid, start_time, command, stat, smaps, classify_table(smaps.maps), rollup, address_range
+    )

@@ -1,0 +1,118 @@
+"""``memlens maps PID...``: the memory map of processes, in pmap's formats or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from memlens.analysis.mapview import AddressRange, ProcessMap, build, command_line
+from memlens.cli.common import add_root_argument, open_root, parse_pid
+from memlens.cli.env import Env
+from memlens.errors import ExitStatus, MemlensError, NoAddressSpace, UsageError
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.smaps_parser import smaps_from_maps
+from memlens.render import maps_json, pmap
+
+DESCRIPTION = """\
+Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.
+Per-row values are the kernel's smaps rows; totals of Pss and the other fields that
+smaps_rollup has come from smaps_rollup, which is exact (summing the rounded per-VMA
+Pss rows under-counts), and the output says which totals are which."""
+
+
+def add_parser(sub: Any, name: str) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help="memory map of processes (pmap formats, JSON)", description=DESCRIPTION
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("-x", "--extended", action="store_true", help="show RSS and Dirty")
+    fmt.add_argument(
+        "-X",
+        dest="X",
+        action="count",
+        default=0,
+        help="every smaps field pmap -X shows; -XX: every field, VmFlags included",
+    )
+    fmt.add_argument("-d", "--device", action="store_true", help="show offset and device")
+    fmt.add_argument("--json", action="store_true", help="one JSON document, sizes in bytes")
+    p.add_argument("-q", "--quiet", action="store_true", help="no header or footer")
+    p.add_argument("-p", "--show-path", action="store_true", help="show full paths")
+    p.add_argument(
+        "-A",
+        "--range",
+        metavar="LOW[,HIGH]",
+        help="only VMAs overlapping this hex address range (one address: the VMA holding it)",
+    )
+    add_root_argument(p)
+    p.add_argument("pids", nargs="+", metavar="PID")
+
+
+def parse_range(text: str) -> AddressRange:
+    low_text, comma, high_text = text.partition(",")
+    if not comma:
+        high_text = low_text
+    try:
+        low = int(low_text, 16) if low_text else 0
+        high = int(high_text, 16) if high_text else (1 << 64) - 1
+    except ValueError:
+        raise UsageError(f"-A {text!r}: expected LOW[,HIGH] in hexadecimal") from None
+    if low > high:
+        raise UsageError(f"-A {text!r}: LOW is above HIGH")
+    return AddressRange(low, high)
+
+
+def read_process_map(
+    root: ProcRoot, pid: int, need_smaps: bool, address_range: AddressRange | None
+) -> ProcessMap:
+    proc = root.process(pid)
+    stat = proc.first_stat
+    command = command_line(proc.cmdline(), stat)
+    if need_smaps:
+        smaps = proc.smaps()
+        rollup = proc.smaps_rollup()
+    else:
+        smaps, rollup = smaps_from_maps(proc.maps()), None
+    return build(pid, proc.start_time, command, stat, smaps, rollup, address_range)
+
+
+def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
+    opts = pmap.Options(quiet=args.quiet, full_path=args.show_path)
+    if args.X:
+        pmap.render_X(pm, opts, env.stdout, everything=args.X > 1)
+    elif args.extended:
+        pmap.render_extended(pm, opts, env.stdout)
+    elif args.device:
+        pmap.render_device(pm, opts, env.stdout)
+    else:
+        pmap.render_default(pm, opts, env.stdout)
+
+
+def run(args: argparse.Namespace, env: Env) -> ExitStatus:
+    pids = [parse_pid(text) for text in args.pids]
+    address_range = parse_range(args.range) if args.range else None
+    root = open_root(args)
+    need_smaps = bool(args.X or args.extended or args.json)
+    status = ExitStatus.OK
+    done: list[ProcessMap] = []
+    errors: list[dict[str, Any]] = []
+    for pid in pids:
+        try:
+            pm = read_process_map(root, pid, need_smaps, address_range)
+        except MemlensError as exc:
+            env.error(str(exc))
+            errors.append({"pid": pid, "error": exc.exit_status.name.lower(), "message": str(exc)})
+            status = status or exc.exit_status
+            continue
+        if not pm.has_address_space:
+            what = "a kernel thread" if pm.stat.is_kernel_thread else "a zombie"
+            err = NoAddressSpace(pid, what)
+            env.error(str(err))
+            errors.append({"pid": pid, "error": err.exit_status.name.lower(), "message": str(err)})
+            status = status or err.exit_status
+        if args.json:
+            done.append(pm)
+        else:
+            _render(pm, args, env)
+    if args.json:
+        maps_json.render(done, errors, env.stdout)
+    return status

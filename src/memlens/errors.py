@@ -1,0 +1,85 @@
+"""The errors memlens raises, each carrying the exit status the CLI reports for it."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Every exit status of the memlens command line (documented in the README)."""
+
+    OK = 0
+    ERROR = 1  # an unexpected failure
+    USAGE = 2  # bad arguments (argparse uses 2 as well)
+    NO_SUCH_PROCESS = 3  # the PID does not exist, or exited while being read
+    ACCESS_DENIED = 4  # the files exist but may not be read
+    PARSE_ERROR = 5  # a /proc file is truncated or malformed
+    SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
+    NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
+
+
+class MemlensError(Exception):
+    """Base of every error memlens raises on purpose; ``str()`` is a one-line message."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+
+class UsageError(MemlensError):
+    exit_status = ExitStatus.USAGE
+
+
+class NoSuchProcess(MemlensError):
+    exit_status = ExitStatus.NO_SUCH_PROCESS
+
+    def __init__(self, pid: int, reason: str = "no such process") -> None:
+        super().__init__(f"process {pid}: {reason}")
+        self.pid = pid
+        self.reason = reason
+
+
+class AccessDenied(MemlensError):
+    exit_status = ExitStatus.ACCESS_DENIED
+
+    def __init__(self, path: str, pid: int | None = None) -> None:
+        who = f"process {pid}: " if pid is not None else ""
+        super().__init__(f"{who}permission denied reading {path}")
+        self.path = path
+        self.pid = pid
+
+
+class NoAddressSpace(MemlensError):
+    """A kernel thread or a zombie: /proc/PID/maps exists but is empty by nature."""
+
+    exit_status = ExitStatus.NO_ADDRESS_SPACE
+
+    def __init__(self, pid: int, what: str) -> None:
+        super().__init__(f"process {pid}: {what}, it has no user address space")
+        self.pid = pid
+        self.what = what
+
+
+class ParseError(MemlensError):
+    exit_status = ExitStatus.PARSE_ERROR
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"cannot parse {where}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+class ReadError(MemlensError):
+    """A file of an existing process could not be read for another reason (not captured in a
+    snapshot, an I/O error)."""
+
+    exit_status = ExitStatus.ERROR
+
+    def __init__(self, path: str, errno: int | None, reason: str) -> None:
+        super().__init__(f"cannot read {path}: {reason}")
+        self.path = path
+        self.errno = errno
+
+
+class SnapshotError(MemlensError):
+    exit_status = ExitStatus.SNAPSHOT_ERROR

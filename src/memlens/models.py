@@ -1,0 +1,334 @@
+"""Frozen models of what the kernel reports. Sizes are ``int`` bytes; a field the kernel did
+not print is ``None``, never 0.
+
+Large tables (``MapsTable``, ``SmapsTable``) are stored by column: a process may have tens of
+thousands of VMAs and building one object per VMA would cost more than reading the file.
+Rows are materialised on demand as ``VmArea`` and ``Mapping`` views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# smaps field names (as the kernel prints them) -> snake_case names used by memlens.
+# Documentation/filesystems/proc.rst, "The /proc/PID/smaps".
+KNOWN_SMAPS_FIELDS: dict[str, str] = {
+    "Size": "size",
+    "KernelPageSize": "kernel_page_size",
+    "MMUPageSize": "mmu_page_size",
+    "Rss": "rss",
+    "Pss": "pss",
+    "Pss_Dirty": "pss_dirty",
+    "Pss_Anon": "pss_anon",
+    "Pss_File": "pss_file",
+    "Pss_Shmem": "pss_shmem",
+    "Shared_Clean": "shared_clean",
+    "Shared_Dirty": "shared_dirty",
+    "Private_Clean": "private_clean",
+    "Private_Dirty": "private_dirty",
+    "Referenced": "referenced",
+    "Anonymous": "anonymous",
+    "KSM": "ksm",
+    "LazyFree": "lazy_free",
+    "AnonHugePages": "anon_huge_pages",
+    "ShmemPmdMapped": "shmem_pmd_mapped",
+    "FilePmdMapped": "file_pmd_mapped",
+    "Shared_Hugetlb": "shared_hugetlb",
+    "Private_Hugetlb": "private_hugetlb",
+    "Swap": "swap",
+    "SwapPss": "swap_pss",
+    "Locked": "locked",
+    "THPeligible": "thp_eligible",
+    "ProtectionKey": "protection_key",
+}
+
+
+def snake_name(kernel_name: str) -> str:
+    """The snake_case name of an smaps/status field; unknown fields are converted generically."""
+    known = KNOWN_SMAPS_FIELDS.get(kernel_name)
+    if known is not None:
+        return known
+    out: list[str] = []
+    for i, ch in enumerate(kernel_name):
+        prev = kernel_name[i - 1] if i else ""
+        if ch.isupper() and prev and (prev.islower() or prev.isdigit()):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out).replace("__", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class VmArea:
+    """One line of /proc/PID/maps: a virtual memory area."""
+
+    start: int
+    end: int
+    perms: str  # "r-xp": read, write, execute, then p(rivate) or s(hared)
+    offset: int
+    device: str  # "fe:00", major:minor in hex as the kernel prints it
+    inode: int
+    path: str  # the pathname column as printed (kernel escapes "\n" as "\\012"); "" if anonymous
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    @property
+    def dev_major(self) -> int:
+        return int(self.device.partition(":")[0], 16)
+
+    @property
+    def dev_minor(self) -> int:
+        return int(self.device.partition(":")[2], 16)
+
+    @property
+    def shared(self) -> bool:
+        return self.perms[3:4] == "s"
+
+
+@dataclass(frozen=True, slots=True)
+class MapsTable:
+    """Every VMA of a process, by column, in address order."""
+
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+    perms: tuple[str, ...]
+    offset: tuple[int, ...]
+    device: tuple[str, ...]
+    inode: tuple[int, ...]
+    path: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, i: int) -> VmArea:
+        return VmArea(
+            self.start[i],
+            self.end[i],
+            self.perms[i],
+            self.offset[i],
+            self.device[i],
+            self.inode[i],
+            self.path[i],
+        )
+
+    def __iter__(self) -> Iterator[VmArea]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def vss(self) -> int:
+        """Total virtual size in bytes (what pmap's total shows)."""
+        return sum(self.end) - sum(self.start)
+
+    def select(self, indexes: list[int]) -> MapsTable:
+        """The VMAs at these row indexes."""
+        return MapsTable(
+            start=tuple(self.start[i] for i in indexes),
+            end=tuple(self.end[i] for i in indexes),
+            perms=tuple(self.perms[i] for i in indexes),
+            offset=tuple(self.offset[i] for i in indexes),
+            device=tuple(self.device[i] for i in indexes),
+            inode=tuple(self.inode[i] for i in indexes),
+            path=tuple(self.path[i] for i in indexes),
+        )
+
+
+EMPTY_MAPS = MapsTable((), (), (), (), (), (), ())
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """One VMA of /proc/PID/smaps: its maps line, its numeric fields, its VmFlags."""
+
+    area: VmArea
+    values: MappingABC[str, int]  # snake_case name -> bytes (or a plain number for counters)
+    vm_flags: tuple[str, ...] | None
+
+    def get(self, name: str) -> int | None:
+        return self.values.get(name)
+
+    @property
+    def rss(self) -> int | None:
+        return self.values.get("rss")
+
+    @property
+    def pss(self) -> int | None:
+        return self.values.get("pss")
+
+    @property
+    def swap(self) -> int | None:
+        return self.values.get("swap")
+
+    @property
+    def uss(self) -> int | None:
+        """Private_Clean + Private_Dirty: pages mapped by this process only."""
+        clean, dirty = self.values.get("private_clean"), self.values.get("private_dirty")
+        return None if clean is None or dirty is None else clean + dirty
+
+
+@dataclass(frozen=True, slots=True)
+class SmapsTable:
+    """Every VMA of /proc/PID/smaps, by column.
+
+    ``fields`` are the kernel's names in the kernel's order; ``in_kb[i]`` says whether the kernel
+    printed that field in kB (those columns hold bytes here); ``columns[i]`` holds its values.
+    """
+
+    maps: MapsTable
+    fields: tuple[str, ...]
+    in_kb: tuple[bool, ...]
+    columns: tuple[tuple[int, ...], ...]
+    vm_flags: tuple[tuple[str, ...], ...] | None
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update((name, i) for i, name in enumerate(self.fields))
+        self._index.update((snake_name(name), i) for i, name in enumerate(self.fields))
+
+    def __len__(self) -> int:
+        return len(self.maps)
+
+    def column(self, name: str) -> tuple[int, ...] | None:
+        """A field's values by kernel name ("Pss") or snake_case name ("pss"); None if absent."""
+        i = self._index.get(name)
+        return None if i is None else self.columns[i]
+
+    def total(self, name: str) -> int | None:
+        col = self.column(name)
+        return None if col is None else sum(col)
+
+    def __getitem__(self, i: int) -> Mapping:
+        values = {snake_name(f): col[i] for f, col in zip(self.fields, self.columns, strict=True)}
+        flags = None if self.vm_flags is None else self.vm_flags[i]
+        return Mapping(self.maps[i], MappingProxyType(values), flags)
+
+    def __iter__(self) -> Iterator[Mapping]:
+        return (self[i] for i in range(len(self)))
+
+    def select(self, indexes: list[int]) -> SmapsTable:
+        return SmapsTable(
+            self.maps.select(indexes),
+            self.fields,
+            self.in_kb,
+            tuple(tuple(col[i] for i in indexes) for col in self.columns),
+            None if self.vm_flags is None else tuple(self.vm_flags[i] for i in indexes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """/proc/PID/smaps_rollup: exact totals over all VMAs (Linux 4.14+).
+
+    The kernel adds up Pss in fixed point and truncates once, so these totals are exact where
+    the sum of per-VMA Pss rows under-counts.
+    """
+
+    start: int
+    end: int
+    values: MappingABC[str, int]  # snake_case name -> bytes
+
+    def get(self, name: str) -> int | None:
+        return self.values.get(name)
+
+    @property
+    def rss(self) -> int | None:
+        return self.values.get("rss")
+
+    @property
+    def pss(self) -> int | None:
+        return self.values.get("pss")
+
+    @property
+    def swap(self) -> int | None:
+        return self.values.get("swap")
+
+    @property
+    def swap_pss(self) -> int | None:
+        return self.values.get("swap_pss")
+
+    @property
+    def uss(self) -> int | None:
+        clean, dirty = self.values.get("private_clean"), self.values.get("private_dirty")
+        return None if clean is None or dirty is None else clean + dirty
+
+
+PF_KTHREAD = 0x00200000  # include/linux/sched.h
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    """/proc/PID/stat. Address fields masked by the kernel (no ptrace access) are None."""
+
+    pid: int
+    comm: str
+    state: str
+    ppid: int
+    flags: int
+    minflt: int
+    cminflt: int
+    majflt: int
+    cmajflt: int
+    num_threads: int
+    start_time: int  # clock ticks after boot: with pid, the identity of a process
+    vsize: int  # bytes
+    rss_pages: int
+    start_code: int | None
+    end_code: int | None
+    start_stack: int | None
+    start_data: int | None
+    end_data: int | None
+    start_brk: int | None
+    arg_start: int | None
+    arg_end: int | None
+    env_start: int | None
+    env_end: int | None
+
+    @property
+    def is_kernel_thread(self) -> bool:
+        return bool(self.flags & PF_KTHREAD)
+
+    @property
+    def is_zombie(self) -> bool:
+        return self.state in ("Z", "X")
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """/proc/PID/status: names, ids and the memory counters (kB lines converted to bytes)."""
+
+    name: str
+    state: str
+    tgid: int
+    pid: int
+    ppid: int
+    uids: tuple[int, int, int, int]  # real, effective, saved, filesystem
+    gids: tuple[int, int, int, int]
+    threads: int | None
+    values: MappingABC[str, int]  # every "Key: N kB" / "Key: N" line, snake_case -> int
+
+    def get(self, name: str) -> int | None:
+        return self.values.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Statm:
+    """/proc/PID/statm, converted from pages to bytes."""
+
+    size: int
+    resident: int
+    shared: int
+    text: int
+    lib: int
+    data: int
+    dirty: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessId:
+    """pid plus start time: two processes that reuse a pid never compare equal."""
+
+    pid: int
+    start_time: int

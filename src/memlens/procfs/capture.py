@@ -1,0 +1,166 @@
+"""Writing a snapshot: the /proc files memlens reads, plus a manifest, in one .tar.gz.
+
+Files are stored byte for byte as read. A file that could not be read is recorded in the
+manifest with its errno, so the snapshot answers with the same error when read back.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import socket
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from memlens.errors import SnapshotError
+from memlens.procfs.pid_parsers import parse_stat
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.source import MANIFEST_NAME, PROC_PREFIX, Manifest
+
+PID_FILES = (
+    "stat",
+    "status",
+    "statm",
+    "maps",
+    "smaps",
+    "smaps_rollup",
+    "cmdline",
+    "comm",
+    "auxv",
+    "cgroup",
+    "oom_score_adj",
+)
+PID_LINKS = ("exe", "cwd", "root", "ns/ipc", "ns/mnt", "ns/pid", "ns/user")
+SYSTEM_FILES = (
+    "stat",
+    "meminfo",
+    "vmstat",
+    "uptime",
+    "loadavg",
+    "swaps",
+    "zoneinfo",
+    "buddyinfo",
+    "sys/kernel/osrelease",
+    "sys/kernel/randomize_va_space",
+    "sys/kernel/pid_max",
+    "sys/kernel/shmmax",
+    "sys/kernel/shmall",
+    "sys/kernel/shmmni",
+    "sys/kernel/msgmax",
+    "sys/kernel/msgmnb",
+    "sys/kernel/msgmni",
+    "sys/kernel/sem",
+    "sys/vm/overcommit_memory",
+    "sys/vm/overcommit_ratio",
+    "sysvipc/shm",
+    "sysvipc/msg",
+    "sysvipc/sem",
+)
+
+
+@dataclass
+class CaptureReport:
+    pids: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    files: int = 0
+    errors: int = 0
+
+
+@dataclass
+class _Collected:
+    files: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def read(self, root: ProcRoot, rel: str) -> None:
+        try:
+            self.files[rel] = root.read(rel)
+        except OSError as exc:
+            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+
+    def readlink(self, root: ProcRoot, rel: str) -> None:
+        try:
+            self.links[rel] = root.source.readlink(rel)
+        except OSError as exc:
+            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+
+
+def _start_time(root: ProcRoot, pid: int) -> int | None:
+    try:
+        return parse_stat(root.read(f"{pid}/stat")).start_time
+    except (OSError, ValueError):
+        return None
+    except Exception:  # a malformed stat is the process's problem, not the capture's
+        return None
+
+
+def _capture_process(root: ProcRoot, pid: int, out: _Collected) -> str | None:
+    """Collect one process's files into ``out``; returns why it was skipped, or None."""
+    mine = _Collected()
+    before = _start_time(root, pid)
+    if before is None:
+        return "no such process"
+    for name in PID_FILES:
+        mine.read(root, f"{pid}/{name}")
+    for name in PID_LINKS:
+        mine.readlink(root, f"{pid}/{name}")
+    if _start_time(root, pid) != before:
+        return "exited during capture"
+    out.files.update(mine.files)
+    out.links.update(mine.links)
+    out.errors.update(mine.errors)
+    return None
+
+
+def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> CaptureReport:
+    report = CaptureReport()
+    collected = _Collected()
+    for rel in SYSTEM_FILES:
+        collected.read(root, rel)
+    wanted = sorted(set(pids)) if pids is not None else root.pids()
+    for pid in wanted:
+        reason = _capture_process(root, pid, collected)
+        if reason is None:
+            report.pids.append(pid)
+        else:
+            report.skipped.append((pid, reason))
+    machine = root.machine
+    manifest = Manifest(
+        kernel_release=machine.kernel_release,
+        page_size=machine.page_size,
+        clock_ticks=machine.clock_ticks,
+        boot_time=machine.boot_time,
+        capture_time=root.now(),
+        hostname=root.manifest.hostname if root.manifest else socket.gethostname(),
+        pids=tuple(report.pids),
+        links=collected.links,
+        errors=collected.errors,
+    )
+    _write(output, manifest, collected.files)
+    report.files = len(collected.files) + len(collected.links)
+    report.errors = len(collected.errors)
+    return report
+
+
+def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+    mtime = int(manifest.capture_time)
+    try:
+        with tarfile.open(output, "w:gz", compresslevel=6) as tar:
+            _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
+            for rel in sorted(files):
+                _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+    except OSError as exc:
+        if os.path.isfile(output):
+            os.unlink(output)
+        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = mtime
+    info.mode = 0o444
+    tar.addfile(info, io.BytesIO(data))

@@ -1,0 +1,123 @@
+"""Parsing /proc/PID/stat, status, statm and cmdline."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from memlens.errors import ParseError
+from memlens.models import Stat, Statm, Status, snake_name
+
+# proc_pid_stat(5) field numbers (1-based) of the fields memlens uses.
+_PPID, _FLAGS, _MINFLT, _CMINFLT, _MAJFLT, _CMAJFLT = 4, 9, 10, 11, 12, 13
+_NUM_THREADS, _STARTTIME, _VSIZE, _RSS = 20, 22, 23, 24
+_STARTCODE, _ENDCODE, _STARTSTACK = 26, 27, 28
+_START_DATA, _END_DATA, _START_BRK = 45, 46, 47
+_ARG_START, _ARG_END, _ENV_START, _ENV_END = 48, 49, 50, 51
+
+
+def parse_stat(data: bytes, path: str = "stat") -> Stat:
+    """Parse /proc/PID/stat. The command name may hold spaces and ")", so it ends at the
+    *last* ")". Without ptrace read access the kernel masks the address fields (fs/proc/array.c
+    do_task_stat): startcode/endcode read 1, the others 0. Both come back as None here, as
+    they do for kernel threads, which have no mm."""
+    open_paren, close_paren = data.find(b"("), data.rfind(b")")
+    if open_paren < 0 or close_paren < open_paren:
+        raise ParseError(path, 1, "no (command) field")
+    try:
+        pid = int(data[:open_paren])
+        rest = data[close_paren + 2 :].split()
+        state = rest[0].decode("ascii")
+        fields = [0, *map(int, rest[1:])]
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise ParseError(path, 1, f"bad field: {exc}") from None
+    if len(fields) < _RSS - 2:
+        raise ParseError(path, 1, f"only {len(fields) + 2} fields (truncated?)")
+
+    def field(n: int) -> int:
+        return fields[n - 3]
+
+    def address(n: int) -> int | None:
+        if n - 3 >= len(fields):
+            return None  # older kernels print fewer fields
+        value = field(n)
+        return None if value in (0, 1) else value
+
+    return Stat(
+        pid=pid,
+        comm=data[open_paren + 1 : close_paren].decode("utf-8", "surrogateescape"),
+        state=state,
+        ppid=field(_PPID),
+        flags=field(_FLAGS),
+        minflt=field(_MINFLT),
+        cminflt=field(_CMINFLT),
+        majflt=field(_MAJFLT),
+        cmajflt=field(_CMAJFLT),
+        num_threads=field(_NUM_THREADS),
+        start_time=field(_STARTTIME),
+        vsize=field(_VSIZE),
+        rss_pages=field(_RSS),
+        start_code=address(_STARTCODE),
+        end_code=address(_ENDCODE),
+        start_stack=address(_STARTSTACK),
+        start_data=address(_START_DATA),
+        end_data=address(_END_DATA),
+        start_brk=address(_START_BRK),
+        arg_start=address(_ARG_START),
+        arg_end=address(_ARG_END),
+        env_start=address(_ENV_START),
+        env_end=address(_ENV_END),
+    )
+
+
+def parse_status(data: bytes, path: str = "status") -> Status:
+    """Parse /proc/PID/status. "N kB" values become bytes; every numeric line is kept."""
+    text: dict[str, str] = {}
+    values: dict[str, int] = {}
+    for n, line in enumerate(data.decode("utf-8", "surrogateescape").split("\n"), start=1):
+        if not line:
+            continue
+        key, colon, value = line.partition(":")
+        if not colon:
+            raise ParseError(path, n, f"no colon in {line[:60]!r}")
+        value = value.strip()
+        text[key] = value
+        number, _, unit = value.partition(" ")
+        if number.isdigit() and unit in ("", "kB"):
+            values[snake_name(key)] = int(number) << 10 if unit else int(number)
+    try:
+        uids = _four(text["Uid"])
+        gids = _four(text["Gid"])
+        return Status(
+            name=text["Name"],
+            state=text["State"][:1],
+            tgid=int(text["Tgid"]),
+            pid=int(text["Pid"]),
+            ppid=int(text["PPid"]),
+            uids=uids,
+            gids=gids,
+            threads=int(text["Threads"]) if "Threads" in text else None,
+            values=MappingProxyType(values),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ParseError(path, None, f"missing or bad field {exc}") from None
+
+
+def _four(value: str) -> tuple[int, int, int, int]:
+    a, b, c, d = (int(x) for x in value.split())
+    return a, b, c, d
+
+
+def parse_statm(data: bytes, page_size: int, path: str = "statm") -> Statm:
+    """Parse /proc/PID/statm (seven counts of pages) into bytes."""
+    try:
+        size, resident, shared, text, lib, data_, dirty = (int(x) * page_size for x in data.split())
+    except ValueError:
+        raise ParseError(path, 1, "expected seven numbers") from None
+    return Statm(size, resident, shared, text, lib, data_, dirty)
+
+
+def parse_cmdline(data: bytes) -> tuple[str, ...]:
+    """The NUL-separated argument strings of /proc/PID/cmdline (empty for kernel threads)."""
+    if not data:
+        return ()
+    return tuple(data.rstrip(b"\0").decode("utf-8", "surrogateescape").split("\0"))

@@ -1,0 +1,84 @@
+"""ProcRoot: the one object that reads below a /proc root, with the machine facts (page size,
+clock ticks, boot time) that interpreting those files needs, injected rather than global."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from memlens.errors import NoSuchProcess, UsageError
+from memlens.procfs.process import Process
+from memlens.procfs.source import ArchiveSource, DirectorySource, Manifest, Source
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """Facts about the machine the files come from."""
+
+    page_size: int
+    clock_ticks: int
+    boot_time: float | None  # seconds since the epoch
+    kernel_release: str
+
+
+def _live_machine(source: Source) -> Machine:
+    boot: float | None = None
+    try:
+        for line in source.read("stat").split(b"\n"):
+            if line.startswith(b"btime "):
+                boot = float(line.split()[1])
+    except OSError:
+        pass
+    try:
+        release = source.read("sys/kernel/osrelease").decode().strip()
+    except OSError:
+        release = os.uname().release
+    return Machine(os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK"), boot, release)
+
+
+class ProcRoot:
+    """Reads /proc (or a copy of it). Use ``ProcRoot.live()`` or ``ProcRoot.open(path)``."""
+
+    def __init__(self, source: Source, machine: Machine, manifest: Manifest | None = None):
+        self.source = source
+        self.machine = machine
+        self.manifest = manifest
+
+    @classmethod
+    def live(cls, path: str = "/proc") -> ProcRoot:
+        source = DirectorySource(path)
+        return cls(source, _live_machine(source))
+
+    @classmethod
+    def open(cls, path: str) -> ProcRoot:
+        """A directory (a /proc mount or a copy) or a memlens snapshot archive."""
+        if os.path.isdir(path):
+            return cls.live(path)
+        if not os.path.exists(path):
+            raise UsageError(f"--proc-root {path}: no such file or directory")
+        archive = ArchiveSource(path)
+        m = archive.manifest
+        machine = Machine(m.page_size, m.clock_ticks, m.boot_time, m.kernel_release)
+        return cls(archive, machine, m)
+
+    @property
+    def description(self) -> str:
+        return self.source.description
+
+    def read(self, rel: str) -> bytes:
+        """Raw bytes of a file below the root; OS errors pass through unchanged."""
+        return self.source.read(rel)
+
+    def pids(self) -> list[int]:
+        """The process IDs present, in ascending order."""
+        return sorted(int(name) for name in self.source.listdir("") if name.isdigit())
+
+    def process(self, pid: int) -> Process:
+        if pid <= 0:
+            raise NoSuchProcess(pid, "not a valid process ID")
+        return Process(self, pid)
+
+    def now(self) -> float:
+        """Capture time for snapshots, the clock for live roots."""
+        return self.manifest.capture_time if self.manifest else time.time()

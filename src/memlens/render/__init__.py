@@ -1,0 +1,1 @@
+"""Renderers: turn analysed models into text, JSON, ... written to a given stream."""

@@ -1,0 +1,59 @@
+"""``memlens maps --json``: one document for all processes; sizes in bytes, addresses as
+integers; fields the kernel did not print are absent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from memlens.analysis.mapview import ProcessMap
+from memlens.models import snake_name
+
+
+def process_doc(pm: ProcessMap) -> dict[str, Any]:
+    smaps, maps = pm.smaps, pm.smaps.maps
+    keys = [snake_name(f) for f in smaps.fields]
+    mappings = []
+    for i in range(len(maps)):
+        name = pm.names[i]
+        entry: dict[str, Any] = {
+            "start": maps.start[i],
+            "end": maps.end[i],
+            "perms": maps.perms[i],
+            "offset": maps.offset[i],
+            "device": maps.device[i],
+            "inode": maps.inode[i],
+            "path": maps.path[i],
+            "kind": str(name.kind),
+            "name": name.name,
+            "deleted": name.deleted,
+            "vm_flags": None if smaps.vm_flags is None else list(smaps.vm_flags[i]),
+        }
+        if name.shm_key is not None:
+            entry["shm_key"] = name.shm_key
+            entry["shmid"] = name.shmid
+        for key, col in zip(keys, smaps.columns, strict=True):
+            entry[key] = col[i]
+        mappings.append(entry)
+    totals = {snake_name(t.field): t.value for t in pm.totals()}
+    if "size" not in totals:
+        totals["size"] = pm.vss
+    sources = {snake_name(t.field): str(t.source) for t in pm.totals()}
+    return {
+        "pid": pm.pid,
+        "start_time": pm.start_time,
+        "command": pm.command,
+        "state": pm.stat.state,
+        "kernel_thread": pm.stat.is_kernel_thread,
+        "mappings": mappings,
+        "totals": totals,
+        "totals_source": sources,
+    }
+
+
+def render(processes: list[ProcessMap], errors: list[dict[str, Any]], out: TextIO) -> None:
+    doc: dict[str, Any] = {"processes": [process_doc(pm) for pm in processes]}
+    if errors:
+        doc["errors"] = errors
+    json.dump(doc, out, indent=1)
+    out.write("\n")
