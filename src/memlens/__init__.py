@@ -9,28 +9,68 @@ The public API::
     rollup = proc.smaps_rollup()      # exact per-process totals
 """
 
-from memlens.errors import (
-    AccessDenied,
-    ExitStatus,
-    MemlensError,
-    NoAddressSpace,
-    NoSuchProcess,
-    ParseError,
-    SnapshotError,
-    UsageError,
-)
-from memlens.models import (
-    Mapping,
-    MapsTable,
-    Rollup,
-    SmapsTable,
-    Stat,
-    Statm,
-    Status,
-    VmArea,
-)
-from memlens.procfs.process import Process
-from memlens.procfs.root import ProcRoot
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memlens.errors import (
+        AccessDenied,
+        ExitStatus,
+        MemlensError,
+        NoAddressSpace,
+        NoSuchProcess,
+        ParseError,
+        SnapshotError,
+        UsageError,
+    )
+    from memlens.models import (
+        Mapping,
+        MapsTable,
+        Rollup,
+        SmapsTable,
+        Stat,
+        Statm,
+        Status,
+        VmArea,
+    )
+    from memlens.procfs.process import Process
+    from memlens.procfs.root import ProcRoot
+
+_HOMES = {
+    "memlens.errors": (
+        "AccessDenied",
+        "ExitStatus",
+        "MemlensError",
+        "NoAddressSpace",
+        "NoSuchProcess",
+        "ParseError",
+        "SnapshotError",
+        "UsageError",
+    ),
+    "memlens.models": (
+        "Mapping",
+        "MapsTable",
+        "Rollup",
+        "SmapsTable",
+        "Stat",
+        "Statm",
+        "Status",
+        "VmArea",
+    ),
+    "memlens.procfs.process": ("Process",),
+    "memlens.procfs.root": ("ProcRoot",),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API on first use, so the command line starts fast (PEP 562)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memlens' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "AccessDenied",

@@ -4,14 +4,18 @@ not print is ``None``, never 0.
 Large tables (``MapsTable``, ``SmapsTable``) are stored by column: a process may have tens of
 thousands of VMAs and building one object per VMA would cost more than reading the file.
 Rows are materialised on demand as ``VmArea`` and ``Mapping`` views.
+
+Records are ``typing.NamedTuple``s rather than dataclasses: immutable, typed and slotted all
+the same, but importing ``dataclasses`` alone costs ~20 ms of start-up here, a third of the
+kernel's own time to produce smaps for 10,000 VMAs (see ARCHITECTURE.md, "Speed").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 # smaps field names (as the kernel prints them) -> snake_case names used by memlens.
 # Documentation/filesystems/proc.rst, "The /proc/PID/smaps".
@@ -60,8 +64,36 @@ def snake_name(kernel_name: str) -> str:
     return "".join(out).replace("__", "_")
 
 
-@dataclass(frozen=True, slots=True)
-class VmArea:
+class _Frozen:
+    """Immutable after __init__ (tables are built once per read, so the check costs nothing)."""
+
+    __slots__ = ()
+
+    def _init(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        names: tuple[str, ...] = self.__slots__
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+
+    def __hash__(self) -> int:
+        names: tuple[str, ...] = self.__slots__
+        return hash(tuple(getattr(self, n) for n in names))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {len(self)} VMAs>"  # type: ignore[arg-type]
+
+
+class VmArea(NamedTuple):
     """One line of /proc/PID/maps: a virtual memory area."""
 
     start: int
@@ -89,10 +121,10 @@ class VmArea:
         return self.perms[3:4] == "s"
 
 
-@dataclass(frozen=True, slots=True)
-class MapsTable:
+class MapsTable(_Frozen):
     """Every VMA of a process, by column, in address order."""
 
+    __slots__ = ("device", "end", "inode", "offset", "path", "perms", "start")
     start: tuple[int, ...]
     end: tuple[int, ...]
     perms: tuple[str, ...]
@@ -100,6 +132,20 @@ class MapsTable:
     device: tuple[str, ...]
     inode: tuple[int, ...]
     path: tuple[str, ...]
+
+    def __init__(
+        self,
+        start: tuple[int, ...],
+        end: tuple[int, ...],
+        perms: tuple[str, ...],
+        offset: tuple[int, ...],
+        device: tuple[str, ...],
+        inode: tuple[int, ...],
+        path: tuple[str, ...],
+    ) -> None:
+        self._init(
+            start=start, end=end, perms=perms, offset=offset, device=device, inode=inode, path=path
+        )
 
     def __len__(self) -> int:
         return len(self.start)
@@ -139,8 +185,7 @@ class MapsTable:
 EMPTY_MAPS = MapsTable((), (), (), (), (), (), ())
 
 
-@dataclass(frozen=True, slots=True)
-class Mapping:
+class Mapping(NamedTuple):
     """One VMA of /proc/PID/smaps: its maps line, its numeric fields, its VmFlags."""
 
     area: VmArea
@@ -169,57 +214,110 @@ class Mapping:
         return None if clean is None or dirty is None else clean + dirty
 
 
-@dataclass(frozen=True, slots=True)
-class SmapsTable:
+class SmapsTable(_Frozen):
     """Every VMA of /proc/PID/smaps, by column.
 
     ``fields`` are the kernel's names in the kernel's order; ``in_kb[i]`` says whether the kernel
-    printed that field in kB (those columns hold bytes here); ``columns[i]`` holds its values.
+    printed that field in kB. ``raw_columns[i]`` holds the values as the kernel printed them
+    (kB, or a plain number); ``column()`` gives them in bytes. ``vm_flags_text[i]`` is the
+    VmFlags line of VMA i (None when the kernel prints no VmFlags, before 3.8).
     """
 
+    __slots__ = ("_index", "fields", "in_kb", "maps", "raw_columns", "vm_flags_text")
     maps: MapsTable
     fields: tuple[str, ...]
     in_kb: tuple[bool, ...]
-    columns: tuple[tuple[int, ...], ...]
-    vm_flags: tuple[tuple[str, ...], ...] | None
-    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    raw_columns: tuple[tuple[int, ...], ...]
+    vm_flags_text: tuple[str, ...] | None
+    _index: dict[str, int]
 
-    def __post_init__(self) -> None:
-        self._index.update((name, i) for i, name in enumerate(self.fields))
-        self._index.update((snake_name(name), i) for i, name in enumerate(self.fields))
+    def __init__(
+        self,
+        maps: MapsTable,
+        fields: tuple[str, ...],
+        in_kb: tuple[bool, ...],
+        raw_columns: tuple[tuple[int, ...], ...],
+        vm_flags_text: tuple[str, ...] | None,
+    ) -> None:
+        index = {name: i for i, name in enumerate(fields)}
+        index.update((snake_name(name), i) for i, name in enumerate(fields))
+        self._init(
+            maps=maps,
+            fields=fields,
+            in_kb=in_kb,
+            raw_columns=raw_columns,
+            vm_flags_text=vm_flags_text,
+            _index=index,
+        )
 
     def __len__(self) -> int:
         return len(self.maps)
 
+    def _column(self, i: int) -> tuple[int, ...]:
+        raw = self.raw_columns[i]
+        return tuple([v << 10 for v in raw]) if self.in_kb[i] else raw
+
     def column(self, name: str) -> tuple[int, ...] | None:
-        """A field's values by kernel name ("Pss") or snake_case name ("pss"); None if absent."""
+        """A field's values in bytes (counters as printed), by kernel name ("Pss") or
+        snake_case name ("pss"); None if the kernel did not print the field."""
         i = self._index.get(name)
-        return None if i is None else self.columns[i]
+        return None if i is None else self._column(i)
+
+    def raw_column(self, name: str) -> tuple[int, ...] | None:
+        """A field's values as the kernel printed them (kB for sizes)."""
+        i = self._index.get(name)
+        return None if i is None else self.raw_columns[i]
+
+    @property
+    def columns(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(self._column(i) for i in range(len(self.fields)))
 
     def total(self, name: str) -> int | None:
         col = self.column(name)
         return None if col is None else sum(col)
 
+    def vm_flags(self, i: int) -> tuple[str, ...] | None:
+        """The two-letter VmFlags of VMA i (Documentation/filesystems/proc.rst)."""
+        return None if self.vm_flags_text is None else tuple(self.vm_flags_text[i].split())
+
     def __getitem__(self, i: int) -> Mapping:
-        values = {snake_name(f): col[i] for f, col in zip(self.fields, self.columns, strict=True)}
-        flags = None if self.vm_flags is None else self.vm_flags[i]
-        return Mapping(self.maps[i], MappingProxyType(values), flags)
+        values = {
+            snake_name(f): col[i] << 10 if kb else col[i]
+            for f, col, kb in zip(self.fields, self.raw_columns, self.in_kb, strict=True)
+        }
+        return Mapping(self.maps[i], MappingProxyType(values), self.vm_flags(i))
 
     def __iter__(self) -> Iterator[Mapping]:
         return (self[i] for i in range(len(self)))
 
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SmapsTable:
+            return NotImplemented
+        mine = (self.maps, self.fields, self.in_kb, self.raw_columns, self.vm_flags_text)
+        return mine == (
+            other.maps,
+            other.fields,
+            other.in_kb,
+            other.raw_columns,
+            other.vm_flags_text,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.maps, self.fields, self.raw_columns))
+
     def select(self, indexes: list[int]) -> SmapsTable:
+        """The VMAs at these row indexes."""
+        flags = self.vm_flags_text
         return SmapsTable(
             self.maps.select(indexes),
             self.fields,
             self.in_kb,
-            tuple(tuple(col[i] for i in indexes) for col in self.columns),
-            None if self.vm_flags is None else tuple(self.vm_flags[i] for i in indexes),
+            tuple(tuple(col[i] for i in indexes) for col in self.raw_columns),
+            None if flags is None else tuple(flags[i] for i in indexes),
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Rollup:
+class Rollup(NamedTuple):
     """/proc/PID/smaps_rollup: exact totals over all VMAs (Linux 4.14+).
 
     The kernel adds up Pss in fixed point and truncates once, so these totals are exact where
@@ -258,8 +356,7 @@ class Rollup:
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 
-@dataclass(frozen=True, slots=True)
-class Stat:
+class Stat(NamedTuple):
     """/proc/PID/stat. Address fields masked by the kernel (no ptrace access) are None."""
 
     pid: int
@@ -295,8 +392,7 @@ class Stat:
         return self.state in ("Z", "X")
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
+class Status(NamedTuple):
     """/proc/PID/status: names, ids and the memory counters (kB lines converted to bytes)."""
 
     name: str
@@ -313,8 +409,7 @@ class Status:
         return self.values.get(name)
 
 
-@dataclass(frozen=True, slots=True)
-class Statm:
+class Statm(NamedTuple):
     """/proc/PID/statm, converted from pages to bytes."""
 
     size: int
@@ -326,8 +421,7 @@ class Statm:
     dirty: int
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessId:
+class ProcessId(NamedTuple):
     """pid plus start time: two processes that reuse a pid never compare equal."""
 
     pid: int

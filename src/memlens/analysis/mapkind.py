@@ -11,8 +11,8 @@ shmem_zero_setup).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from memlens.models import MapsTable
 
@@ -45,8 +45,7 @@ _BRACKETED = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class MapName:
+class MapName(NamedTuple):
     kind: Kind
     name: str  # what memlens shows (full path for files)
     short: str  # the same with files shortened to their base name

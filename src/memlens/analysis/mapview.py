@@ -3,8 +3,8 @@ range), what each is, and the totals with where each total comes from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from memlens.analysis.mapkind import MapName, classify_table
 from memlens.models import Rollup, SmapsTable, Stat, snake_name
@@ -15,15 +15,13 @@ class TotalSource(StrEnum):
     ROWS = "rows"  # the sum of the rows shown
 
 
-@dataclass(frozen=True, slots=True)
-class Total:
+class Total(NamedTuple):
     field: str  # kernel name, e.g. "Pss"
     value: int
     source: TotalSource
 
 
-@dataclass(frozen=True, slots=True)
-class AddressRange:
+class AddressRange(NamedTuple):
     """pmap -A semantics: VMAs that overlap [low, high], both inclusive."""
 
     low: int
@@ -33,8 +31,7 @@ class AddressRange:
         return end - 1 >= self.low and start <= self.high
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessMap:
+class ProcessMap(NamedTuple):
     pid: int
     start_time: int
     command: str  # the command line, or "[comm]" when it has none (kernel threads)
@@ -52,11 +49,12 @@ class ProcessMap:
         """One total per smaps field: smaps_rollup's where it has the field and every VMA is
         shown; otherwise the sum of the rows shown."""
         use_rollup = self.rollup is not None and self.address_range is None
+        smaps = self.smaps
         out = []
-        for name, col in zip(self.smaps.fields, self.smaps.columns, strict=True):
+        for name, raw, kb in zip(smaps.fields, smaps.raw_columns, smaps.in_kb, strict=True):
             value = self.rollup.get(snake_name(name)) if use_rollup and self.rollup else None
             if value is None:
-                out.append(Total(name, sum(col), TotalSource.ROWS))
+                out.append(Total(name, sum(raw) << 10 if kb else sum(raw), TotalSource.ROWS))
             else:
                 out.append(Total(name, value, TotalSource.ROLLUP))
         return tuple(out)

@@ -8,7 +8,6 @@ from typing import Any
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
-from memlens.procfs.capture import capture
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -32,6 +31,8 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from memlens.procfs.capture import capture  # tarfile and friends: only this command
+
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
     report = capture(root, args.output, pids)

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from memlens.errors import SnapshotError
+from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
 from memlens.procfs.pid_parsers import parse_stat
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.source import MANIFEST_NAME, PROC_PREFIX, Manifest
 
 PID_FILES = (
     "stat",

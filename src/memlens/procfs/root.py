@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.errors import NoSuchProcess, UsageError
 from memlens.procfs.process import Process
-from memlens.procfs.source import ArchiveSource, DirectorySource, Manifest, Source
+from memlens.procfs.source import DirectorySource, Source
+
+if TYPE_CHECKING:
+    from memlens.procfs.archive import Manifest
 
 
-@dataclass(frozen=True, slots=True)
-class Machine:
+class Machine(NamedTuple):
     """Facts about the machine the files come from."""
 
     page_size: int
@@ -57,6 +59,8 @@ class ProcRoot:
             return cls.live(path)
         if not os.path.exists(path):
             raise UsageError(f"--proc-root {path}: no such file or directory")
+        from memlens.procfs.archive import ArchiveSource  # only snapshots need tarfile
+
         archive = ArchiveSource(path)
         m = archive.manifest
         machine = Machine(m.page_size, m.clock_ticks, m.boot_time, m.kernel_release)

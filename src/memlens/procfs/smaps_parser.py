@@ -20,9 +20,9 @@ from types import MappingProxyType
 
 from memlens.errors import ParseError
 from memlens.models import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
-from memlens.procfs.maps_parser import _HEADER, decode_lines, parse_header_lines
+from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
-_SEP = b"\nVmFlags: "
+_BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
 _DIGITS = b"0123456789"
 # Deleting labels, colons and spaces and turning newlines into commas leaves "4,4,0,...".
 _TO_JSON = bytes.maketrans(b"\n", b",")
@@ -46,21 +46,16 @@ def parse_smaps(data: bytes, path: str = "smaps") -> SmapsTable:
 
 
 def _fast(data: bytes, path: str) -> SmapsTable:
-    parts = data.split(_SEP)
-    if len(parts) < 2:
-        raise ValueError("no VmFlags lines")
+    # [region, flags, header, region, flags, header, ..., region, last flags, "", ""]:
+    # region 0 starts with the first header line; every other header follows a VmFlags line.
+    parts = _BLOCKS.split(data)
+    if len(parts) < 4 or parts[-1] or parts[-2]:
+        raise ValueError("no VmFlags lines, or text after the last one")
     head, first_region = parts[0].split(b"\n", 1)
-    rest = [p.split(b"\n", 2) for p in parts[1:-1]]
-    if rest:
-        flags_, headers_, regions_ = zip(*rest, strict=True)
-    else:
-        flags_, headers_, regions_ = (), (), ()
-    last_flags, tail = parts[-1].split(b"\n", 1)
-    if tail:
-        raise ValueError("text after the last VmFlags line")
-    headers = (head, *headers_)
-    regions = (first_region, *regions_)
-    flags = (*flags_, last_flags)
+    regions = parts[0:-1:3]
+    regions[0] = first_region
+    headers = [head, *parts[2:-3:3]]
+    flags = parts[1::3]
 
     labels = first_region.translate(None, _DIGITS + b" ")
     blob = b"\n".join(regions)
@@ -71,10 +66,7 @@ def _fast(data: bytes, path: str) -> SmapsTable:
     k = len(fields)
     if len(numbers) != k * len(regions) or not all(type(n) is int for n in numbers[:k]):
         raise ValueError("unexpected values")
-    columns = tuple(
-        tuple([v << 10 for v in numbers[i::k]]) if kb else tuple(numbers[i::k])
-        for i, kb in enumerate(in_kb)
-    )
+    columns = tuple(tuple(numbers[i::k]) for i in range(k))
     maps = parse_header_lines(headers, path, first_line=1, step=k + 2)
     return SmapsTable(maps, fields, in_kb, columns, _vm_flags(flags))
 
@@ -91,8 +83,10 @@ def _field_layout(labels: bytes) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     return tuple(names), tuple(kbs)
 
 
-def _vm_flags(flags: tuple[bytes, ...] | list[bytes]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(f.split()) for f in decode_lines(list(flags)))
+def _vm_flags(flags: list[bytes]) -> tuple[str, ...]:
+    """The VmFlags lines without the kernel's trailing space."""
+    blob = (b"\n".join(flags) + b"\n").replace(b" \n", b"\n")
+    return tuple(blob[:-1].decode("ascii", "replace").split("\n"))
 
 
 def _slow(data: bytes, path: str) -> SmapsTable:
@@ -114,7 +108,7 @@ def _slow(data: bytes, path: str) -> SmapsTable:
             in_kb.extend(c[2] for c in current)
         elif names != fields:
             raise ParseError(path, lineno, f"fields {names} differ from the first VMA's {fields}")
-        values.append([v << 10 if kb else v for _, v, kb in current])
+        values.append([v for _, v, _ in current])
 
     for n, line in enumerate(lines, start=1):
         if line.startswith(b"VmFlags:"):

@@ -10,9 +10,14 @@ from memlens.analysis.mapview import ProcessMap
 from memlens.models import snake_name
 
 
+# Per-VMA properties, not amounts: pmap -X adds them up, a JSON document should not.
+NOT_ADDITIVE = frozenset({"KernelPageSize", "MMUPageSize", "THPeligible", "ProtectionKey"})
+
+
 def process_doc(pm: ProcessMap) -> dict[str, Any]:
     smaps, maps = pm.smaps, pm.smaps.maps
     keys = [snake_name(f) for f in smaps.fields]
+    columns = smaps.columns
     mappings = []
     for i in range(len(maps)):
         name = pm.names[i]
@@ -27,18 +32,18 @@ def process_doc(pm: ProcessMap) -> dict[str, Any]:
             "kind": str(name.kind),
             "name": name.name,
             "deleted": name.deleted,
-            "vm_flags": None if smaps.vm_flags is None else list(smaps.vm_flags[i]),
+            "vm_flags": None if smaps.vm_flags_text is None else list(smaps.vm_flags(i) or ()),
         }
         if name.shm_key is not None:
             entry["shm_key"] = name.shm_key
             entry["shmid"] = name.shmid
-        for key, col in zip(keys, smaps.columns, strict=True):
+        for key, col in zip(keys, columns, strict=True):
             entry[key] = col[i]
         mappings.append(entry)
-    totals = {snake_name(t.field): t.value for t in pm.totals()}
+    totals = {snake_name(t.field): t.value for t in pm.totals() if t.field not in NOT_ADDITIVE}
     if "size" not in totals:
         totals["size"] = pm.vss
-    sources = {snake_name(t.field): str(t.source) for t in pm.totals()}
+    sources = {name: str(t.source) for t in pm.totals() if (name := snake_name(t.field)) in totals}
     return {
         "pid": pm.pid,
         "start_time": pm.start_time,

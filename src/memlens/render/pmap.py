@@ -7,9 +7,8 @@ scripts written for pmap keep working; the other formats show memlens's names
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TextIO
 
 from memlens.analysis.mapkind import Kind, MapName
 from memlens.analysis.mapview import ProcessMap, TotalSource
@@ -29,8 +28,7 @@ X_HIDDEN = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     quiet: bool = False  # -q: no header, no footer
     full_path: bool = False  # -p
 
@@ -146,7 +144,7 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
     out.write(header_line(pm))
     shown = [i for i, f in enumerate(smaps.fields) if everything or f not in X_HIDDEN]
     names = [smaps.fields[i] for i in shown]
-    cols = [_units(smaps.columns[i], smaps.in_kb[i]) for i in shown]
+    cols = [smaps.raw_columns[i] for i in shown]
     totals_all = {t.field: t for t in pm.totals()}
     totals = [
         _units((totals_all[f].value,), smaps.in_kb[i])[0] for f, i in zip(names, shown, strict=True)
@@ -155,9 +153,9 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
     offs = ["%08x" % o for o in maps.offset]
     inodes = [str(i) for i in maps.inode]
     mapping = _pmap_mapping(pm, opts.full_path)
-    flags: list[str] = []
-    if everything and smaps.vm_flags is not None:
-        flags = [" ".join(f) for f in smaps.vm_flags]
+    flags: tuple[str, ...] = ()
+    if everything and smaps.vm_flags_text is not None:
+        flags = smaps.vm_flags_text
 
     def width(title: str, texts: list[str]) -> int:
         w = max(map(len, texts), default=0)
@@ -172,7 +170,7 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
         if not opts.quiet:
             w = max(w, len(title), len(str(sum(col))), len(str(total)))
         w_cols.append(w)
-    w_flags = width("VmFlags", flags) if flags else 0
+    w_flags = width("VmFlags", list(flags)) if flags else 0
 
     parts = [f"%{w_addr}s", f"%{w_perm}s", f"%{w_off}s", f"%{w_dev}s", f"%{w_inode}s"]
     parts += [f"%{w}d" for w in w_cols]
@@ -187,7 +185,7 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
         widths = [w_addr, w_perm, w_off, w_dev, w_inode, *w_cols] + ([w_flags] if flags else [])
         out.write(" ".join(t.rjust(w) for t, w in zip(titles, widths, strict=True)))
         out.write(" Mapping\n")
-    columns: list[list[str] | list[int] | tuple[str, ...]] = [
+    columns: list[Sequence[str] | Sequence[int]] = [
         addr,
         list(maps.perms),
         offs,

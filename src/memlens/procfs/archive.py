@@ -1,0 +1,157 @@
+"""Snapshot archives: a .tar.gz holding the /proc files byte for byte under ``proc/`` and a
+``manifest.json`` with the machine facts needed to read them elsewhere (page size, clock
+ticks, boot time), the symlink targets, and the errors met while capturing."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from memlens.errors import SnapshotError
+
+SNAPSHOT_FORMAT = "memlens-snapshot"
+SNAPSHOT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+PROC_PREFIX = "proc/"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a snapshot records besides the files: the facts needed to read them elsewhere."""
+
+    kernel_release: str
+    page_size: int
+    clock_ticks: int
+    boot_time: float | None
+    capture_time: float
+    hostname: str
+    pids: tuple[int, ...]
+    links: dict[str, str] = field(default_factory=dict)  # rel path -> symlink target
+    errors: dict[str, str] = field(default_factory=dict)  # rel path -> errno name at capture
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "kernel_release": self.kernel_release,
+            "page_size": self.page_size,
+            "clock_ticks": self.clock_ticks,
+            "boot_time": self.boot_time,
+            "capture_time": self.capture_time,
+            "hostname": self.hostname,
+            "pids": list(self.pids),
+            "links": self.links,
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, where: str) -> Manifest:
+        if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"{where}: not a memlens snapshot (no memlens manifest)")
+        if doc.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotError(
+                f"{where}: snapshot format version {doc.get('version')!r} is not supported "
+                f"(this memlens reads version {SNAPSHOT_VERSION})"
+            )
+        try:
+            return cls(
+                kernel_release=str(doc["kernel_release"]),
+                page_size=int(doc["page_size"]),
+                clock_ticks=int(doc["clock_ticks"]),
+                boot_time=None if doc["boot_time"] is None else float(doc["boot_time"]),
+                capture_time=float(doc["capture_time"]),
+                hostname=str(doc["hostname"]),
+                pids=tuple(int(p) for p in doc["pids"]),
+                links={str(k): str(v) for k, v in dict(doc["links"]).items()},
+                errors={str(k): str(v) for k, v in dict(doc["errors"]).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"{where}: corrupt manifest ({exc})") from None
+
+
+class ArchiveSource:
+    """A snapshot archive (tar.gz), read once into memory and never written."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.description = f"snapshot {path}"
+        self.files: dict[str, bytes] = {}
+        self.dirs: dict[str, set[str]] = {"": set()}
+        try:
+            with tarfile.open(path, "r:gz") as tar:
+                for member in tar:
+                    self._add(tar, member)
+        except FileNotFoundError:
+            raise SnapshotError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise SnapshotError(f"{path}: is a directory, not an archive") from None
+        except PermissionError:
+            raise SnapshotError(f"{path}: permission denied") from None
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise SnapshotError(f"{path}: corrupt or not a snapshot archive ({exc})") from None
+        raw = self.files.pop(MANIFEST_NAME, None)
+        if raw is None:
+            raise SnapshotError(f"{path}: not a memlens snapshot (no {MANIFEST_NAME})")
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            raise SnapshotError(f"{path}: corrupt manifest (not JSON)") from None
+        self.manifest = Manifest.from_json(doc, path)
+        for rel in list(self.manifest.links) + list(self.manifest.errors):
+            self._register(rel)
+
+    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        if not member.isfile():
+            return
+        name = member.name
+        if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
+            raise SnapshotError(f"{self.path}: unexpected member {name!r}")
+        f = tar.extractfile(member)
+        if f is None:
+            return
+        data = f.read()
+        if name == MANIFEST_NAME:
+            self.files[name] = data
+            return
+        rel = name[len(PROC_PREFIX) :]
+        self.files[rel] = data
+        self._register(rel)
+
+    def _register(self, rel: str) -> None:
+        parent, _, child = rel.rpartition("/")
+        self.dirs.setdefault(parent, set()).add(child)
+        while parent:
+            grand, _, name = parent.rpartition("/")
+            self.dirs.setdefault(grand, set()).add(name)
+            parent = grand
+
+    def _raise_recorded(self, rel: str) -> None:
+        name = self.manifest.errors.get(rel)
+        if name is not None:
+            code = getattr(errno, name, errno.EIO)
+            raise OSError(code, f"{os.strerror(code)} (recorded in snapshot)", rel)
+
+    def read(self, rel: str) -> bytes:
+        self._raise_recorded(rel)
+        data = self.files.get(rel)
+        if data is None:
+            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+        return data
+
+    def readlink(self, rel: str) -> str:
+        self._raise_recorded(rel)
+        target = self.manifest.links.get(rel)
+        if target is None:
+            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+        return target
+
+    def listdir(self, rel: str) -> list[str]:
+        entries = self.dirs.get(rel)
+        if entries is None:
+            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+        return sorted(entries)
