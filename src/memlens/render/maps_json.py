@@ -9,7 +9,6 @@ from typing import Any, TextIO
 from memlens.analysis.mapview import ProcessMap
 from memlens.models import snake_name
 
-
 # Per-VMA properties, not amounts: pmap -X adds them up, a JSON document should not.
 NOT_ADDITIVE = frozenset({"KernelPageSize", "MMUPageSize", "THPeligible", "ProtectionKey"})
 
