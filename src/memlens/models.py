@@ -218,25 +218,28 @@ class SmapsTable(_Frozen):
     """Every VMA of /proc/PID/smaps, by column.
 
     ``fields`` are the kernel's names in the kernel's order; ``in_kb[i]`` says whether the kernel
-    printed that field in kB. ``raw_columns[i]`` holds the values as the kernel printed them
-    (kB, or a plain number); ``column()`` gives them in bytes. ``vm_flags_text[i]`` is the
-    VmFlags line of VMA i (None when the kernel prints no VmFlags, before 3.8).
+    printed that field in kB. ``text_columns[i]`` holds the values as the kernel printed them
+    (decimal text of kB, or of a plain number): they are converted to numbers on demand, once,
+    so that printing them back in a pmap format never converts a number twice.
+    ``column()`` gives a field in bytes. ``vm_flags_text[i]`` is the VmFlags line of VMA i
+    (None when the kernel prints no VmFlags, before Linux 3.8).
     """
 
-    __slots__ = ("_index", "fields", "in_kb", "maps", "raw_columns", "vm_flags_text")
+    __slots__ = ("_index", "_ints", "fields", "in_kb", "maps", "text_columns", "vm_flags_text")
     maps: MapsTable
     fields: tuple[str, ...]
     in_kb: tuple[bool, ...]
-    raw_columns: tuple[tuple[int, ...], ...]
+    text_columns: tuple[tuple[str, ...], ...]
     vm_flags_text: tuple[str, ...] | None
     _index: dict[str, int]
+    _ints: dict[int, tuple[int, ...]]
 
     def __init__(
         self,
         maps: MapsTable,
         fields: tuple[str, ...],
         in_kb: tuple[bool, ...],
-        raw_columns: tuple[tuple[int, ...], ...],
+        text_columns: tuple[tuple[str, ...], ...],
         vm_flags_text: tuple[str, ...] | None,
     ) -> None:
         index = {name: i for i, name in enumerate(fields)}
@@ -245,36 +248,53 @@ class SmapsTable(_Frozen):
             maps=maps,
             fields=fields,
             in_kb=in_kb,
-            raw_columns=raw_columns,
+            text_columns=text_columns,
             vm_flags_text=vm_flags_text,
             _index=index,
+            _ints={},
         )
 
     def __len__(self) -> int:
         return len(self.maps)
 
-    def _column(self, i: int) -> tuple[int, ...]:
-        raw = self.raw_columns[i]
+    def _raw(self, i: int) -> tuple[int, ...]:
+        col = self._ints.get(i)
+        if col is None:
+            col = self._ints[i] = tuple(map(int, self.text_columns[i]))
+        return col
+
+    def _bytes(self, i: int) -> tuple[int, ...]:
+        raw = self._raw(i)
         return tuple([v << 10 for v in raw]) if self.in_kb[i] else raw
 
     def column(self, name: str) -> tuple[int, ...] | None:
         """A field's values in bytes (counters as printed), by kernel name ("Pss") or
         snake_case name ("pss"); None if the kernel did not print the field."""
         i = self._index.get(name)
-        return None if i is None else self._column(i)
+        return None if i is None else self._bytes(i)
 
     def raw_column(self, name: str) -> tuple[int, ...] | None:
-        """A field's values as the kernel printed them (kB for sizes)."""
+        """A field's values in the kernel's unit (kB for sizes)."""
         i = self._index.get(name)
-        return None if i is None else self.raw_columns[i]
+        return None if i is None else self._raw(i)
+
+    def text_column(self, name: str) -> tuple[str, ...] | None:
+        """A field's values as the kernel printed them."""
+        i = self._index.get(name)
+        return None if i is None else self.text_columns[i]
 
     @property
     def columns(self) -> tuple[tuple[int, ...], ...]:
-        return tuple(self._column(i) for i in range(len(self.fields)))
+        """Every field's values in bytes, in ``fields`` order."""
+        return tuple(self._bytes(i) for i in range(len(self.fields)))
 
     def total(self, name: str) -> int | None:
-        col = self.column(name)
-        return None if col is None else sum(col)
+        """The sum of a field over all VMAs, in bytes (per-VMA Pss is rounded: see Rollup)."""
+        i = self._index.get(name)
+        if i is None:
+            return None
+        raw = sum(self._raw(i))
+        return raw << 10 if self.in_kb[i] else raw
 
     def vm_flags(self, i: int) -> tuple[str, ...] | None:
         """The two-letter VmFlags of VMA i (Documentation/filesystems/proc.rst)."""
@@ -282,8 +302,8 @@ class SmapsTable(_Frozen):
 
     def __getitem__(self, i: int) -> Mapping:
         values = {
-            snake_name(f): col[i] << 10 if kb else col[i]
-            for f, col, kb in zip(self.fields, self.raw_columns, self.in_kb, strict=True)
+            snake_name(f): int(col[i]) << 10 if kb else int(col[i])
+            for f, col, kb in zip(self.fields, self.text_columns, self.in_kb, strict=True)
         }
         return Mapping(self.maps[i], MappingProxyType(values), self.vm_flags(i))
 
@@ -293,17 +313,12 @@ class SmapsTable(_Frozen):
     def __eq__(self, other: object) -> bool:
         if type(other) is not SmapsTable:
             return NotImplemented
-        mine = (self.maps, self.fields, self.in_kb, self.raw_columns, self.vm_flags_text)
-        return mine == (
-            other.maps,
-            other.fields,
-            other.in_kb,
-            other.raw_columns,
-            other.vm_flags_text,
-        )
+        mine = (self.maps, self.fields, self.in_kb, self.text_columns, self.vm_flags_text)
+        theirs = (other.maps, other.fields, other.in_kb, other.text_columns, other.vm_flags_text)
+        return mine == theirs
 
     def __hash__(self) -> int:
-        return hash((self.maps, self.fields, self.raw_columns))
+        return hash((self.maps, self.fields, self.text_columns))
 
     def select(self, indexes: list[int]) -> SmapsTable:
         """The VMAs at these row indexes."""
@@ -312,7 +327,7 @@ class SmapsTable(_Frozen):
             self.maps.select(indexes),
             self.fields,
             self.in_kb,
-            tuple(tuple(col[i] for i in indexes) for col in self.raw_columns),
+            tuple(tuple(col[i] for i in indexes) for col in self.text_columns),
             None if flags is None else tuple(flags[i] for i in indexes),
         )
 

@@ -51,10 +51,10 @@ class ProcessMap(NamedTuple):
         use_rollup = self.rollup is not None and self.address_range is None
         smaps = self.smaps
         out = []
-        for name, raw, kb in zip(smaps.fields, smaps.raw_columns, smaps.in_kb, strict=True):
+        for name in smaps.fields:
             value = self.rollup.get(snake_name(name)) if use_rollup and self.rollup else None
             if value is None:
-                out.append(Total(name, sum(raw) << 10 if kb else sum(raw), TotalSource.ROWS))
+                out.append(Total(name, smaps.total(name) or 0, TotalSource.ROWS))
             else:
                 out.append(Total(name, value, TotalSource.ROLLUP))
         return tuple(out)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memlens.errors import SnapshotError
+from memlens.procfs.source import DirectorySource
 
 SNAPSHOT_FORMAT = "memlens-snapshot"
 SNAPSHOT_VERSION = 1
@@ -74,6 +75,50 @@ class Manifest:
             raise SnapshotError(f"{where}: corrupt manifest ({exc})") from None
 
 
+def raise_recorded(manifest: Manifest, rel: str) -> None:
+    """Answer with the error the capture met for this file, if it met one."""
+    name = manifest.errors.get(rel)
+    if name is not None:
+        code = getattr(errno, name, errno.EIO)
+        raise OSError(code, f"{os.strerror(code)} (recorded in snapshot)", rel)
+
+
+def load_manifest(raw: bytes, where: str) -> Manifest:
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise SnapshotError(f"{where}: corrupt manifest (not JSON)") from None
+    return Manifest.from_json(doc, where)
+
+
+class UnpackedSource(DirectorySource):
+    """A snapshot unpacked into a directory (``tar xzf snap.tar.gz -C DIR``, or a tree laid out
+    like /proc with manifest.json beside the pid directories): files from disk, recorded
+    errors and symlink targets from the manifest."""
+
+    def __init__(self, path: str) -> None:
+        manifest_path = os.path.join(path, MANIFEST_NAME)
+        with open(manifest_path, "rb") as f:
+            self.manifest = load_manifest(f.read(), manifest_path)
+        proc = os.path.join(path, PROC_PREFIX)
+        super().__init__(proc if os.path.isdir(proc) else path)
+        self.description = f"snapshot {path}"
+
+    def read(self, rel: str) -> bytes:
+        raise_recorded(self.manifest, rel)
+        return super().read(rel)
+
+    def readlink(self, rel: str) -> str:
+        raise_recorded(self.manifest, rel)
+        target = self.manifest.links.get(rel)
+        if target is None:
+            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+        return target
+
+    def listdir(self, rel: str) -> list[str]:
+        return [n for n in super().listdir(rel) if rel or n not in (MANIFEST_NAME, "links.json")]
+
+
 class ArchiveSource:
     """A snapshot archive (tar.gz), read once into memory and never written."""
 
@@ -97,11 +142,7 @@ class ArchiveSource:
         raw = self.files.pop(MANIFEST_NAME, None)
         if raw is None:
             raise SnapshotError(f"{path}: not a memlens snapshot (no {MANIFEST_NAME})")
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            raise SnapshotError(f"{path}: corrupt manifest (not JSON)") from None
-        self.manifest = Manifest.from_json(doc, path)
+        self.manifest = load_manifest(raw, path)
         for rel in list(self.manifest.links) + list(self.manifest.errors):
             self._register(rel)
 
@@ -130,21 +171,15 @@ class ArchiveSource:
             self.dirs.setdefault(grand, set()).add(name)
             parent = grand
 
-    def _raise_recorded(self, rel: str) -> None:
-        name = self.manifest.errors.get(rel)
-        if name is not None:
-            code = getattr(errno, name, errno.EIO)
-            raise OSError(code, f"{os.strerror(code)} (recorded in snapshot)", rel)
-
     def read(self, rel: str) -> bytes:
-        self._raise_recorded(rel)
+        raise_recorded(self.manifest, rel)
         data = self.files.get(rel)
         if data is None:
             raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
         return data
 
     def readlink(self, rel: str) -> str:
-        self._raise_recorded(rel)
+        raise_recorded(self.manifest, rel)
         target = self.manifest.links.get(rel)
         if target is None:
             raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)

@@ -16,13 +16,15 @@ from itertools import repeat
 from memlens.errors import ParseError
 from memlens.models import EMPTY_MAPS, MapsTable
 
-_PERMS_OK = re.compile(rb"(?:[r-][w-][x-][ps]\n)*")
-_DEVICE_OK = re.compile(rb"(?:[0-9a-f]+:[0-9a-f]+\n)*")
-_RANGES_OK = re.compile(rb"(?:[0-9a-f]+-[0-9a-f]+\n)*")
-_HEX_OK = re.compile(rb"(?:[0-9a-f]+\n)*")
-_DEC_OK = re.compile(rb"(?:[0-9]+\n)*")
+# One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
+_HEADER_LINES = re.compile(
+    r"^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)"
+    r"(?: +(.*))?$",
+    re.M,
+)
 _HEADER = re.compile(
-    rb"([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+) ?(.*)"
+    rb"([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)"
+    rb"(?: +(.*))?"
 )
 
 
@@ -54,29 +56,18 @@ def parse_header_lines(
 
 
 def _fast(lines: list[bytes] | tuple[bytes, ...]) -> MapsTable:
-    ranges, perms, offsets, devices, inodes, rests = zip(
-        *[ln.split(b" ", 5) for ln in lines], strict=True
-    )
-    ranges_blob = b"\n".join(ranges) + b"\n"
-    perms_blob = b"\n".join(perms) + b"\n"
-    devices_blob = b"\n".join(devices) + b"\n"
-    if not (
-        _RANGES_OK.fullmatch(ranges_blob)
-        and _PERMS_OK.fullmatch(perms_blob)
-        and _HEX_OK.fullmatch(b"\n".join(offsets) + b"\n")
-        and _DEVICE_OK.fullmatch(devices_blob)
-        and _DEC_OK.fullmatch(b"\n".join(inodes) + b"\n")
-    ):
-        raise ValueError("unexpected maps line")
-    numbers = list(map(int, ranges_blob.replace(b"-", b"\n").split(), repeat(16)))
+    rows = _HEADER_LINES.findall(b"\n".join(lines).decode("utf-8", "surrogateescape"))
+    if len(rows) != len(lines):
+        raise ValueError("a line is not a VMA line")
+    start, end, perms, offset, device, inode, path = zip(*rows, strict=True)
     return MapsTable(
-        start=tuple(numbers[0::2]),
-        end=tuple(numbers[1::2]),
-        perms=tuple(perms_blob[:-1].decode("ascii").split("\n")),
-        offset=tuple(map(int, offsets, repeat(16))),
-        device=tuple(devices_blob[:-1].decode("ascii").split("\n")),
-        inode=tuple(map(int, inodes)),
-        path=tuple(decode_lines([r.lstrip(b" ") for r in rests])),
+        start=tuple(map(int, start, repeat(16))),
+        end=tuple(map(int, end, repeat(16))),
+        perms=perms,
+        offset=tuple(map(int, offset, repeat(16))),
+        device=device,
+        inode=tuple(map(int, inode)),
+        path=path,
     )
 
 
@@ -98,5 +89,5 @@ def _slow(
         offset=tuple(int(x, 16) for x in offset),
         device=tuple(d.decode("ascii") for d in device),
         inode=tuple(int(x) for x in inode),
-        path=tuple(decode_lines([x.lstrip(b" ") for x in name])),
+        path=tuple(decode_lines([x or b"" for x in name])),
     )

@@ -69,8 +69,21 @@ def parse_stat(data: bytes, path: str = "stat") -> Stat:
     )
 
 
+# status lines that hold decimal counts (the memory lines end in " kB" and are always kept);
+# masks such as Umask (octal), Sig*/Cap* (hex) and Cpus_allowed are not numbers to add up.
+_DECIMAL_STATUS = frozenset(
+    {
+        "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "FDSize", "Threads", "NoNewPrivs",
+        "NStgid", "NSpid", "NSpgid", "NSsid", "Kthread",
+        "Seccomp", "Seccomp_filters", "CoreDumping", "THP_enabled",
+        "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches",
+    }
+)  # fmt: skip
+
+
 def parse_status(data: bytes, path: str = "status") -> Status:
-    """Parse /proc/PID/status. "N kB" values become bytes; every numeric line is kept."""
+    """Parse /proc/PID/status. "N kB" values become bytes; decimal counts are kept as numbers.
+    Name is kept exactly as printed (the kernel escapes only "\\n" and "\\\\")."""
     text: dict[str, str] = {}
     values: dict[str, int] = {}
     for n, line in enumerate(data.decode("utf-8", "surrogateescape").split("\n"), start=1):
@@ -79,11 +92,18 @@ def parse_status(data: bytes, path: str = "status") -> Status:
         key, colon, value = line.partition(":")
         if not colon:
             raise ParseError(path, n, f"no colon in {line[:60]!r}")
+        if key == "Name":
+            text[key] = value[1:] if value.startswith("\t") else value
+            continue
         value = value.strip()
         text[key] = value
         number, _, unit = value.partition(" ")
-        if number.isdigit() and unit in ("", "kB"):
-            values[snake_name(key)] = int(number) << 10 if unit else int(number)
+        if not (number.isascii() and number.isdigit()):
+            continue
+        if unit == "kB":
+            values[snake_name(key)] = int(number) << 10
+        elif not unit and key in _DECIMAL_STATUS:
+            values[snake_name(key)] = int(number)
     try:
         uids = _four(text["Uid"])
         gids = _four(text["Gid"])
@@ -120,4 +140,6 @@ def parse_cmdline(data: bytes) -> tuple[str, ...]:
     """The NUL-separated argument strings of /proc/PID/cmdline (empty for kernel threads)."""
     if not data:
         return ()
-    return tuple(data.rstrip(b"\0").decode("utf-8", "surrogateescape").split("\0"))
+    if data.endswith(b"\0"):
+        data = data[:-1]  # the terminator of the last argument; empty arguments stay
+    return tuple(data.decode("utf-8", "surrogateescape").split("\0"))

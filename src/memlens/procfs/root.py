@@ -55,16 +55,18 @@ class ProcRoot:
     @classmethod
     def open(cls, path: str) -> ProcRoot:
         """A directory (a /proc mount or a copy) or a memlens snapshot archive."""
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not os.path.exists(os.path.join(path, "manifest.json")):
             return cls.live(path)
         if not os.path.exists(path):
             raise UsageError(f"--proc-root {path}: no such file or directory")
-        from memlens.procfs.archive import ArchiveSource  # only snapshots need tarfile
+        from memlens.procfs import archive  # only snapshots need tarfile and json
 
-        archive = ArchiveSource(path)
-        m = archive.manifest
+        source = (
+            archive.UnpackedSource(path) if os.path.isdir(path) else archive.ArchiveSource(path)
+        )
+        m = source.manifest
         machine = Machine(m.page_size, m.clock_ticks, m.boot_time, m.kernel_release)
-        return cls(archive, machine, m)
+        return cls(source, machine, m)
 
     @property
     def description(self) -> str:

@@ -5,15 +5,15 @@ same fields, in the same order, for every VMA of a given kernel), then ``VmFlags
 Documentation/filesystems/proc.rst, "The /proc/PID/smaps".
 
 A process with 10,000 VMAs has 250,000 field lines, so the fast path does no Python work per
-line: it splits the file at the VmFlags lines, converts every number at once (the field lines
-turned into one JSON array by a single ``bytes.translate``), and checks that every VMA has
-exactly the first VMA's field labels by comparing one bytes object. Any deviation sends the
+line: one regular-expression split separates header, field and VmFlags lines; one
+``bytes.translate`` strips the labels from all field lines at once, leaving the kernel's
+decimal text of every value; and one comparison of bytes checks that every VMA has exactly
+the first VMA's field labels. Any deviation sends the
 file through the line-by-line parser, which names the offending line.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from types import MappingProxyType
@@ -24,10 +24,9 @@ from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
 _BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
 _DIGITS = b"0123456789"
-# Deleting labels, colons and spaces and turning newlines into commas leaves "4,4,0,...".
-_TO_JSON = bytes.maketrans(b"\n", b",")
-_LABEL_CHARS = (string.ascii_letters + "_: ").encode()
-_FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): +(\d+)( kB)?")
+_LABEL_CHARS = (string.ascii_letters + "_:").encode()
+_LABEL = re.compile(rb"[A-Za-z_]+")
+_FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
 
 EMPTY_SMAPS = SmapsTable(EMPTY_MAPS, (), (), (), None)
 
@@ -61,12 +60,13 @@ def _fast(data: bytes, path: str) -> SmapsTable:
     blob = b"\n".join(regions)
     if blob.translate(None, _DIGITS + b" ") != b"\n".join([labels] * len(regions)):
         raise ValueError("VMAs with differing fields")
-    numbers = json.loads(b"[" + blob.translate(_TO_JSON, _LABEL_CHARS) + b"]")
+    # Labels gone, spaces kept: a value split by a stray space becomes two tokens.
+    values = blob.translate(None, _LABEL_CHARS).decode("ascii").split()
     fields, in_kb = _field_layout(labels)
     k = len(fields)
-    if len(numbers) != k * len(regions) or not all(type(n) is int for n in numbers[:k]):
+    if len(values) != k * len(regions) or not "".join(values).isdigit():
         raise ValueError("unexpected values")
-    columns = tuple(tuple(numbers[i::k]) for i in range(k))
+    columns = tuple(tuple(values[i::k]) for i in range(k))
     maps = parse_header_lines(headers, path, first_line=1, step=k + 2)
     return SmapsTable(maps, fields, in_kb, columns, _vm_flags(flags))
 
@@ -76,7 +76,7 @@ def _field_layout(labels: bytes) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     names, kbs = [], []
     for label in labels.split(b"\n"):
         name, colon, unit = label.partition(b":")
-        if not colon or unit not in (b"", b"kB") or not name:
+        if not colon or unit not in (b"", b"kB") or not _LABEL.fullmatch(name):
             raise ValueError("bad field line")
         names.append(name.decode("ascii"))
         kbs.append(unit == b"kB")
@@ -96,31 +96,39 @@ def _slow(data: bytes, path: str) -> SmapsTable:
     header_lines: list[int] = []
     fields: list[str] | None = None
     in_kb: list[bool] = []
-    values: list[list[int]] = []
+    values: list[list[str]] = []
     flags: list[bytes] = []
-    current: list[tuple[str, int, bool]] = []
+    current: list[tuple[str, str, bool]] = []
 
     def close_vma(lineno: int) -> None:
         nonlocal fields
-        names = [c[0] for c in current]
+        if not current:
+            raise ParseError(path, lineno, "VMA without fields (truncated?)")
         if fields is None:
-            fields = names
+            fields = [c[0] for c in current]
             in_kb.extend(c[2] for c in current)
-        elif names != fields:
-            raise ParseError(path, lineno, f"fields {names} differ from the first VMA's {fields}")
+        elif len(current) != len(fields):
+            missing = fields[len(current)]
+            raise ParseError(path, lineno, f"field {missing} missing (truncated?)")
         values.append([v for _, v, _ in current])
 
     for n, line in enumerate(lines, start=1):
         if line.startswith(b"VmFlags:"):
             if len(flags) != len(headers) - 1:
                 raise ParseError(path, n, "VmFlags line outside a VMA")
+            if fields is not None and len(current) != len(fields):
+                raise ParseError(path, n, f"field {fields[len(current)]} missing (truncated?)")
             flags.append(line[8:].strip())
             continue
         m = _FIELD.fullmatch(line)
         if m is not None:
             if not headers:
                 raise ParseError(path, n, "field line before the first VMA header")
-            current.append((m[1].decode("ascii"), int(m[2]), m[3] is not None))
+            name = m[1].decode("ascii")
+            if fields is not None and (len(current) >= len(fields) or fields[len(current)] != name):
+                expected = fields[len(current)] if len(current) < len(fields) else "VmFlags"
+                raise ParseError(path, n, f"field {name} where the first VMA has {expected}")
+            current.append((name, m[2].decode("ascii"), m[3] is not None))
             continue
         if _HEADER.fullmatch(line) is None:
             shown = line[:60].decode("utf-8", "backslashreplace")
@@ -149,6 +157,8 @@ def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
     head = _HEADER.fullmatch(lines[0])
     if head is None:
         raise ParseError(path, 1, "not a rollup header line")
+    if len(lines) < 3:
+        raise ParseError(path, 1, "no totals after the header (truncated?)")
     values: dict[str, int] = {}
     for n, line in enumerate(lines[1:-1], start=2):
         m = _FIELD.fullmatch(line)

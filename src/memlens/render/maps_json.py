@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from memlens.analysis.mapview import ProcessMap
 from memlens.models import snake_name
+from memlens.render.text import json_text
 
 # Per-VMA properties, not amounts: pmap -X adds them up, a JSON document should not.
 NOT_ADDITIVE = frozenset({"KernelPageSize", "MMUPageSize", "THPeligible", "ProtectionKey"})
@@ -27,9 +28,9 @@ def process_doc(pm: ProcessMap) -> dict[str, Any]:
             "offset": maps.offset[i],
             "device": maps.device[i],
             "inode": maps.inode[i],
-            "path": maps.path[i],
+            "path": json_text(maps.path[i]),
             "kind": str(name.kind),
-            "name": name.name,
+            "name": json_text(name.name),
             "deleted": name.deleted,
             "vm_flags": None if smaps.vm_flags_text is None else list(smaps.vm_flags(i) or ()),
         }
@@ -42,11 +43,11 @@ def process_doc(pm: ProcessMap) -> dict[str, Any]:
     totals = {snake_name(t.field): t.value for t in pm.totals() if t.field not in NOT_ADDITIVE}
     if "size" not in totals:
         totals["size"] = pm.vss
-    sources = {name: str(t.source) for t in pm.totals() if (name := snake_name(t.field)) in totals}
+    sources = {key: str(t.source) for t in pm.totals() if (key := snake_name(t.field)) in totals}
     return {
         "pid": pm.pid,
         "start_time": pm.start_time,
-        "command": pm.command,
+        "command": json_text(pm.command),
         "state": pm.stat.state,
         "kernel_thread": pm.stat.is_kernel_thread,
         "mappings": mappings,

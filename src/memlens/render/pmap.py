@@ -38,12 +38,8 @@ def header_line(pm: ProcessMap) -> str:
 
 
 def _display(name: MapName, full_path: bool) -> str:
-    if name.kind is Kind.FILE and not full_path:
-        return safe(name.short + (" (deleted)" if name.deleted else ""))
-    text = name.name
-    if name.kind is Kind.FILE and name.deleted:
-        text += " (deleted)"
-    return safe(text)
+    """memlens's name: files keep the kernel's " (deleted)" mark, as pmap shows it."""
+    return safe(name.short if name.kind is Kind.FILE and not full_path else name.name)
 
 
 def _names(pm: ProcessMap, full_path: bool) -> list[str]:
@@ -126,6 +122,8 @@ def render_extended(pm: ProcessMap, opts: Options, out: TextIO) -> None:
 
 
 def _source_note(pm: ProcessMap, fields: tuple[str, ...] | None = None) -> str:
+    if not pm.has_address_space:
+        return ""
     totals = [t for t in pm.totals() if fields is None or t.field in fields]
     exact = [t.field for t in totals if t.source is TotalSource.ROLLUP]
     summed = [t.field for t in totals if t.source is TotalSource.ROWS]
@@ -142,9 +140,11 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
     """-X (everything but the fields pmap hides) and -XX (everything, VmFlags included)."""
     smaps, maps = pm.smaps, pm.smaps.maps
     out.write(header_line(pm))
+    if not len(maps):
+        return  # nothing mapped (kernel thread, zombie): pmap prints no table either
     shown = [i for i, f in enumerate(smaps.fields) if everything or f not in X_HIDDEN]
     names = [smaps.fields[i] for i in shown]
-    cols = [smaps.raw_columns[i] for i in shown]
+    cols = [smaps.text_columns[i] for i in shown]
     totals_all = {t.field: t for t in pm.totals()}
     totals = [
         _units((totals_all[f].value,), smaps.in_kb[i])[0] for f, i in zip(names, shown, strict=True)
@@ -166,14 +166,14 @@ def render_X(pm: ProcessMap, opts: Options, out: TextIO, everything: bool) -> No
     w_perm = width("Perm", list(maps.perms))
     w_cols = []
     for title, col, total in zip(names, cols, totals, strict=True):
-        w = len(str(max(col, default=0)))
+        w = max(map(len, col), default=1)
         if not opts.quiet:
-            w = max(w, len(title), len(str(sum(col))), len(str(total)))
+            w = max(w, len(title), len(str(total)))
         w_cols.append(w)
     w_flags = width("VmFlags", list(flags)) if flags else 0
 
     parts = [f"%{w_addr}s", f"%{w_perm}s", f"%{w_off}s", f"%{w_dev}s", f"%{w_inode}s"]
-    parts += [f"%{w}d" for w in w_cols]
+    parts += [f"%{w}s" for w in w_cols]
     if flags:
         parts.append(f"%{w_flags}s")
     row_format = " ".join(parts) + " %s\n"

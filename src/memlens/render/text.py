@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-import re
 
-# C0 and C1 controls, DEL, and lone surrogates (undecodable bytes): shown escaped, never raw,
-# so a process named "\x1b]0;owned\x07" cannot drive the terminal.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _escape(m: re.Match[str]) -> str:
-    ch = m.group()
+def _escape(ch: str) -> str:
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def safe(text: str) -> str:
-    """``text`` with control characters and undecodable bytes shown as \\xNN escapes."""
+    """``text`` with every non-printable character escaped (\\xNN, \\uNNNN): C0/C1 controls,
+    DEL, undecodable bytes, and format characters such as U+202E (right-to-left override), so
+    a process named "\\x1b]0;owned\\x07" or "exe\\u202egnp.sh" cannot drive or fool the
+    terminal."""
     if text.isprintable():
         return text
-    return _UNSAFE.sub(_escape, text)
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def json_text(text: str) -> str:
+    """Text for a JSON document: undecodable bytes (kept as surrogates) become \\xNN, since
+    lone surrogates are not valid Unicode for strict JSON readers."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
