@@ -251,11 +251,6 @@ def test_readlink_errors_are_translated_like_reads() -> None:
     assert str(failed.value) == f"cannot read {DESC}/{PID}/root: Input/output error"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Process._stat_or_gone builds AccessDenied from the relative path "
-    "('4242/stat'), every other file from the displayed one ('mem:/4242/stat')",
-)
 def test_permission_denied_on_stat_names_the_file_like_every_other_file() -> None:
     root, _ = root_of(process_files(stat=oserror(errno.EACCES, f"{PID}/stat")))
     with pytest.raises(AccessDenied) as info:
@@ -305,12 +300,6 @@ def test_empty_smaps_of_a_live_process_is_an_empty_table() -> None:
 ZOMBIE_SAME_START = stat_line(state="Z", flags=0x40044)  # exited, not yet reaped: same start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Process._still_here only compares start times, so a process that exits "
-    "during the read and is still a zombie counts as present: its empty (or cut) file is "
-    "returned as a complete, empty map",
-)
 @pytest.mark.parametrize("name", ["smaps", "maps"])
 def test_process_turning_zombie_during_the_read_is_exited_while_being_read(name: str) -> None:
     # fs/proc/task_mmu.c: once exit_mm() drops the mm, reads of maps/smaps return EOF, while
@@ -322,11 +311,6 @@ def test_process_turning_zombie_during_the_read_is_exited_while_being_read(name:
     assert str(info.value) == f"process {PID}: exited while being read"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Process.smaps_rollup decides 'no address space' from the stat read when the "
-    "handle was made; a process that became a zombie since gives ReadError(ESRCH), exit 1",
-)
 def test_rollup_esrch_after_turning_zombie_is_not_an_io_error() -> None:
     proc, _ = open_process(
         smaps_rollup=oserror(errno.ESRCH, f"{PID}/smaps_rollup"),
@@ -404,11 +388,6 @@ def test_eio_is_a_read_error(name: str) -> None:
     assert info.value.exit_status == ExitStatus.ERROR.value == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Process._stat_or_gone translates only ENOENT/ESRCH/EACCES; any other "
-    "OSError on stat (EIO, EISDIR, ENOTDIR, ENAMETOOLONG) escapes untranslated",
-)
 def test_eio_on_stat_is_a_read_error() -> None:
     root, _ = root_of(process_files(stat=oserror(errno.EIO, f"{PID}/stat")))
     with pytest.raises(ReadError) as info:
@@ -578,11 +557,6 @@ def test_cli_malformed_stat_is_exit_5_at_line_1(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an OSError on stat other than ENOENT/ESRCH/EACCES (here EISDIR) escapes "
-    "Process._stat_or_gone and memlens.cli.main.main as a traceback",
-)
 def test_cli_unreadable_stat_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     root = fake_proc(tmp_path)
     (root / str(PID) / "stat").unlink()

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     for pid, reason in report.skipped:
         env.error(f"process {pid}: not captured: {reason}")
     env.stderr.write(
-        f"memlens: wrote {args.output}: {len(report.pids)} processes, "
+        f"memlens: wrote {args.output}: {len(report.pids)} process"
+        f"{'' if len(report.pids) == 1 else 'es'}, "
         f"{report.files} files, {report.errors} unreadable files recorded\n"
     )
     if pids is not None and report.skipped:

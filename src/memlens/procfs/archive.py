@@ -98,8 +98,14 @@ class UnpackedSource(DirectorySource):
 
     def __init__(self, path: str) -> None:
         manifest_path = os.path.join(path, MANIFEST_NAME)
-        with open(manifest_path, "rb") as f:
-            self.manifest = load_manifest(f.read(), manifest_path)
+        try:
+            with open(manifest_path, "rb") as f:
+                raw = f.read()
+        except PermissionError:
+            raise SnapshotError(f"{manifest_path}: permission denied") from None
+        except OSError as exc:
+            raise SnapshotError(f"{manifest_path}: {exc.strerror or exc}") from None
+        self.manifest = load_manifest(raw, manifest_path)
         proc = os.path.join(path, PROC_PREFIX)
         super().__init__(proc if os.path.isdir(proc) else path)
         self.description = f"snapshot {path}"
@@ -149,7 +155,7 @@ class ArchiveSource:
     def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         if not member.isfile():
             return
-        name = member.name
+        name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
         if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
         f = tar.extractfile(member)

@@ -15,7 +15,7 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from memlens.errors import SnapshotError
+from memlens.errors import MemlensError, SnapshotError
 from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
 from memlens.procfs.pid_parsers import parse_stat
 from memlens.procfs.root import ProcRoot
@@ -88,26 +88,26 @@ class _Collected:
             self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
 
 
-def _start_time(root: ProcRoot, pid: int) -> int | None:
+def _identity(root: ProcRoot, pid: int) -> tuple[int, bool] | None:
+    """(start time, is a zombie), or None if the process is gone or its stat unreadable."""
     try:
-        return parse_stat(root.read(f"{pid}/stat")).start_time
-    except (OSError, ValueError):
+        stat = parse_stat(root.read(f"{pid}/stat"))
+    except (OSError, MemlensError):
         return None
-    except Exception:  # a malformed stat is the process's problem, not the capture's
-        return None
+    return stat.start_time, stat.is_zombie
 
 
 def _capture_process(root: ProcRoot, pid: int, out: _Collected) -> str | None:
     """Collect one process's files into ``out``; returns why it was skipped, or None."""
     mine = _Collected()
-    before = _start_time(root, pid)
+    before = _identity(root, pid)
     if before is None:
         return "no such process"
     for name in PID_FILES:
         mine.read(root, f"{pid}/{name}")
     for name in PID_LINKS:
         mine.readlink(root, f"{pid}/{name}")
-    if _start_time(root, pid) != before:
+    if _identity(root, pid) != before:  # exited (or became a zombie) meanwhile
         return "exited during capture"
     out.files.update(mine.files)
     out.links.update(mine.links)

@@ -37,24 +37,32 @@ class Process:
         return f"{self.pid}/{name}"
 
     def _stat_or_gone(self) -> Stat:
+        rel = self._path("stat")
         try:
-            data = self.root.read(self._path("stat"))
+            data = self.root.read(rel)
         except (FileNotFoundError, ProcessLookupError):
             raise NoSuchProcess(self.pid) from None
         except PermissionError:
-            raise AccessDenied(self._path("stat"), self.pid) from None
+            raise AccessDenied(self._display(rel), self.pid) from None
+        except OSError as exc:
+            raise ReadError(self._display(rel), exc.errno, exc.strerror or str(exc)) from None
         if not data:
             raise NoSuchProcess(self.pid, "exited while being read")
-        return parse_stat(data, self._display(self._path("stat")))
+        return parse_stat(data, self._display(rel))
 
     def _display(self, rel: str) -> str:
         return f"{self.root.description.rstrip('/')}/{rel}"
 
     def _still_here(self) -> bool:
+        """The same process (same start time) still has its memory: one that became a zombie
+        meanwhile has lost its address space, and what was read of it may be cut short."""
         try:
-            return self._stat_or_gone().start_time == self.id.start_time
+            now = self._stat_or_gone()
         except NoSuchProcess:
             return False
+        if now.start_time != self.id.start_time:
+            return False
+        return now.is_zombie == self._first_stat.is_zombie
 
     def _gone(self) -> NoSuchProcess:
         return NoSuchProcess(self.pid, "exited while being read")
@@ -115,9 +123,12 @@ class Process:
         except ReadError as exc:
             if exc.errno == errno.ENOENT:
                 return None
-            no_mm = self._first_stat.is_kernel_thread or self._first_stat.is_zombie
-            if exc.errno == errno.ESRCH and no_mm:
-                return None
+            if exc.errno == errno.ESRCH:
+                first = self._first_stat
+                if first.is_kernel_thread or first.is_zombie:
+                    return None  # no address space, and there never was one to read
+                if not self._still_here():
+                    raise self._gone() from None
             raise
         if not data:
             return None
