@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job: memlens shows its own memory map (the shell execs memlens under its own PID).
+# The main job: who holds the RAM on this machine.
 run: $(STAMP)
-	sh -c 'exec $(BIN)/memlens maps -x $$$$'
+	$(BIN)/memlens top
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -441,3 +441,59 @@ class ProcessId(NamedTuple):
 
     pid: int
     start_time: int
+
+
+class ProcessUsage(NamedTuple):
+    """One process's memory, as ``memlens top`` shows it. Sizes in bytes; None where the
+    figure was not read (not asked for) or the kernel does not provide it."""
+
+    pid: int
+    start_time: int
+    ppid: int
+    uid: int
+    user: str
+    command: str  # the command line, or "[comm]"
+    name: str  # comm (at most 15 bytes)
+    program: str  # the executable's base name (else comm): what --by program shows
+    program_key: str  # the executable's path (else "[comm]"): what --by program groups by
+    state: str
+    threads: int
+    minflt: int
+    majflt: int
+    vss: int  # VmSize
+    rss: int  # VmRSS = RssAnon + RssFile + RssShmem
+    rss_anon: int | None
+    rss_file: int | None
+    rss_shmem: int | None
+    pss: int | None  # from smaps_rollup: exact
+    pss_anon: int | None
+    pss_file: int | None
+    pss_shmem: int | None
+    pss_dirty: int | None
+    uss: int | None  # Private_Clean + Private_Dirty (pages mapped by this process only)
+    private_hugetlb: int | None
+    shared_hugetlb: int | None
+    swap: int | None  # Swap: shared swap counted in full in every process
+    swap_pss: int | None  # SwapPss: shared swap divided among its users
+    referenced: int | None
+    vmas: int | None
+    cgroup: str | None
+
+
+class Unreadable(NamedTuple):
+    """A process whose memory could not be read, and why; never shown as zeros."""
+
+    pid: int
+    user: str
+    command: str
+    reason: str
+
+
+class Scan(NamedTuple):
+    """Every process of a system at one moment (``time``, seconds since the epoch)."""
+
+    time: float
+    processes: tuple[ProcessUsage, ...]
+    unreadable: tuple[Unreadable, ...]
+    kernel_threads: int
+    zombies: int

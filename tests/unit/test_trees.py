@@ -22,11 +22,12 @@ from typing import NamedTuple
 import pytest
 
 from memlens.analysis.mapkind import Kind
-from memlens.analysis.mapview import ProcessMap, TotalSource, build, command_line
+from memlens.analysis.mapview import ProcessMap, TotalSource, build
 from memlens.cli.env import Env
 from memlens.cli.main import main
 from memlens.errors import AccessDenied, ReadError
 from memlens.models import PF_KTHREAD
+from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 

@@ -70,12 +70,6 @@ class ProcessMap(NamedTuple):
         return self.smaps.maps.vss
 
 
-def command_line(argv: tuple[str, ...], stat: Stat) -> str:
-    """What ps and pmap show: the arguments, or "[comm]" when there are none."""
-    text = " ".join(argv) if argv and any(argv) else f"[{stat.comm}]"
-    return text + (" <defunct>" if stat.is_zombie else "")
-
-
 def build(
     pid: int,
     start_time: int,

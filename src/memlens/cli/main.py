@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from memlens import __version__
-from memlens.cli import maps, snapshot
+from memlens.cli import maps, snapshot, top
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError
 
-COMMANDS: dict[str, ModuleType] = {"maps": maps, "snapshot": snapshot}
+COMMANDS: dict[str, ModuleType] = {"top": top, "maps": maps, "snapshot": snapshot}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,10 +49,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return ExitStatus.USAGE
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
-    if args.command is None:
-        parser.print_usage(env.stderr)
-        env.error("no command given (try: memlens maps PID)")
-        return ExitStatus.USAGE
+    if args.command is None:  # plain "memlens": the main job, memlens top
+        args = parser.parse_args(["top"])
     try:
         return int(COMMANDS[args.command].run(args, env))
     except MemlensError as exc:

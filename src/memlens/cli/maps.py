@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.analysis.mapview import AddressRange, ProcessMap, build, command_line
+from memlens.analysis.mapview import AddressRange, ProcessMap, build
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, NoAddressSpace, UsageError
+from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import smaps_from_maps
 from memlens.render import maps_json, pmap

@@ -143,3 +143,9 @@ def parse_cmdline(data: bytes) -> tuple[str, ...]:
     if data.endswith(b"\0"):
         data = data[:-1]  # the terminator of the last argument; empty arguments stay
     return tuple(data.decode("utf-8", "surrogateescape").split("\0"))
+
+
+def command_line(argv: tuple[str, ...], stat: Stat) -> str:
+    """What ps and pmap show: the arguments, or "[comm]" when there are none."""
+    text = " ".join(argv) if argv and any(argv) else f"[{stat.comm}]"
+    return text + (" <defunct>" if stat.is_zombie else "")

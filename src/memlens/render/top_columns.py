@@ -1,0 +1,104 @@
+"""The columns ``memlens top`` can show, what each needs read, and how to get its value."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from memlens.analysis.groups import GroupUsage, MappingGroup
+from memlens.models import ProcessUsage
+
+Row = ProcessUsage | GroupUsage | MappingGroup
+
+
+class TopColumn(NamedTuple):
+    name: str
+    title: str
+    kind: str  # "size" (bytes), "count" or "text"
+    needs: str | None  # what the scan must read: "rollup", "exe", "cgroup", "vmas"
+    help: str
+
+
+def _c(name: str, title: str, kind: str, needs: str | None, help: str) -> TopColumn:
+    return TopColumn(name, title, kind, needs, help)
+
+
+_SHARED = [
+    _c("vss", "VSS", "size", None, "virtual size (VmSize)"),
+    _c("rss", "RSS", "size", None, "resident (VmRSS = anon + file + shmem)"),
+    _c("rss_anon", "RssAnon", "size", None, "resident anonymous"),
+    _c("rss_file", "RssFile", "size", None, "resident file-backed"),
+    _c("rss_shmem", "RssShmem", "size", None, "resident shared memory (SysV, POSIX, memfd, tmpfs)"),
+    _c("pss", "PSS", "size", "rollup", "proportional set size: each page divided by its mappers"),
+    _c("pss_anon", "PssAnon", "size", "rollup", "PSS of anonymous pages"),
+    _c("pss_file", "PssFile", "size", "rollup", "PSS of file-backed pages"),
+    _c("pss_shmem", "PssShmem", "size", "rollup", "PSS of shared memory"),
+    _c("pss_dirty", "PssDirty", "size", "rollup", "PSS of dirty pages"),
+    _c("uss", "USS", "size", "rollup", "unique: Private_Clean + Private_Dirty"),
+    _c("private_hugetlb", "PrivHuge", "size", "rollup", "private hugetlb pages (not in USS)"),
+    _c("shared_hugetlb", "ShrHuge", "size", "rollup", "shared hugetlb pages"),
+    _c("swap", "Swap", "size", None, "swapped out; shared swap counted in full in each process"),
+    _c("swap_pss", "SwapPss", "size", "rollup", "swap divided among its sharers: sums honestly"),
+    _c("referenced", "Referenced", "size", "rollup", "recently accessed"),
+    _c("threads", "Thr", "count", None, "threads"),
+    _c("vmas", "VMAs", "count", "vmas", "memory mappings"),
+    _c("minflt", "MinFlt", "count", None, "minor page faults"),
+    _c("majflt", "MajFlt", "count", None, "major page faults (read from disk)"),
+]
+
+PROCESS_COLUMNS = {
+    c.name: c
+    for c in [
+        _c("pid", "PID", "count", None, "process ID"),
+        _c("ppid", "PPID", "count", None, "parent process ID"),
+        _c("user", "User", "text", None, "owner (real uid)"),
+        _c("state", "S", "text", None, "state"),
+        *_SHARED,
+        _c("cgroup", "Cgroup", "text", "cgroup", "memory cgroup"),
+        _c("program", "Program", "text", "exe", "executable's name"),
+        _c("name", "Comm", "text", None, "command name (comm)"),
+        _c("command", "Command", "text", None, "command line"),
+    ]
+}
+
+GROUP_COLUMNS = {
+    c.name: c
+    for c in [
+        _c("name", "Name", "text", None, "the group"),
+        _c("processes", "Procs", "count", None, "processes in the group"),
+        *_SHARED,
+        _c("users", "Users", "text", None, "users owning the processes"),
+    ]
+}
+
+MAPPING_COLUMNS = {
+    c.name: c
+    for c in [
+        _c("name", "Mapping", "text", None, "file, or kind of memory"),
+        _c("kind", "Kind", "text", None, "kind of mapping"),
+        _c("processes", "Procs", "count", None, "processes mapping it"),
+        _c("vss", "VSS", "size", None, "virtual size, summed"),
+        _c("rss", "RSS", "size", None, "resident, summed"),
+        _c("pss", "PSS", "size", None, "proportional set size, summed"),
+        _c("uss", "USS", "size", None, "pages mapped by one process only, summed"),
+        _c("swap", "Swap", "size", None, "swapped out, summed"),
+        _c("swap_pss", "SwapPss", "size", None, "swap divided among sharers, summed"),
+        _c("referenced", "Referenced", "size", None, "recently accessed, summed"),
+    ]
+}
+
+DEFAULT_PROCESS = ("pid", "user", "vss", "rss", "pss", "uss", "swap", "swap_pss", "command")
+DEFAULT_GROUP = ("name", "processes", "vss", "rss", "pss", "uss", "swap", "swap_pss")
+DEFAULT_MAPPING = ("name", "kind", "processes", "vss", "rss", "pss", "uss", "swap")
+
+
+def value(row: Row, name: str) -> int | str | None:
+    """A cell's raw value: an int (bytes or a count), text, or None when unknown."""
+    if isinstance(row, ProcessUsage):
+        v: int | str | None = getattr(row, name)
+        return v
+    if name == "users" and isinstance(row, GroupUsage):
+        return ",".join(row.users)
+    if name in ("name", "processes", "kind"):
+        v = getattr(row, name)
+        return v
+    return row.get(name)

@@ -1,0 +1,115 @@
+"""Rendering ``memlens top``: the table, its footer, CSV and JSON. Aggregation is done; this
+module only writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from memlens.models import ProcessUsage, Scan
+from memlens.render.table import Column, layout
+from memlens.render.text import json_text, safe
+from memlens.render.top_columns import Row, TopColumn, value
+from memlens.render.units import UNITS, human
+
+
+def cell(row: Row, col: TopColumn, units: str) -> str:
+    v = value(row, col.name)
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return safe(v)
+    return UNITS[units](v) if col.kind == "size" else str(v)
+
+
+def totals_row(rows: Sequence[Row], columns: Sequence[TopColumn], units: str) -> list[str]:
+    out = []
+    for i, col in enumerate(columns):
+        if col.kind == "size" or (col.kind == "count" and col.name not in ("pid", "ppid")):
+            values = [value(r, col.name) for r in rows]
+            known = [v for v in values if isinstance(v, int)]
+            total = sum(known)
+            text = UNITS[units](total) if col.kind == "size" else str(total)
+            out.append(text if len(known) == len(values) else f">={text}")
+        else:
+            out.append("TOTAL" if i == 0 or (col.kind == "text" and not out) else "")
+    return out
+
+
+def table(
+    rows: Sequence[Row],
+    columns: Sequence[TopColumn],
+    units: str,
+    width: int | None,
+    with_totals: bool,
+) -> str:
+    cells = [[cell(r, c, units) for c in columns] for r in rows]
+    if with_totals:
+        cells.append(totals_row(rows, columns, units))
+    return layout([Column(c.title, c.kind != "text") for c in columns], cells, width)
+
+
+def footer(scan: Scan, shown: Sequence[ProcessUsage]) -> str:
+    """A few lines under the table: the totals that add up, and what was left out and why."""
+    lines = []
+    pss = [p.pss for p in shown]
+    if shown and None not in pss:
+        anon = sum(p.pss_anon or 0 for p in shown)
+        file = sum(p.pss_file or 0 for p in shown)
+        shmem = sum(p.pss_shmem or 0 for p in shown)
+        swap_pss = sum(p.swap_pss or 0 for p in shown)
+        lines.append(
+            f"{len(shown)} processes: PSS {human(sum(p.pss or 0 for p in shown))} "
+            f"(anon {human(anon)}, file {human(file)}, shmem {human(shmem)}), "
+            f"SwapPss {human(swap_pss)}"
+        )
+        lines.append(
+            "PSS and SwapPss add up across processes; RSS and Swap count shared pages in "
+            "full in every process."
+        )
+    else:
+        lines.append(f"{len(shown)} processes")
+    if scan.unreadable:
+        reasons: dict[str, list[str]] = {}
+        for u in scan.unreadable:
+            reasons.setdefault(u.reason, []).append(f"{u.pid} ({safe(u.command)[:30]})")
+        for reason, who in reasons.items():
+            more = f" and {len(who) - 5} more" if len(who) > 5 else ""
+            lines.append(f"unreadable, not counted ({reason}): {', '.join(who[:5])}{more}")
+    skipped = []
+    if scan.kernel_threads:
+        skipped.append(f"{scan.kernel_threads} kernel threads")
+    if scan.zombies:
+        skipped.append(f"{scan.zombies} zombies")
+    if skipped:
+        lines.append(f"not shown (no user memory): {', '.join(skipped)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: Sequence[Row], columns: Sequence[TopColumn], units: str, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.name for c in columns])
+    for r in rows:
+        cells: list[object] = []
+        for c in columns:
+            v = value(r, c.name)
+            if isinstance(v, int) and c.kind == "size" and units == "kb":
+                cells.append(v // 1024)
+            else:
+                cells.append("" if v is None else v)
+        writer.writerow(cells)
+
+
+def process_json(p: ProcessUsage) -> dict[str, Any]:
+    doc: dict[str, Any] = p._asdict()
+    for key in ("user", "command", "name", "program", "program_key", "cgroup"):
+        if isinstance(doc[key], str):
+            doc[key] = json_text(doc[key])
+    return doc
+
+
+def write_json(doc: dict[str, Any], out: TextIO) -> None:
+    json.dump(doc, out, indent=1)
+    out.write("\n")
