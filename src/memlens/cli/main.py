@@ -6,14 +6,20 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from types import ModuleType
 
 from memlens import __version__
-from memlens.cli import maps, snapshot, top
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError
 
-COMMANDS: dict[str, ModuleType] = {"top": top, "maps": maps, "snapshot": snapshot}
+# Subcommand -> module. Only the module of the command being run is imported (start-up time
+# is part of every command's cost); --help imports them all.
+COMMANDS = {
+    "top": "memlens.cli.top",
+    "maps": "memlens.cli.maps",
+    "snapshot": "memlens.cli.snapshot",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +33,15 @@ class _ArgumentError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named in argv, if one is (options come after it)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="memlens",
         description="How Linux processes use memory, and why.",
@@ -35,15 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in COMMANDS.items():
-        module.add_parser(sub, name)
+        if only is None or name == only:
+            import_module(module).add_parser(sub, name)
     return parser
+
+
+def _module(name: str) -> ModuleType:
+    return import_module(COMMANDS[name])
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_word(words) or ("top" if not words else None))
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(words)
     except _ArgumentError as exc:
         env.stderr.write(f"{exc}\n")
         return ExitStatus.USAGE
@@ -52,7 +72,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     if args.command is None:  # plain "memlens": the main job, memlens top
         args = parser.parse_args(["top"])
     try:
-        return int(COMMANDS[args.command].run(args, env))
+        return int(_module(args.command).run(args, env))
     except MemlensError as exc:
         env.error(str(exc))
         return exc.exit_status

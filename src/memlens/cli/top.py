@@ -4,9 +4,9 @@ mapping), from smaps_rollup where PSS/USS are asked for and from status otherwis
 from __future__ import annotations
 
 import argparse
+import os
 import pwd
 import re
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -167,10 +167,17 @@ def _once(
     elif args.csv:
         top_output.write_csv(rows, view.columns, view.units, out)
     else:
-        width = shutil.get_terminal_size().columns if live or out.isatty() else None
+        width = _terminal_width() if live or out.isatty() else None
         out.write(top_output.table(rows, view.columns, view.units, width, args.totals))
         out.write(top_output.footer(result, shown))
     return status
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 80
 
 
 def _missing_pids(result: Scan, view: _View, env: Env) -> ExitStatus:
