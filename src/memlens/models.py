@@ -50,11 +50,19 @@ KNOWN_SMAPS_FIELDS: dict[str, str] = {
 }
 
 
+_SNAKE: dict[str, str] = dict(KNOWN_SMAPS_FIELDS)
+
+
 def snake_name(kernel_name: str) -> str:
-    """The snake_case name of an smaps/status field; unknown fields are converted generically."""
-    known = KNOWN_SMAPS_FIELDS.get(kernel_name)
-    if known is not None:
-        return known
+    """The snake_case name of an smaps/status field; unknown fields are converted generically.
+    Names repeat in every file of every process, so each is converted once."""
+    known = _SNAKE.get(kernel_name)
+    if known is None:
+        known = _SNAKE[kernel_name] = _to_snake(kernel_name)
+    return known
+
+
+def _to_snake(kernel_name: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(kernel_name):
         prev = kernel_name[i - 1] if i else ""

@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from memlens.analysis.groups import by_mapping, group
+from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
-from memlens.render import top_output
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
+from memlens.render import system_output, top_output
 from memlens.render.top_columns import (
     DEFAULT_GROUP,
     DEFAULT_MAPPING,
@@ -57,6 +59,11 @@ def add_parser(sub: Any, name: str) -> None:
     units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
     units.add_argument("--bytes", action="store_true", help="sizes in bytes")
     p.add_argument("--totals", action="store_true", help="add a totals row")
+    p.add_argument(
+        "--system",
+        action="store_true",
+        help="where the machine's RAM went: /proc/meminfo reconciled with the processes",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON document, sizes in bytes")
     out.add_argument("--csv", action="store_true", help="CSV, sizes in bytes (kB with -k)")
@@ -94,8 +101,10 @@ class _View:
         needs |= {base[n].needs for n in ("pss",) if self.sort is None and base}
         if self.sort is not None and self.sort.name in base:
             needs.add(base[self.sort.name].needs)
+        if args.system and (args.by or args.csv):
+            raise UsageError("--system shows the whole machine: no --by, no --csv")
         self.want = Want(
-            rollup="rollup" in needs or args.by is not None,
+            rollup="rollup" in needs or args.by is not None or args.system,
             exe="exe" in needs or args.by == "program",
             cgroup="cgroup" in needs or args.by == "cgroup" or args.cgroup is not None,
             vmas="vmas" in needs,
@@ -153,6 +162,8 @@ def _once(
 ) -> ExitStatus:
     result = scan(root, view.want, view.pids, _progress(env))
     status = _missing_pids(result, view, env)
+    if args.system:
+        return _system(root, result, view, args, out, live) or status
     shown = [p for p in result.processes if _selected(p, view, args)]
     rows: Sequence[Row]
     if args.by == "mapping":
@@ -170,7 +181,33 @@ def _once(
         width = _terminal_width() if live or out.isatty() else None
         out.write(top_output.table(rows, view.columns, view.units, width, args.totals))
         out.write(top_output.footer(result, shown))
+        if view.want.rollup and view.pids is None:
+            out.write(system_output.summary_line(_breakdown(root, result)))
     return status
+
+
+def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
+    meminfo = parse_meminfo(root.read("meminfo"))
+    try:
+        segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
+    except FileNotFoundError:
+        segments = ()  # a kernel without System V IPC
+    return where_ram_went(meminfo, totals_from_scan(result), segments)
+
+
+def _system(
+    root: ProcRoot, result: Scan, view: _View, args: argparse.Namespace, out: Any, live: bool
+) -> ExitStatus:
+    if view.pids is not None:
+        raise UsageError("--system accounts for every process: no -p")
+    b = _breakdown(root, result)
+    if args.json:
+        top_output.write_json(system_output.breakdown_json(b), out)
+    else:
+        width = _terminal_width() if live or out.isatty() else None
+        out.write(system_output.breakdown_table(b, view.units, width))
+        out.write(top_output.footer(result, list(result.processes)))
+    return ExitStatus.OK
 
 
 def _terminal_width() -> int:

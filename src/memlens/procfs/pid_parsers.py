@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 
 from memlens.errors import ParseError
@@ -81,40 +82,35 @@ _DECIMAL_STATUS = frozenset(
 )  # fmt: skip
 
 
+# "Key:<tab>N kB" and "Key:<tab>N" lines: one C-level pass over the whole file.
+_KB_LINE = re.compile(rb"^([A-Za-z_]+):\s+([0-9]+) kB$", re.M)
+_COUNT_LINE = re.compile(rb"^([A-Za-z_]+):\s+([0-9]+)$", re.M)
+_LINE = re.compile(rb"^([^:\n]*):[ \t]?(.*)$", re.M)
+
+
 def parse_status(data: bytes, path: str = "status") -> Status:
     """Parse /proc/PID/status. "N kB" values become bytes; decimal counts are kept as numbers.
     Name is kept exactly as printed (the kernel escapes only "\\n" and "\\\\")."""
-    text: dict[str, str] = {}
-    values: dict[str, int] = {}
-    for n, line in enumerate(data.decode("utf-8", "surrogateescape").split("\n"), start=1):
-        if not line:
-            continue
-        key, colon, value = line.partition(":")
-        if not colon:
-            raise ParseError(path, n, f"no colon in {line[:60]!r}")
-        if key == "Name":
-            text[key] = value[1:] if value.startswith("\t") else value
-            continue
-        value = value.strip()
-        text[key] = value
-        number, _, unit = value.partition(" ")
-        if not (number.isascii() and number.isdigit()):
-            continue
-        if unit == "kB":
-            values[snake_name(key)] = int(number) << 10
-        elif not unit and key in _DECIMAL_STATUS:
-            values[snake_name(key)] = int(number)
+    lines = _LINE.findall(data)
+    if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")):
+        for n, line in enumerate(data.split(b"\n"), start=1):
+            if line and b":" not in line:
+                raise ParseError(path, n, f"no colon in {line[:60]!r}")
+    text = {k.decode("ascii", "replace"): v for k, v in lines}
+    values = {snake_name(k.decode("ascii")): int(v) << 10 for k, v in _KB_LINE.findall(data)}
+    for key, value in _COUNT_LINE.findall(data):
+        name = key.decode("ascii")
+        if name in _DECIMAL_STATUS:
+            values[snake_name(name)] = int(value)
     try:
-        uids = _four(text["Uid"])
-        gids = _four(text["Gid"])
         return Status(
-            name=text["Name"],
-            state=text["State"][:1],
+            name=text["Name"].decode("utf-8", "surrogateescape"),
+            state=text["State"].strip()[:1].decode("ascii"),
             tgid=int(text["Tgid"]),
             pid=int(text["Pid"]),
             ppid=int(text["PPid"]),
-            uids=uids,
-            gids=gids,
+            uids=_four(text["Uid"]),
+            gids=_four(text["Gid"]),
             threads=int(text["Threads"]) if "Threads" in text else None,
             values=MappingProxyType(values),
         )
@@ -122,7 +118,7 @@ def parse_status(data: bytes, path: str = "status") -> Status:
         raise ParseError(path, None, f"missing or bad field {exc}") from None
 
 
-def _four(value: str) -> tuple[int, int, int, int]:
+def _four(value: bytes) -> tuple[int, int, int, int]:
     a, b, c, d = (int(x) for x in value.split())
     return a, b, c, d
 

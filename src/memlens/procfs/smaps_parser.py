@@ -149,24 +149,29 @@ def _slow(data: bytes, path: str) -> SmapsTable:
     return SmapsTable(maps, names, tuple(in_kb), columns, _vm_flags(flags) if flags else None)
 
 
+_ROLLUP_FIELD = re.compile(rb"^([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?$", re.M)
+
+
 def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
     """Parse /proc/PID/smaps_rollup: one header line spanning all VMAs, then totals."""
-    lines = data.split(b"\n")
-    if not data.endswith(b"\n") or len(lines) < 2:
-        raise ParseError(path, len(lines), "truncated file")
-    head = _HEADER.fullmatch(lines[0])
+    end = data.find(b"\n")
+    if end < 0 or not data.endswith(b"\n"):
+        raise ParseError(path, data.count(b"\n") + 1, "truncated file")
+    head = _HEADER.fullmatch(data[:end])
     if head is None:
         raise ParseError(path, 1, "not a rollup header line")
-    if len(lines) < 3:
+    fields = _ROLLUP_FIELD.findall(data, end + 1)
+    if not fields:
         raise ParseError(path, 1, "no totals after the header (truncated?)")
-    values: dict[str, int] = {}
-    for n, line in enumerate(lines[1:-1], start=2):
-        m = _FIELD.fullmatch(line)
-        if m is None:
-            shown = line[:60].decode("utf-8", "backslashreplace")
-            raise ParseError(path, n, f"unexpected line: {shown!r}")
-        value = int(m[2])
-        values[snake_name(m[1].decode("ascii"))] = value << 10 if m[3] else value
+    if len(fields) != data.count(b"\n") - 1:
+        for n, line in enumerate(data[end + 1 : -1].split(b"\n"), start=2):
+            if _FIELD.fullmatch(line) is None:
+                shown = line[:60].decode("utf-8", "backslashreplace")
+                raise ParseError(path, n, f"unexpected line: {shown!r}")
+    values = {
+        snake_name(name.decode("ascii")): int(value) << 10 if kb else int(value)
+        for name, value, kb in fields
+    }
     return Rollup(int(head[1], 16), int(head[2], 16), MappingProxyType(values))
 
 
