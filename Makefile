@@ -34,8 +34,10 @@ test: lint typecheck unit
 # Byte-compile first: PYTHONDONTWRITEBYTECODE may be set, and compiling at every start-up
 # would be timed as memlens's cost.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/maps_bench.py
+	$(BIN)/python bench/top_bench.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

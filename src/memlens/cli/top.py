@@ -98,7 +98,6 @@ class _View:
             raise UsageError("--top needs a positive number")
         base = PROCESS_COLUMNS if args.by != "mapping" else {}
         needs = {c.needs for c in self.columns if c.name in base}
-        needs |= {base[n].needs for n in ("pss",) if self.sort is None and base}
         if self.sort is not None and self.sort.name in base:
             needs.add(base[self.sort.name].needs)
         if args.system and (args.by or args.csv):

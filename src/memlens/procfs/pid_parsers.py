@@ -82,10 +82,18 @@ _DECIMAL_STATUS = frozenset(
 )  # fmt: skip
 
 
-# "Key:<tab>N kB" and "Key:<tab>N" lines: one C-level pass over the whole file.
-_KB_LINE = re.compile(rb"^([A-Za-z_]+):\s+([0-9]+) kB$", re.M)
-_COUNT_LINE = re.compile(rb"^([A-Za-z_]+):\s+([0-9]+)$", re.M)
+# Every "Key:<tab>value" line, and the "N kB" ones, each in one C-level pass over the file.
 _LINE = re.compile(rb"^([^:\n]*):[ \t]?(.*)$", re.M)
+_KB_LINE = re.compile(rb"^([A-Za-z_]+):[ \t]+([0-9]+) kB$", re.M)
+_DECIMAL_KEYS = tuple(k.encode() for k in _DECIMAL_STATUS)
+_SNAKE_BYTES: dict[bytes, str] = {}
+
+
+def _snake(key: bytes) -> str:
+    name = _SNAKE_BYTES.get(key)
+    if name is None:
+        name = _SNAKE_BYTES[key] = snake_name(key.decode("ascii"))
+    return name
 
 
 def parse_status(data: bytes, path: str = "status") -> Status:
@@ -96,26 +104,35 @@ def parse_status(data: bytes, path: str = "status") -> Status:
         for n, line in enumerate(data.split(b"\n"), start=1):
             if line and b":" not in line:
                 raise ParseError(path, n, f"no colon in {line[:60]!r}")
-    text = {k.decode("ascii", "replace"): v for k, v in lines}
-    values = {snake_name(k.decode("ascii")): int(v) << 10 for k, v in _KB_LINE.findall(data)}
-    for key, value in _COUNT_LINE.findall(data):
-        name = key.decode("ascii")
-        if name in _DECIMAL_STATUS:
-            values[snake_name(name)] = int(value)
+    text = dict(lines)
+    values = {_snake(key): int(number) << 10 for key, number in _KB_LINE.findall(data)}
+    for key in _DECIMAL_KEYS:
+        value = text.get(key)
+        if value is not None and value.isdigit():
+            values[_snake(key)] = int(value)
     try:
         return Status(
-            name=text["Name"].decode("utf-8", "surrogateescape"),
-            state=text["State"].strip()[:1].decode("ascii"),
-            tgid=int(text["Tgid"]),
-            pid=int(text["Pid"]),
-            ppid=int(text["PPid"]),
-            uids=_four(text["Uid"]),
-            gids=_four(text["Gid"]),
-            threads=int(text["Threads"]) if "Threads" in text else None,
+            name=text[b"Name"].decode("utf-8", "surrogateescape"),
+            state=text[b"State"].strip()[:1].decode("ascii"),
+            tgid=int(text[b"Tgid"]),
+            pid=int(text[b"Pid"]),
+            ppid=int(text[b"PPid"]),
+            uids=_four(text[b"Uid"]),
+            gids=_four(text[b"Gid"]),
+            threads=int(text[b"Threads"]) if b"Threads" in text else None,
             values=MappingProxyType(values),
         )
     except (KeyError, ValueError) as exc:
         raise ParseError(path, None, f"missing or bad field {exc}") from None
+
+
+def stat_identity(data: bytes) -> tuple[int, str] | None:
+    """Start time and state from /proc/PID/stat without parsing the rest (identity checks are
+    made after every costly read); None if the text is not a stat line."""
+    fields = data[data.rfind(b")") + 2 :].split(None, 20)
+    if len(fields) < 20 or not fields[19].isdigit():
+        return None
+    return int(fields[19]), fields[0].decode("ascii", "replace")
 
 
 def _four(value: bytes) -> tuple[int, int, int, int]:

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 from memlens.errors import AccessDenied, NoSuchProcess, ReadError
 from memlens.models import MapsTable, ProcessId, Rollup, SmapsTable, Stat, Statm, Status
 from memlens.procfs.maps_parser import parse_maps
-from memlens.procfs.pid_parsers import parse_cmdline, parse_stat, parse_statm, parse_status
+from memlens.procfs.pid_parsers import (
+    parse_cmdline,
+    parse_stat,
+    parse_statm,
+    parse_status,
+    stat_identity,
+)
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 
 if TYPE_CHECKING:
@@ -57,12 +63,13 @@ class Process:
         """The same process (same start time) still has its memory: one that became a zombie
         meanwhile has lost its address space, and what was read of it may be cut short."""
         try:
-            now = self._stat_or_gone()
-        except NoSuchProcess:
+            data = self.root.read(self._path("stat"))
+        except OSError:
             return False
-        if now.start_time != self.id.start_time:
+        now = stat_identity(data)
+        if now is None or now[0] != self.id.start_time:
             return False
-        return now.is_zombie == self._first_stat.is_zombie
+        return (now[1] in ("Z", "X")) == self._first_stat.is_zombie
 
     def _gone(self) -> NoSuchProcess:
         return NoSuchProcess(self.pid, "exited while being read")
