@@ -27,8 +27,16 @@ class DirectorySource:
         self.description = path
 
     def read(self, rel: str) -> bytes:
-        with open(os.path.join(self.path, rel), "rb", buffering=0) as f:
-            return f.readall()
+        # os.open/os.read rather than open(): a scan reads ~5 small files per process, and a
+        # file object costs more than the read itself.
+        fd = os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks = []
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def readlink(self, rel: str) -> str:
         return os.readlink(os.path.join(self.path, rel))
