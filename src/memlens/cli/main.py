@@ -19,6 +19,8 @@ COMMANDS = {
     "top": "memlens.cli.top",
     "maps": "memlens.cli.maps",
     "snapshot": "memlens.cli.snapshot",
+    "ipc": "memlens.cli.ipc",
+    "shared": "memlens.cli.shared",
 }
 
 

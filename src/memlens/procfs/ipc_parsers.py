@@ -1,0 +1,139 @@
+"""Parsing /proc/sysvipc/msg and /proc/sysvipc/sem, and the IPC limits in /proc/sys.
+
+Like /proc/sysvipc/shm (``system_parsers.parse_sysvipc_shm``), each file is a header naming
+the columns, then one line per object of the reader's IPC namespace (ipc/msg.c
+sysvipc_msg_proc_show, ipc/sem.c sysvipc_sem_proc_show). Columns are found by name. ``key``
+is printed in signed decimal, ``perms`` in octal, times in seconds since the epoch (0: never).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from memlens.errors import ParseError
+
+
+class MsgQueue(NamedTuple):
+    """One line of /proc/sysvipc/msg: a System V message queue."""
+
+    key: int
+    msqid: int
+    perms: int
+    cbytes: int  # bytes of messages queued
+    qnum: int  # messages queued
+    lspid: int  # last msgsnd
+    lrpid: int  # last msgrcv
+    uid: int
+    gid: int
+    cuid: int
+    cgid: int
+    stime: int
+    rtime: int
+    ctime: int
+
+
+class SemSet(NamedTuple):
+    """One line of /proc/sysvipc/sem: a System V semaphore set."""
+
+    key: int
+    semid: int
+    perms: int
+    nsems: int
+    uid: int
+    gid: int
+    cuid: int
+    cgid: int
+    otime: int  # last semop
+    ctime: int
+
+
+def _table(data: bytes, path: str, columns: tuple[str, ...]) -> list[dict[str, int]]:
+    """Rows of a sysvipc file as {column: int}, ``perms`` read in octal."""
+    if not data:
+        raise ParseError(path, 1, "empty file (no header line)")
+    if not data.endswith(b"\n"):
+        raise ParseError(path, data.count(b"\n") + 1, "truncated line (no final newline)")
+    lines = data[:-1].split(b"\n")
+    header = lines[0].decode("ascii", "replace").split()
+    index = {name: i for i, name in enumerate(header)}
+    missing = [name for name in columns if name not in index]
+    if missing:
+        raise ParseError(path, 1, f"header has no {', '.join(missing)} column")
+    rows = []
+    for n, line in enumerate(lines[1:], start=2):
+        fields = line.split()
+        if len(fields) != len(header):
+            raise ParseError(path, n, f"{len(fields)} fields where the header has {len(header)}")
+        try:
+            row = {c: int(fields[index[c]], 8 if c == "perms" else 10) for c in columns}
+        except ValueError:
+            shown = line[:60].decode("utf-8", "backslashreplace")
+            raise ParseError(path, n, f"not a number in {shown!r}") from None
+        rows.append(row)
+    return rows
+
+
+def parse_sysvipc_msg(data: bytes, path: str = "sysvipc/msg") -> tuple[MsgQueue, ...]:
+    return tuple(MsgQueue(**row) for row in _table(data, path, MsgQueue._fields))
+
+
+def parse_sysvipc_sem(data: bytes, path: str = "sysvipc/sem") -> tuple[SemSet, ...]:
+    return tuple(SemSet(**row) for row in _table(data, path, SemSet._fields))
+
+
+class IpcLimits(NamedTuple):
+    """The IPC namespace's limits (Documentation/admin-guide/sysctl/kernel.rst), as the
+    kernel states them; None where the file is missing. ``shmall`` is in pages, the others
+    in bytes or counts. The POSIX message queue limits are /proc/sys/fs/mqueue/*."""
+
+    shmmax: int | None  # largest segment, bytes
+    shmall: int | None  # all segments together, pages
+    shmmni: int | None  # segments
+    msgmax: int | None  # largest message, bytes
+    msgmnb: int | None  # default queue size, bytes
+    msgmni: int | None  # queues
+    semmsl: int | None  # semaphores per set
+    semmns: int | None  # semaphores in all
+    semopm: int | None  # operations per semop call
+    semmni: int | None  # sets
+    mq_queues_max: int | None
+    mq_msg_max: int | None
+    mq_msgsize_max: int | None
+
+
+LIMIT_FILES = (
+    "sys/kernel/shmmax", "sys/kernel/shmall", "sys/kernel/shmmni",
+    "sys/kernel/msgmax", "sys/kernel/msgmnb", "sys/kernel/msgmni", "sys/kernel/sem",
+    "sys/fs/mqueue/queues_max", "sys/fs/mqueue/msg_max", "sys/fs/mqueue/msgsize_max",
+)  # fmt: skip
+
+
+def _number(text: bytes | None, path: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ParseError(path, 1, f"not a number: {text[:40]!r}") from None
+
+
+def parse_ipc_limits(files: Mapping[str, bytes | None]) -> IpcLimits:
+    """The limits from the contents of ``LIMIT_FILES`` (a missing file: None or absent).
+    ``sys/kernel/sem`` is four numbers: SEMMSL SEMMNS SEMOPM SEMMNI."""
+    v = {
+        rel.rsplit("/", 1)[1]: _number(files.get(rel), rel)
+        for rel in LIMIT_FILES
+        if rel != "sys/kernel/sem"
+    }
+    sem_text = files.get("sys/kernel/sem")
+    sem: list[int | None] = [None] * 4
+    if sem_text is not None:
+        parts = sem_text.split()
+        if len(parts) != 4:
+            raise ParseError("sys/kernel/sem", 1, f"expected 4 numbers, got {len(parts)}")
+        sem = [_number(p, "sys/kernel/sem") for p in parts]
+    return IpcLimits(
+        v["shmmax"], v["shmall"], v["shmmni"], v["msgmax"], v["msgmnb"], v["msgmni"],
+        sem[0], sem[1], sem[2], sem[3], v["queues_max"], v["msg_max"], v["msgsize_max"],
+    )  # fmt: skip

@@ -1,0 +1,290 @@
+"""Reading what ``memlens ipc`` and ``memlens shared`` need: the System V tables and limits
+of an IPC namespace, the POSIX objects in /dev/shm, and the shared mappings of every process.
+
+/proc/sysvipc/* and the IPC sysctls show the namespace of the *reader*, whatever procfs they
+are read from (ipc/util.c sysvipc_proc_open uses current's namespace): to inspect another
+namespace memlens enters it with setns(2), which needs CAP_SYS_ADMIN, and comes back.
+/dev/shm is not below /proc: it is reached as /proc/PID/root/dev/shm (the mount namespace of
+PID; "self" for memlens's own), which works for live roots only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import stat as stat_module
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NamedTuple, TypeVar
+
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError, UsageError
+from memlens.models import MapsTable, SmapsTable
+from memlens.procfs.ipc_parsers import (
+    LIMIT_FILES,
+    IpcLimits,
+    MsgQueue,
+    SemSet,
+    parse_ipc_limits,
+    parse_sysvipc_msg,
+    parse_sysvipc_sem,
+)
+from memlens.procfs.pid_parsers import command_line
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.source import DirectorySource
+from memlens.procfs.system_parsers import ShmSegment, parse_sysvipc_shm
+
+CLONE_NEWIPC = 0x08000000
+T = TypeVar("T")
+
+
+class NamespaceDenied(MemlensError):
+    """Entering or naming another IPC namespace needs privileges memlens does not have."""
+
+    exit_status = AccessDenied.exit_status
+
+
+class SysvTables(NamedTuple):
+    shm: tuple[ShmSegment, ...]
+    msg: tuple[MsgQueue, ...]
+    sem: tuple[SemSet, ...]
+
+
+def read_sysv(root: ProcRoot) -> SysvTables:
+    """The System V objects of the reader's IPC namespace (absent files: no objects)."""
+    return SysvTables(
+        _table(root, "sysvipc/shm", parse_sysvipc_shm),
+        _table(root, "sysvipc/msg", parse_sysvipc_msg),
+        _table(root, "sysvipc/sem", parse_sysvipc_sem),
+    )
+
+
+def _table(root: ProcRoot, rel: str, parse: Callable[[bytes, str], tuple[T, ...]]) -> tuple[T, ...]:
+    try:
+        data = root.read(rel)
+    except FileNotFoundError:
+        return ()  # a kernel without CONFIG_SYSVIPC, or a snapshot that did not capture it
+    except OSError as exc:
+        raise ReadError(rel, exc.errno, exc.strerror or str(exc)) from None
+    return parse(data, rel)
+
+
+def read_limits(root: ProcRoot) -> IpcLimits:
+    files: dict[str, bytes | None] = {}
+    for rel in LIMIT_FILES:
+        try:
+            files[rel] = root.read(rel)
+        except OSError:
+            files[rel] = None
+    return parse_ipc_limits(files)
+
+
+def namespace_of(root: ProcRoot, pid: int | str) -> str | None:
+    """The IPC namespace of a process ("ipc:[4026531839]"), None if it cannot be read (another
+    user's process, a snapshot without the link, a kernel without namespaces)."""
+    try:
+        return root.source.readlink(f"{pid}/ns/ipc")
+    except OSError:
+        return None
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+@contextmanager
+def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
+    """Run the block in the IPC namespace of ``pid`` (None: memlens's own), yielding the
+    namespace's name. Entering another one needs CAP_SYS_ADMIN; memlens comes back after."""
+    if pid is None:
+        yield namespace_of(root, "self")
+        return
+    if not isinstance(root.source, DirectorySource):
+        raise UsageError("--ns-of needs a live /proc, not a snapshot")
+    target_path = os.path.join(root.source.path, str(pid), "ns", "ipc")
+    try:
+        target = os.open(target_path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NoSuchProcess(pid) from None
+    except PermissionError:
+        raise NamespaceDenied(
+            f"process {pid}: permission denied opening {target_path}: naming another "
+            "process's IPC namespace needs the right to ptrace it (run as its user or root)"
+        ) from None
+    own = os.open("/proc/self/ns/ipc", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        name = os.readlink(target_path)
+        if os.fstat(target).st_ino == os.fstat(own).st_ino:
+            yield name
+            return
+        libc = _libc()
+        if libc.setns(target, CLONE_NEWIPC) != 0:
+            err = ctypes.get_errno()
+            if err == errno.EPERM:
+                raise NamespaceDenied(
+                    f"process {pid} is in another IPC namespace ({name}); reading its "
+                    "System V objects means entering it (setns), which needs CAP_SYS_ADMIN"
+                )
+            raise ReadError(target_path, err, f"setns: {os.strerror(err)}")
+        try:
+            yield name
+        finally:
+            if libc.setns(own, CLONE_NEWIPC) != 0:  # pragma: no cover - cannot fail: we had it
+                raise ReadError("/proc/self/ns/ipc", ctypes.get_errno(), "cannot return")
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+class ShmFile(NamedTuple):
+    """A file in /dev/shm: a POSIX shared memory object (shm_open) or, named sem.NAME, a
+    POSIX named semaphore. ``allocated`` counts its pages in RAM or swap (st_blocks);
+    ``resident`` those in RAM (mincore), None if it could not be mapped to ask."""
+
+    name: str
+    size: int
+    uid: int
+    gid: int
+    mode: int
+    device: tuple[int, int]  # major, minor
+    inode: int
+    allocated: int
+    resident: int | None
+
+
+def dev_shm_dir(root: ProcRoot, pid: int | None) -> str | None:
+    """The /dev/shm of ``pid``'s mount namespace (memlens's own if None), or None when the
+    root is not a live directory (a snapshot has no /dev/shm)."""
+    if not isinstance(root.source, DirectorySource):
+        return None
+    return os.path.join(root.source.path, "self" if pid is None else str(pid), "root/dev/shm")
+
+
+def list_dev_shm(directory: str, page_size: int) -> tuple[ShmFile, ...]:
+    """Every regular file in ``directory``; one that vanishes meanwhile is left out."""
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return ()
+    except PermissionError:
+        raise AccessDenied(directory) from None
+    found = []
+    for name in names:
+        try:
+            f = _shm_file(os.path.join(directory, name), name, page_size)
+        except FileNotFoundError:
+            continue
+        if f is not None:
+            found.append(f)
+    return tuple(found)
+
+
+def _shm_file(path: str, name: str, page_size: int) -> ShmFile | None:
+    st = os.lstat(path)
+    if not stat_module.S_ISREG(st.st_mode):
+        return None
+    dev = (os.major(st.st_dev), os.minor(st.st_dev))
+    resident = _resident(path, st.st_size, page_size)
+    return ShmFile(
+        name, st.st_size, st.st_uid, st.st_gid, stat_module.S_IMODE(st.st_mode), dev,
+        st.st_ino, st.st_blocks * 512, resident,
+    )  # fmt: skip
+
+
+def _resident(path: str, size: int, page_size: int) -> int | None:
+    """Bytes of the file in RAM: mincore(2) on a read-only shared mapping, which faults
+    nothing in."""
+    if size == 0:
+        return 0
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    libc = _libc()
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]  # fmt: skip
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    try:
+        addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+    finally:
+        os.close(fd)
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        return None
+    try:
+        pages = (size + page_size - 1) // page_size
+        vec = (ctypes.c_ubyte * pages)()
+        if libc.mincore(addr, size, vec) != 0:
+            return None
+        return (pages - bytes(vec).count(0)) * page_size
+    finally:
+        libc.munmap(addr, size)
+
+
+class ProcessMaps(NamedTuple):
+    """A process's shared-memory candidates: the VMAs of its maps that are shared mappings
+    or memfds (one maps read; smaps is read later, only for processes that matter)."""
+
+    pid: int
+    start_time: int
+    command: str
+    ipc_ns: str | None
+    maps: MapsTable
+
+
+class Unreadable(NamedTuple):
+    pid: int
+    command: str
+    reason: str
+
+
+class MapsScan(NamedTuple):
+    processes: tuple[ProcessMaps, ...]
+    unreadable: tuple[Unreadable, ...]
+
+
+def _candidate(perms: str, path: str) -> bool:
+    return perms[3:4] == "s" or path.startswith("/memfd:")
+
+
+def scan_maps(root: ProcRoot, pids: list[int] | None = None) -> MapsScan:
+    """Every process's shared VMAs (and memfd VMAs, which may be private). Processes that
+    exit meanwhile are left out; those whose maps cannot be read are listed with why."""
+    found: list[ProcessMaps] = []
+    unreadable: list[Unreadable] = []
+    for pid in root.pids() if pids is None else pids:
+        try:
+            proc = root.process(pid)
+            stat = proc.first_stat
+            if stat.is_kernel_thread or stat.is_zombie:
+                continue
+            command = command_line(proc.cmdline(), stat)
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, "?", str(exc)))
+            continue
+        try:
+            maps = proc.maps()
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, command, str(exc)))
+            continue
+        pairs = enumerate(zip(maps.perms, maps.path, strict=True))
+        keep = [i for i, (perms, path) in pairs if _candidate(perms, path)]
+        ns = namespace_of(root, pid)
+        found.append(ProcessMaps(pid, proc.start_time, command, ns, maps.select(keep)))
+    return MapsScan(tuple(found), tuple(unreadable))
+
+
+def read_smaps(root: ProcRoot, pid: int, start_time: int) -> SmapsTable | None:
+    """The smaps of the same process (pid and start time), or None if it has exited."""
+    try:
+        proc = root.process(pid)
+        if proc.start_time != start_time:
+            return None
+        return proc.smaps()
+    except NoSuchProcess:
+        return None

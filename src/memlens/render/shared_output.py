@@ -1,0 +1,78 @@
+"""``memlens shared`` as text and JSON: the objects several processes map, and a matrix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from memlens.analysis.sharing import Sharing
+from memlens.render.ipc_output import short
+from memlens.render.table import Column, layout
+from memlens.render.text import json_text, safe
+
+Size = Callable[[int], str]
+
+EXPLAIN = """\
+Shared = Shared_Clean + Shared_Dirty of smaps: resident pages mapped more than once, by any
+process (not only those listed); Private = mapped once. "Private" is not MAP_PRIVATE: a
+MAP_SHARED page only this process maps is Private, a MAP_PRIVATE page a fork still shares is
+Shared. Shared memory (shmem) pages always count as dirty, even when only read.
+The matrix is an upper bound from smaps: for each object two processes both map, the smaller
+of their Shared figures; smaps cannot say with whom a page is shared."""
+
+
+def render_text(s: Sharing, size: Size, width: int | None, out: TextIO) -> None:
+    pids = [p.pid for p in s.processes]
+    out.write("Processes\n")
+    out.write(layout(
+        [Column("PID", True), Column("Command", False)],
+        [[str(p.pid), short(p.command)] for p in s.processes], width,
+    ))  # fmt: skip
+    cols = [Column("Object", False), Column("What", False)]
+    cols += [Column(f"{pid} Shared/Private", True) for pid in pids]
+    rows = []
+    for m in s.mappings:
+        row = [safe(m.name), m.what]
+        for pid in pids:
+            share = m.per_process.get(pid)
+            row.append("-" if share is None else f"{size(share.shared)}/{size(share.private)}")
+        rows.append(row)
+    out.write(f"\nMapped by two or more of them ({len(rows)} objects)\n")
+    out.write(layout(cols, rows, width))
+    out.write("\nShared between each pair (at most, from smaps)\n")
+    head = [Column("PID", True)] + [Column(str(pid), True) for pid in pids]
+    matrix = []
+    for a in pids:
+        cells = [str(a)]
+        for b in pids:
+            key = (min(a, b), max(a, b))
+            cells.append("-" if a == b else size(s.pairs.get(key, 0)))
+        matrix.append(cells)
+    out.write(layout(head, matrix, width))
+    out.write("\n" + EXPLAIN + "\n")
+
+
+def document(s: Sharing) -> dict[str, Any]:
+    return {
+        "method": "smaps",
+        "processes": [{"pid": p.pid, "command": json_text(p.command)} for p in s.processes],
+        "mappings": [
+            {
+                "name": json_text(m.name),
+                "what": m.what,
+                "processes": [
+                    {"pid": pid, "rss": v.rss, "pss": v.pss, "shared": v.shared,
+                     "private": v.private}
+                    for pid, v in sorted(m.per_process.items())
+                ],
+            }
+            for m in s.mappings
+        ],
+        "pairs": [{"pids": [a, b], "shared_at_most": n} for (a, b), n in sorted(s.pairs.items())],
+    }  # fmt: skip
+
+
+def render_json(s: Sharing, out: TextIO) -> None:
+    json.dump(document(s), out, indent=1)
+    out.write("\n")

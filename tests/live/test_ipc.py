@@ -1,0 +1,312 @@
+"""memlens ipc against real objects: SysV segments, queues and semaphore sets made here with
+ctypes, POSIX shm, a named semaphore, memfds and shared anonymous memory mapped by workload
+processes that touch known page counts. Every object made here is removed in a finally."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from tests.helpers import WORKLOAD, run_cli, workload_command, workload_process
+from tests.live.test_unprivileged import Sandbox, sandbox  # noqa: F401  (a fixture)
+
+KiB, MiB = 1 << 10, 1 << 20
+PAGE = os.sysconf("SC_PAGE_SIZE")
+IPC_CREAT, IPC_RMID = 0o1000, 0
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.semop.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+libc.sem_open.restype = ctypes.c_void_p
+libc.sem_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_uint]
+libc.sem_close.argtypes = [ctypes.c_void_p]
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists("/proc/sysvipc/shm"), reason="kernel without System V IPC"
+)
+
+
+def check(value: int, what: str) -> int:
+    if value < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return value
+
+
+@contextmanager
+def sysv_segment(size: int) -> Iterator[int]:
+    """A new SysV segment (IPC_PRIVATE, not attached here); removed at the end."""
+    shmid = check(libc.shmget(0, size, IPC_CREAT | 0o600), "shmget")
+    try:
+        yield shmid
+    finally:
+        libc.shmctl(shmid, IPC_RMID, None)  # EINVAL if already gone: fine
+
+
+@contextmanager
+def sysv_queue(*messages: bytes) -> Iterator[int]:
+    msqid = check(libc.msgget(0, IPC_CREAT | 0o600), "msgget")
+    try:
+        for text in messages:
+            buf = ctypes.create_string_buffer(8 + len(text))
+            ctypes.c_long.from_buffer(buf).value = 1  # mtype
+            ctypes.memmove(ctypes.addressof(buf) + 8, text, len(text))
+            check(libc.msgsnd(msqid, buf, len(text), 0), "msgsnd")
+        yield msqid
+    finally:
+        libc.msgctl(msqid, IPC_RMID, None)
+
+
+@contextmanager
+def sysv_semaphores(n: int) -> Iterator[int]:
+    semid = check(libc.semget(0, n, IPC_CREAT | 0o600), "semget")
+    try:
+        op = (ctypes.c_short * 3)(0, 1, 0)  # sem_num 0, +1, no flags: sets otime
+        check(libc.semop(semid, op, 1), "semop")
+        yield semid
+    finally:
+        libc.semctl(semid, 0, IPC_RMID)
+
+
+def kernel_pss(pages: int, mappers: int) -> int:
+    """What smaps prints as Pss for ``pages`` each mapped by ``mappers`` processes: every
+    page adds (PAGE_SIZE << PSS_SHIFT) / mapcount, truncated, and the sum is printed in kB,
+    truncated (fs/proc/task_mmu.c smaps_page_accumulate, PSS_SHIFT = 12)."""
+    fixed = pages * ((PAGE << 12) // mappers)
+    return (fixed >> 12) >> 10 << 10
+
+
+def ipc_json(*args: str) -> dict[str, Any]:
+    result = run_cli("ipc", "--json", *args)
+    assert result.status == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
+def shm_entry(doc: dict[str, Any], shmid: int) -> dict[str, Any] | None:
+    return next((s for s in doc["shm"] if s["id"] == shmid), None)
+
+
+def by_pid(entry: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    key = "attachers" if "attachers" in entry else "mappers"
+    return {a["pid"]: a for a in entry[key]}
+
+
+def test_three_attachers_each_with_a_third_of_every_page() -> None:
+    pages = 384  # 1.5 MiB, divisible by 3: PSS is exact, no rounding to a kB
+    with sysv_segment(4 * MiB) as shmid:
+        spec = f"{shmid}:{pages * PAGE}"
+        with (
+            workload_process("--attach-sysv", spec) as a,
+            workload_process("--attach-sysv", spec) as b,
+            workload_process("--attach-sysv", spec) as c,
+        ):
+            entry = shm_entry(ipc_json("-m"), shmid)
+    assert entry is not None
+    attachers = by_pid(entry)
+    assert set(attachers) == {a.pid, b.pid, c.pid}
+    for w in (a, b, c):
+        assert attachers[w.pid]["rss"] == pages * PAGE
+        assert attachers[w.pid]["pss"] == kernel_pss(pages, 3)
+        assert abs(attachers[w.pid]["pss"] - pages * PAGE / 3) <= 1024
+        assert attachers[w.pid]["size"] == 4 * MiB
+    assert (entry["nattch"], entry["rss"], entry["unnamed_attaches"]) == (3, pages * PAGE, 0)
+    assert entry["orphan"] is False and entry["status"] is None
+
+
+def test_two_attachers_touching_different_page_counts() -> None:
+    with (
+        sysv_segment(2 * MiB) as shmid,
+        workload_process("--attach-sysv", f"{shmid}:1M") as a,
+        workload_process("--attach-sysv", f"{shmid}:256K") as b,
+    ):
+        entry = shm_entry(ipc_json("-m"), shmid)
+    assert entry is not None
+    attachers = by_pid(entry)
+    # The first 256 KiB are mapped twice (half each), the rest of A's 1 MiB once.
+    assert attachers[a.pid]["pss"] == 128 * KiB + 768 * KiB
+    assert attachers[b.pid]["pss"] == 128 * KiB
+    assert sum(x["pss"] for x in attachers.values()) == entry["rss"] == 1 * MiB
+
+
+def test_orphan_after_the_last_attacher_exits() -> None:
+    with sysv_segment(2 * MiB) as shmid:
+        with workload_process("--attach-sysv", f"{shmid}:1M") as w:
+            attached = shm_entry(ipc_json("-m"), shmid)
+        w.proc.wait()
+        orphan = shm_entry(ipc_json("-m"), shmid)
+        text = run_cli("ipc", "-m").stdout
+    assert attached is not None and attached["orphan"] is False
+    assert orphan is not None
+    assert (orphan["orphan"], orphan["nattch"], orphan["attachers"]) == (True, 0, [])
+    assert orphan["rss"] == 1 * MiB
+    assert f"shmid {shmid}: ORPHAN" in text
+
+
+def test_segment_removed_while_attached_is_dest_then_gone() -> None:
+    with sysv_segment(1 * MiB) as shmid:
+        with workload_process("--attach-sysv", f"{shmid}:512K") as w:
+            libc.shmctl(shmid, IPC_RMID, None)
+            entry = shm_entry(ipc_json("-m"), shmid)
+        w.proc.wait()
+        after = ipc_json("-m")
+    assert entry is not None
+    assert (entry["status"], entry["key"]) == ("dest", "0x00000000")
+    assert list(by_pid(entry)) == [w.pid]  # maps still names it by its original key
+    assert shm_entry(after, shmid) is None
+
+
+def _lsipc(flag: str, section: str) -> dict[int, dict[str, Any]]:
+    done = subprocess.run(["lsipc", flag, "--json", "-b"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return {int(e["id"]): e for e in json.loads(done.stdout)[section]}
+
+
+def _number(text: str | None) -> int | None:
+    """util-linux 2.38 prints every JSON value as a string; later versions may not."""
+    return None if text is None else int(text)
+
+
+@pytest.mark.skipif(shutil.which("lsipc") is None, reason="lsipc (util-linux) missing")
+def test_agrees_with_lsipc_field_by_field() -> None:
+    with (
+        sysv_segment(3 * MiB) as shmid,
+        sysv_queue(b"hello", b"memlens!") as msqid,
+        sysv_semaphores(3) as semid,
+        workload_process("--attach-sysv", f"{shmid}:1M"),
+    ):
+        doc = ipc_json()
+        shm, msg, sem = (
+            _lsipc("-m", "sharedmemory"), _lsipc("-q", "messages"), _lsipc("-s", "semaphores")
+        )  # fmt: skip
+    mine = shm_entry(doc, shmid)
+    assert mine is not None
+    theirs = shm[shmid]
+    for field in ("key", "owner", "perms", "status"):
+        assert mine[field] == theirs[field], field
+    for field in ("id", "size", "nattch", "cpid", "lpid"):
+        assert mine[field] == _number(theirs[field]), field
+    q = next(q for q in doc["msg"] if q["id"] == msqid)
+    lq = msg[msqid]
+    assert (q["key"], q["owner"], q["perms"]) == (lq["key"], lq["owner"], lq["perms"])
+    assert q["used_bytes"] == _number(lq["usedbytes"]) == 13
+    assert q["messages"] == _number(lq["msgs"]) == 2
+    assert (q["lspid"], q["lrpid"]) == (_number(lq["lspid"]), _number(lq["lrpid"]))
+    assert q["lspid"] == os.getpid()
+    s = next(s for s in doc["sem"] if s["id"] == semid)
+    ls = sem[semid]
+    assert (s["key"], s["owner"], s["perms"]) == (ls["key"], ls["owner"], ls["perms"])
+    assert s["nsems"] == _number(ls["nsems"]) == 3
+    assert s["otime"] > 0
+
+
+def test_posix_object_named_semaphore_memfd_and_shared_anonymous() -> None:
+    name = f"/memlens-test-{os.getpid()}"
+    sem_name = f"/memlens-sem-{os.getpid()}".encode()
+    sem = libc.sem_open(sem_name, os.O_CREAT, 0o600, 1)
+    assert sem, "sem_open failed"
+    try:
+        spec = f"{name}:2M:1M"
+        with (
+            workload_process(
+                "--posix", spec, "--memfd", "2M:2M", "--shared-anon", "1M:1M", "--fork", "1"
+            ) as a,
+            workload_process("--posix", spec) as b,
+        ):
+            doc = ipc_json("--posix", "--memfd", "--shared-anon")
+    finally:
+        libc.sem_close(sem)
+        libc.sem_unlink(sem_name)
+        if os.path.exists("/dev/shm" + name):
+            os.unlink("/dev/shm" + name)
+    (child,) = a.info["children"]
+    posix = next(o for o in doc["posix"] if o["name"] == "/dev/shm" + name)
+    assert (posix["kind"], posix["size"], posix["resident"]) == ("posix", 2 * MiB, 1 * MiB)
+    mappers = by_pid(posix)
+    assert {a.pid, b.pid} <= set(mappers) <= {a.pid, b.pid, child}
+    assert mappers[a.pid]["pss"] == mappers[b.pid]["pss"] == 512 * KiB  # both touched 1 MiB
+    named = next(o for o in doc["posix"] if o["name"] == "/dev/shm/sem." + sem_name[1:].decode())
+    assert named["kind"] == "posix_sem" and os.getpid() in by_pid(named)
+
+    memfd = next(o for o in doc["memfd"] if a.pid in by_pid(o))
+    assert memfd["name"] == "/memfd:memlens-test"
+    assert set(by_pid(memfd)) == {a.pid, child}  # the fork shares the memfd mapping
+    assert memfd["resident"] == 2 * MiB == sum(m["pss"] for m in memfd["mappers"])
+    anon = next(o for o in doc["shared_anon"] if a.pid in by_pid(o))
+    assert set(by_pid(anon)) == {a.pid, child}
+    assert anon["resident"] == 1 * MiB
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root, unshare")
+def test_ns_of_inspects_another_ipc_namespace() -> None:
+    argv = ["unshare", "--ipc", sys.executable, str(WORKLOAD), "--sysv", "1M:512K"]
+    with workload_command(*argv) as w:
+        shmid = w.info["sysv"][0]["shmid"]
+        inside = ipc_json("-m", "--ns-of", str(w.pid))
+        here = ipc_json("-m")
+    entry = shm_entry(inside, shmid)
+    assert entry is not None and list(by_pid(entry)) == [w.pid]
+    assert entry["status"] == "dest"  # the workload marks its --sysv segments IPC_RMID
+    assert inside["namespace"] != here["namespace"]
+    assert all(w.pid not in by_pid(s) for s in here["shm"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run memlens as nobody")
+def test_as_nobody_attach_by_root_is_counted_but_unnamed(sandbox: Sandbox) -> None:  # noqa: F811
+    with sysv_segment(1 * MiB) as shmid, workload_process("--attach-sysv", f"{shmid}:4K") as w:
+        result = sandbox.memlens("ipc", "--json", "-m")
+        denied = sandbox.memlens("ipc", "-m", "--ns-of", str(w.pid))
+        text = sandbox.memlens("ipc", "-m")
+    assert result.status == 0, result.stderr
+    entry = shm_entry(json.loads(result.stdout), shmid)
+    assert entry is not None
+    assert (entry["attachers"], entry["unnamed_attaches"]) == ([], 1)
+    assert w.pid in {u["pid"] for u in json.loads(result.stdout)["unreadable"]}
+    assert f"shmid {shmid}: 1 attach(es) in processes whose maps" in text.stdout
+    assert denied.status == 4
+    assert "permission denied" in denied.stderr and "ptrace" in denied.stderr
+
+
+def _pair(doc: dict[str, Any], a: int, b: int) -> int:
+    pids = sorted((a, b))
+    value: int = next(p["shared_at_most"] for p in doc["pairs"] if p["pids"] == pids)
+    return value
+
+
+def test_fork_shares_until_the_child_writes() -> None:
+    with workload_process("--anon", "16M:16M", "--fork", "1") as w:
+        (child,) = w.info["children"]
+        addr = w.info["anon"][0]["addr"]
+        before = run_cli("shared", "--json", str(w.pid), str(child))
+        os.kill(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
+        assert w.proc.stdout is not None
+        assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
+        after = run_cli("shared", "--json", "--tree", str(w.pid))
+        text = run_cli("shared", str(w.pid), str(child)).stdout
+    assert before.status == after.status == 0, before.stderr + after.stderr
+    b, a = json.loads(before.stdout), json.loads(after.stdout)
+    name = f"[anon] at {addr:#x}"
+    (region,) = [m for m in b["mappings"] if m["name"] == name]
+    assert region["what"] == "copy-on-write anonymous (after fork)"
+    assert all(p["shared"] == 16 * MiB for p in region["processes"])
+    assert not [m for m in a["mappings"] if m["name"] == name]  # nothing shared any more
+    # The matrix drops by the 16 MiB copied, less a little: running the signal handler's
+    # Python code faults in more library pages, which the child then shares with its parent.
+    assert _pair(b, w.pid, child) - _pair(a, w.pid, child) >= 15 * MiB
+    assert "Shared between each pair" in text and '"Private" is not MAP_PRIVATE' in text
+
+
+def test_shared_needs_two_processes() -> None:
+    result = run_cli("shared", str(os.getpid()))
+    assert result.status == 2 and "two or more" in result.stderr
