@@ -21,6 +21,7 @@ COMMANDS = {
     "snapshot": "memlens.cli.snapshot",
     "ipc": "memlens.cli.ipc",
     "shared": "memlens.cli.shared",
+    "layout": "memlens.cli.layout",
 }
 
 

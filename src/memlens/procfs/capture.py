@@ -32,6 +32,7 @@ PID_FILES = (
     "auxv",
     "cgroup",
     "oom_score_adj",
+    "personality",
 )
 PID_LINKS = ("exe", "cwd", "root", "ns/ipc", "ns/mnt", "ns/pid", "ns/user")
 SYSTEM_FILES = (
@@ -55,6 +56,7 @@ SYSTEM_FILES = (
     "sys/kernel/sem",
     "sys/vm/overcommit_memory",
     "sys/vm/overcommit_ratio",
+    "sys/vm/legacy_va_layout",
     "sysvipc/shm",
     "sysvipc/msg",
     "sysvipc/sem",

@@ -1,0 +1,226 @@
+"""``memlens layout`` for the terminal: header, picture, legend, mm_struct boundaries, the
+allocator, page faults, and on request sections, the auxiliary vector and explanations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple, TextIO
+
+from memlens.analysis.layout import MM_FIELDS, Layout, Region
+from memlens.analysis.layout_header import ASLR_LEVELS, Header, personality_flags
+from memlens.analysis.roles import Role
+from memlens.procfs.auxv import ADDRESS_TYPES
+from memlens.render.layout_explain import sentences
+from memlens.render.layout_picture import picture
+from memlens.render.layout_style import ROLE_NAMES, Palette, describe, iec
+from memlens.render.text import safe
+
+
+class Options(NamedTuple):
+    palette: Palette
+    sections: bool = False
+    auxv: bool = False
+    explain: bool = False
+
+
+def render(layout: Layout, opts: Options, out: TextIO) -> None:
+    for line in lines(layout, opts):
+        out.write(line + "\n")
+
+
+def lines(layout: Layout, opts: Options) -> Iterator[str]:
+    pal = opts.palette
+    yield from _header(layout.header, pal)
+    yield ""
+    if layout.regions:
+        yield "Address space, high addresses at the top (box heights grow with log(size)):"
+        yield from picture(layout, pal, layout.header.page_size)
+        yield from _legend(layout, pal)
+    else:
+        yield "Address space: not readable (see the notes below)"
+    yield from _status(layout)
+    yield ""
+    yield from _mm(layout, pal)
+    yield ""
+    yield from _allocator(layout)
+    yield from _faults(layout)
+    if opts.sections:
+        yield ""
+        yield from _sections(layout)
+    if opts.auxv:
+        yield ""
+        yield from _auxv(layout)
+    if opts.explain:
+        yield ""
+        yield pal.bold("What the regions are:")
+        yield from (f"- {s}" for s in sentences(layout))
+    if layout.notes:
+        yield ""
+        yield from (f"note: {safe(n)}" for n in layout.notes)
+
+
+def _header(h: Header, pal: Palette) -> Iterator[str]:
+    yield pal.bold(f"memlens layout {h.pid}: {safe(h.command)}")
+    rows = [("executable", safe(h.executable) if h.executable else "hidden")]
+    if h.elf_class is not None:
+        machine = f", {h.machine}" if h.machine else ""
+        rows.append(("class", f"{h.elf_class}-bit (from the {h.elf_class_source}){machine}"))
+    else:
+        rows.append(("class", "hidden"))
+    rows.append(("page size", iec(h.page_size)))
+    if h.address_space is not None:
+        rows.append(("user space", f"{iec(h.address_space)} (0 - {h.address_space:#x})"))
+    else:
+        rows.append(("user space", "unknown"))
+    level = ASLR_LEVELS.get(h.aslr_sysctl or -1, str(h.aslr_sysctl))
+    system = f"randomize_va_space={level}" if h.aslr_sysctl is not None else "unknown"
+    state = {True: "on", False: "OFF", None: "unknown"}[h.aslr]
+    rows.append(("ASLR", f"system: {system}; this process: {state} ({h.aslr_reason})"))
+    if h.personality is not None:
+        flags = ", ".join(personality_flags(h.personality)) or "no flags"
+        rows.append(("personality", f"{h.personality:#010x} ({flags})"))
+    else:
+        rows.append(("personality", "hidden"))
+    rows.append(("layout", f"{h.layout_mode or 'unknown'} ({h.layout_reason})"))
+    for name, value in rows:
+        yield f"  {name:<12} {value}"
+
+
+def _legend(layout: Layout, pal: Palette) -> Iterator[str]:
+    full, swapped, empty = pal.fills
+    yield (
+        f"legend: {full} resident  {swapped} swapped  {empty} not resident; "
+        "RSS/PSS/swap are per VMA (* a VMA split into regions: on its lowest one)"
+    )
+    present = sorted({r.role for r in layout.regions}, key=list(Role).index)
+    yield "  " + "  ".join(pal.paint(ROLE_NAMES[r], r) for r in present)
+    flags = {f for r in layout.regions for f in r.flags}
+    if "wx" in flags:
+        yield "  " + pal.warn("W+X!") + " writable and executable: code that can be rewritten"
+    if "guard" in flags:
+        yield "  guard: PROT_NONE page below a thread stack"
+
+
+def _status(layout: Layout) -> Iterator[str]:
+    s = layout.status
+    if not s:
+        return
+    parts = [
+        f"{label} {iec(s[key])}"
+        for key, label in (
+            ("vm_size", "VSS"),
+            ("vm_rss", "RSS"),
+            ("rss_anon", "anon"),
+            ("rss_file", "file"),
+            ("rss_shmem", "shmem"),
+            ("vm_swap", "swap"),
+            ("vm_data", "VmData"),
+            ("vm_stk", "VmStk"),
+            ("vm_exe", "VmExe"),
+            ("vm_lib", "VmLib"),
+        )
+        if key in s
+    ]
+    yield "totals (status): " + ", ".join(parts)
+
+
+def region_at(layout: Layout, addr: int) -> Region | None:
+    for r in layout.regions:
+        if r.start <= addr < r.end:
+            return r
+    return None
+
+
+def _mm(layout: Layout, pal: Palette) -> Iterator[str]:
+    yield pal.bold("mm_struct boundaries") + " (/proc/PID/stat; brk and end_bss computed):"
+    for name in MM_FIELDS:
+        value = layout.mm[name]
+        note = layout.mm_notes.get(name, "")
+        if value is None:
+            yield f"  {name:<12} {'hidden' if 'hidden' in note else 'unknown':<18} {note}"
+            continue
+        is_end = name.endswith("_end") or name.startswith("end_") or name == "brk"
+        where = region_at(layout, value - 1 if is_end else value)
+        place = f"{'end of ' if is_end else 'in '}{describe(where)}" if where else ""
+        yield f"  {name:<12} {value:#018x} {'; '.join(x for x in (place, note) if x)}"
+
+
+def _allocator(layout: Layout) -> Iterator[str]:
+    a = layout.allocator
+    if a is None:
+        yield "allocator: hidden (needs the maps)"
+        return
+    yield "allocator:"
+    if a.brk_heap is not None:
+        rss = f", RSS {iec(a.brk_heap_rss)}" if a.brk_heap_rss is not None else ""
+        yield f"  brk heap      [heap] {iec(a.brk_heap)}{rss}"
+    else:
+        yield "  brk heap      none ([heap] appears with the first brk())"
+    rss = f", RSS {iec(a.mmap_rss)}" if a.mmap_rss is not None else ""
+    yield f"  mmap          {a.mmap_regions} anonymous regions, {iec(a.mmap_bytes)}{rss}"
+    if a.malloc_chunks is not None and a.malloc_chunk_bytes is not None:
+        yield (
+            f"                of which {a.malloc_chunks} glibc malloc chunks of their own mapping, "
+            f"{iec(a.malloc_chunk_bytes)} (requests >= 128 KiB)"
+        )
+    else:
+        yield "                malloc chunks not counted (/proc/PID/mem not readable)"
+    reserved = iec(a.thread_heap_reserved)
+    rss = f", RSS {iec(a.thread_heap_rss)}" if a.thread_heap_rss is not None else ""
+    yield (
+        f"  thread heaps  {a.thread_heaps} glibc malloc heaps ({iec(a.heap_max)} reservations): "
+        f"{iec(a.thread_heap_usable)} usable of {reserved} reserved{rss}"
+    )
+    yield (
+        "  others        "
+        + (", ".join(safe(o) for o in a.others) or "none found")
+        + (" (jemalloc, tcmalloc, mimalloc: mapped libraries, symbols of the executable)")
+    )
+
+
+def _faults(layout: Layout) -> Iterator[str]:
+    f = layout.faults
+    yield (
+        f"page faults: {f.minflt} minor, {f.majflt} major; "
+        f"of waited-for children: {f.cminflt} minor, {f.cmajflt} major"
+    )
+    if f.interval and f.minflt_delta is not None and f.majflt_delta is not None:
+        yield (
+            f"  over {f.interval:g} s: {f.minflt_delta / f.interval:.1f} minor/s, "
+            f"{f.majflt_delta / f.interval:.1f} major/s"
+        )
+
+
+def _sections(layout: Layout) -> Iterator[str]:
+    yield "ELF sections on the VMAs that hold them:"
+    if not layout.objects:
+        yield "  none (no ELF object could be read)"
+    perms = {r.vma_start: r.perms for r in layout.regions}
+    for place in layout.objects:
+        mine = [s for s in layout.sections if s.object == place.obj.path]
+        yield f"  {safe(place.obj.path)}" + (f" (bias {place.bias:#x})" if place.bias else "")
+        if place.obj.image is None:
+            yield f"    not read: {safe(place.obj.problem or 'unknown')}"
+        elif not place.obj.image.sections:
+            yield "    no section headers (stripped): segments come from the program headers"
+        for s in mine:
+            held = ", ".join(f"{perms.get(v, '?')} {v:x}" for v in s.vmas) or "not mapped"
+            size = iec(s.end - s.start)
+            yield f"    {safe(s.name):<22} {s.start:#018x}-{s.end:#018x} {size:>10}  {held}"
+
+
+def _auxv(layout: Layout) -> Iterator[str]:
+    auxv = layout.auxv
+    if auxv is None:
+        yield "auxiliary vector: not readable"
+        return
+    yield f"auxiliary vector (/proc/PID/auxv, {auxv.word_size * 8}-bit words):"
+    for e in auxv.entries:
+        if e.type in ADDRESS_TYPES:
+            where = region_at(layout, e.value)
+            text = f"{e.value:#x}" + (f"  in {describe(where)}" if where else "")
+        elif e.type in (16, 26):
+            text = f"{e.value:#x}"
+        else:
+            text = str(e.value)
+        yield f"  {e.name + f' ({e.type})':<26} {text}"
