@@ -270,7 +270,8 @@ def test_snapshot_of_every_process(workload: Any, tmp_path: Path) -> None:
     archive = tmp_path / "all.tar.gz"
     made = snapshot(archive)
     assert made.status == 0, made.stderr
-    assert made.stderr.splitlines()[-1] == wrote_line(archive)
+    # processes that exit during a whole-system capture are counted at the end of the line
+    assert made.stderr.splitlines()[-1].startswith(wrote_line(archive))
     pids = manifest_of(archive)["pids"]
     assert {me, others[0].pid, others[1].pid} <= set(pids)
     assert pids == sorted(pids)

@@ -36,12 +36,14 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
     report = capture(root, args.output, pids)
-    for pid, reason in report.skipped:
-        env.error(f"process {pid}: not captured: {reason}")
+    if pids is not None:  # asked for by name: say what could not be had
+        for pid, reason in report.skipped:
+            env.error(f"process {pid}: not captured: {reason}")
+    churn = f", {len(report.skipped)} exited meanwhile" if pids is None and report.skipped else ""
     env.stderr.write(
         f"memlens: wrote {args.output}: {len(report.pids)} process"
         f"{'' if len(report.pids) == 1 else 'es'}, "
-        f"{report.files} files, {report.errors} unreadable files recorded\n"
+        f"{report.files} files, {report.errors} unreadable files recorded{churn}\n"
     )
     if pids is not None and report.skipped:
         return ExitStatus.NO_SUCH_PROCESS
