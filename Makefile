@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/maps_bench.py
 	$(BIN)/python bench/top_bench.py
+	$(BIN)/python bench/pages_bench.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

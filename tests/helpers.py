@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,3 +84,40 @@ def _wait_stopped(pid: int) -> None:
             return
         os.sched_yield()
     raise RuntimeError(f"process {pid} did not stop")
+
+
+@contextmanager
+def frozen_all(*pids: int) -> Iterator[None]:
+    """Stop several processes (see ``frozen``); every one is continued when the block exits."""
+    with ExitStack() as stack:
+        for pid in pids:
+            stack.enter_context(frozen(pid))
+        yield
+
+
+@contextmanager
+def workload_command(*argv: str) -> Iterator[Workload]:
+    """A workload started by any command line that ends up exec-ing workload.py (another
+    interpreter, ``unshare ... sh -c 'exec ...'``), so that its pid is the workload's.
+
+    Ended by closing its stdin, upon which it kills and reaps its --fork children (no zombie
+    is left to init); killed if it has not exited within 5 s."""
+    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"workload {argv} failed to start (exit {proc.wait()})")
+        info = json.loads(line)
+        assert info["pid"] == proc.pid, "the command must exec the workload, not fork it"
+        yield Workload(proc, info)
+    finally:
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

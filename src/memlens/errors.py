@@ -83,3 +83,9 @@ class ReadError(MemlensError):
 
 class SnapshotError(MemlensError):
     exit_status = ExitStatus.SNAPSHOT_ERROR
+
+
+class PagesUnavailable(MemlensError):
+    """Per-page figures (pagemap + kpagecount) cannot be had here: no numpy, no
+    CAP_SYS_ADMIN, /proc/kpagecount unreadable, a snapshot, more pages than allowed. Callers
+    fall back to per-mapping figures and show ``str()``, the reason, in one line."""

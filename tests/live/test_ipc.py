@@ -288,12 +288,12 @@ def test_fork_shares_until_the_child_writes() -> None:
     with workload_process("--anon", "16M:16M", "--fork", "1") as w:
         (child,) = w.info["children"]
         addr = w.info["anon"][0]["addr"]
-        before = run_cli("shared", "--json", str(w.pid), str(child))
+        before = run_cli("shared", "--per-mapping", "--json", str(w.pid), str(child))
         os.kill(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
         assert w.proc.stdout is not None
         assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
-        after = run_cli("shared", "--json", "--tree", str(w.pid))
-        text = run_cli("shared", str(w.pid), str(child)).stdout
+        after = run_cli("shared", "--per-mapping", "--json", "--tree", str(w.pid))
+        text = run_cli("shared", "--per-mapping", str(w.pid), str(child)).stdout
     assert before.status == after.status == 0, before.stderr + after.stderr
     b, a = json.loads(before.stdout), json.loads(after.stdout)
     name = f"[anon] at {addr:#x}"

@@ -8,6 +8,7 @@ gone (or its pid now belongs to another process), otherwise the error is real an
 from __future__ import annotations
 
 import errno
+import os
 from typing import TYPE_CHECKING
 
 from memlens.errors import AccessDenied, NoSuchProcess, ReadError
@@ -97,6 +98,32 @@ class Process:
         if not self._still_here():
             raise self._gone()
         return data
+
+    def check_still_here(self) -> None:
+        """Raise NoSuchProcess if the process exited (or its pid was reused) since this
+        handle was made: for reads that a vanished process cuts short without an error."""
+        if not self._still_here():
+            raise self._gone()
+
+    def open_fd(self, name: str) -> int:
+        """A read-only descriptor for /proc/PID/<name> (pagemap is read at offsets), with OS
+        errors translated; the caller closes it."""
+        rel = self._path(name)
+        try:
+            return self.root.open_fd(rel)
+        except PermissionError:
+            raise AccessDenied(self._display(rel), self.pid) from None
+        except OSError as exc:
+            raise self._translate(rel, exc) from None
+
+    def pread(self, fd: int, name: str, length: int, offset: int) -> bytes:
+        """os.pread of a descriptor from ``open_fd(name)``, with OS errors translated."""
+        try:
+            return os.pread(fd, length, offset)
+        except PermissionError:
+            raise AccessDenied(self._display(self._path(name)), self.pid) from None
+        except OSError as exc:
+            raise self._translate(self._path(name), exc) from None
 
     def stat(self) -> Stat:
         return self._stat_or_gone()

@@ -3,6 +3,7 @@ clock ticks, boot time) that interpreting those files needs, injected rather tha
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from typing import TYPE_CHECKING, NamedTuple
@@ -75,6 +76,14 @@ class ProcRoot:
     def read(self, rel: str) -> bytes:
         """Raw bytes of a file below the root; OS errors pass through unchanged."""
         return self.source.read(rel)
+
+    def open_fd(self, rel: str) -> int:
+        """A read-only descriptor for a file below a directory root, for the files that are
+        read at offsets (/proc/PID/pagemap, /proc/kpagecount); OS errors pass through. An
+        archive holds no such file: ENOENT."""
+        if not isinstance(self.source, DirectorySource):
+            raise FileNotFoundError(errno.ENOENT, "not in a snapshot archive", rel)
+        return self.source.open_fd(rel)
 
     def pids(self) -> list[int]:
         """The process IDs present, in ascending order."""

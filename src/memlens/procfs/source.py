@@ -38,6 +38,10 @@ class DirectorySource:
         finally:
             os.close(fd)
 
+    def open_fd(self, rel: str) -> int:
+        """A read-only descriptor, for the files read at offsets (pagemap, kpagecount)."""
+        return os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
+
     def readlink(self, rel: str) -> str:
         return os.readlink(os.path.join(self.path, rel))
 

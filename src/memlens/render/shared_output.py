@@ -22,9 +22,12 @@ The matrix is an upper bound from smaps: for each object two processes both map,
 of their Shared figures; smaps cannot say with whom a page is shared."""
 
 
+METHOD = "Method: per mapping, from smaps (the matrix is an upper bound)"
+
+
 def render_text(s: Sharing, size: Size, width: int | None, out: TextIO) -> None:
     pids = [p.pid for p in s.processes]
-    out.write("Processes\n")
+    out.write(f"{METHOD}\n\nProcesses\n")
     out.write(layout(
         [Column("PID", True), Column("Command", False)],
         [[str(p.pid), short(p.command)] for p in s.processes], width,
@@ -53,8 +56,9 @@ def render_text(s: Sharing, size: Size, width: int | None, out: TextIO) -> None:
     out.write("\n" + EXPLAIN + "\n")
 
 
-def document(s: Sharing) -> dict[str, Any]:
-    return {
+def document(s: Sharing, fallback: str | None = None) -> dict[str, Any]:
+    """``fallback``: why the per-page method, wanted, could not be used."""
+    doc = {
         "method": "smaps",
         "processes": [{"pid": p.pid, "command": json_text(p.command)} for p in s.processes],
         "mappings": [
@@ -71,8 +75,11 @@ def document(s: Sharing) -> dict[str, Any]:
         ],
         "pairs": [{"pids": [a, b], "shared_at_most": n} for (a, b), n in sorted(s.pairs.items())],
     }  # fmt: skip
+    if fallback is not None:
+        doc["fallback"] = fallback
+    return doc
 
 
-def render_json(s: Sharing, out: TextIO) -> None:
-    json.dump(document(s), out, indent=1)
+def render_json(s: Sharing, out: TextIO, fallback: str | None = None) -> None:
+    json.dump(document(s, fallback), out, indent=1)
     out.write("\n")
