@@ -53,12 +53,22 @@ def group(processes: Iterable[ProcessUsage], by: str) -> tuple[GroupUsage, ...]:
         members.setdefault(key, []).append(p)
         names[key] = name
     # Two programs with one name (python3.11 from /usr/bin and from a venv) stay apart, and
-    # are shown by their keys (paths) so that the reader can tell them apart too.
+    # are shown by their paths so that the reader can tell them apart too; one path naming
+    # two files (a container's, a replaced binary) adds the file's device:inode.
     seen: dict[str, int] = {}
     for name in names.values():
         seen[name] = seen.get(name, 0) + 1
+    paths: dict[str, int] = {}
+    for key in members:
+        path = key.partition("\0")[0]
+        paths[path] = paths.get(path, 0) + 1
+
+    def readable(key: str) -> str:
+        path, _, file_id = key.partition("\0")
+        return f"{path} ({file_id})" if paths[path] > 1 and file_id else path
+
     return tuple(
-        _sum(key, names[key] if seen[names[key]] == 1 else key, procs)
+        _sum(readable(key), names[key] if seen[names[key]] == 1 else readable(key), procs)
         for key, procs in members.items()
     )
 

@@ -223,12 +223,15 @@ def _missing_pids(result: Scan, view: _View, env: Env) -> ExitStatus:
     status = ExitStatus.OK
     seen = {p.pid for p in result.processes}
     unreadable = {u.pid: u for u in result.unreadable}
-    for pid in view.pids:
+    for pid in sorted(set(view.pids)):
         if pid in unreadable:
             env.error(f"process {pid}: {unreadable[pid].reason}")
             status = status or ExitStatus.ACCESS_DENIED
         elif pid not in seen:
-            env.error(f"process {pid}: no such process (or no user memory)")
+            env.error(
+                f"process {pid}: no such process (or a thread, a kernel thread or a zombie: "
+                "no memory of its own)"
+            )
             status = status or ExitStatus.NO_SUCH_PROCESS
     return status
 

@@ -168,6 +168,18 @@ class Process:
             return None
         return parse_rollup(data, self._display(self._path("smaps_rollup")))
 
+    def file_id(self, name: str) -> tuple[int, int] | None:
+        """(device, inode) of the file a link such as ``exe`` points to, where the source can
+        tell (a live or unpacked /proc; not a snapshot archive); None otherwise."""
+        file_id = getattr(self.root.source, "file_id", None)
+        if file_id is None:
+            return None
+        try:
+            found: tuple[int, int] | None = file_id(self._path(name))
+        except OSError:
+            return None
+        return found
+
     def readlink(self, name: str) -> str:
         rel = self._path(name)
         try:

@@ -57,7 +57,7 @@ def scan(
     """Read every process (or ``pids``). Processes that exit meanwhile are left out; those
     that cannot be read are listed in ``unreadable`` with the reason."""
     users = _Users()
-    wanted = sorted(pids) if pids is not None else root.pids()
+    wanted = sorted(set(pids)) if pids is not None else root.pids()
     found: list[ProcessUsage] = []
     unreadable: list[Unreadable] = []
     kernel_threads = zombies = 0
@@ -74,6 +74,8 @@ def scan(
                 zombies += 1
                 continue
             status = proc.status()
+            if status.tgid != pid:
+                continue  # a thread ID (readable though not listed): its process is its tgid
             command = command_line(proc.cmdline(), stat)
         except NoSuchProcess:
             continue
@@ -102,8 +104,12 @@ def _usage(
     program_key, program = f"[{stat.comm}]", stat.comm
     if want.exe:
         try:
-            program_key = proc.readlink("exe")
-            program = program_key.rsplit("/", 1)[-1].removesuffix(" (deleted)")
+            path = proc.readlink("exe")
+            program = path.rsplit("/", 1)[-1].removesuffix(" (deleted)")
+            # The file's identity, not its name: a container's /usr/bin/python3 and the
+            # host's, or two deleted generations of one binary, are different programs.
+            file_id = proc.file_id("exe")
+            program_key = path if file_id is None else f"{path}\0{file_id[0]}:{file_id[1]}"
         except AccessDenied:
             pass  # another user's process: its name is what can be known
     get = rollup.get if rollup is not None else _none

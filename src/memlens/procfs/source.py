@@ -45,5 +45,10 @@ class DirectorySource:
     def readlink(self, rel: str) -> str:
         return os.readlink(os.path.join(self.path, rel))
 
+    def file_id(self, rel: str) -> tuple[int, int]:
+        """(device, inode) of the file a /proc link leads to (stat follows it)."""
+        st = os.stat(f"{self.path}/{rel}")
+        return st.st_dev, st.st_ino
+
     def listdir(self, rel: str) -> list[str]:
         return os.listdir(os.path.join(self.path, rel) if rel else self.path)
