@@ -83,6 +83,15 @@ def raise_recorded(manifest: Manifest, rel: str) -> None:
         raise OSError(code, f"{os.strerror(code)} (recorded in snapshot)", rel)
 
 
+def recorded_link(manifest: Manifest, rel: str) -> str:
+    """A symlink's target as captured (or the error the capture met for it)."""
+    raise_recorded(manifest, rel)
+    target = manifest.links.get(rel)
+    if target is None:
+        raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+    return target
+
+
 def load_manifest(raw: bytes, where: str) -> Manifest:
     try:
         doc = json.loads(raw)
@@ -115,11 +124,7 @@ class UnpackedSource(DirectorySource):
         return super().read(rel)
 
     def readlink(self, rel: str) -> str:
-        raise_recorded(self.manifest, rel)
-        target = self.manifest.links.get(rel)
-        if target is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return target
+        return recorded_link(self.manifest, rel)
 
     def listdir(self, rel: str) -> list[str]:
         return [n for n in super().listdir(rel) if rel or n not in (MANIFEST_NAME, "links.json")]
@@ -185,11 +190,7 @@ class ArchiveSource:
         return data
 
     def readlink(self, rel: str) -> str:
-        raise_recorded(self.manifest, rel)
-        target = self.manifest.links.get(rel)
-        if target is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return target
+        return recorded_link(self.manifest, rel)
 
     def listdir(self, rel: str) -> list[str]:
         entries = self.dirs.get(rel)

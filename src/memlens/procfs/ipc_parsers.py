@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from memlens.errors import ParseError
+from memlens.procfs.system_parsers import sysvipc_table
 
 
 class MsgQueue(NamedTuple):
@@ -48,38 +49,12 @@ class SemSet(NamedTuple):
     ctime: int
 
 
-def _table(data: bytes, path: str, columns: tuple[str, ...]) -> list[dict[str, int]]:
-    """Rows of a sysvipc file as {column: int}, ``perms`` read in octal."""
-    if not data:
-        raise ParseError(path, 1, "empty file (no header line)")
-    if not data.endswith(b"\n"):
-        raise ParseError(path, data.count(b"\n") + 1, "truncated line (no final newline)")
-    lines = data[:-1].split(b"\n")
-    header = lines[0].decode("ascii", "replace").split()
-    index = {name: i for i, name in enumerate(header)}
-    missing = [name for name in columns if name not in index]
-    if missing:
-        raise ParseError(path, 1, f"header has no {', '.join(missing)} column")
-    rows = []
-    for n, line in enumerate(lines[1:], start=2):
-        fields = line.split()
-        if len(fields) != len(header):
-            raise ParseError(path, n, f"{len(fields)} fields where the header has {len(header)}")
-        try:
-            row = {c: int(fields[index[c]], 8 if c == "perms" else 10) for c in columns}
-        except ValueError:
-            shown = line[:60].decode("utf-8", "backslashreplace")
-            raise ParseError(path, n, f"not a number in {shown!r}") from None
-        rows.append(row)
-    return rows
-
-
 def parse_sysvipc_msg(data: bytes, path: str = "sysvipc/msg") -> tuple[MsgQueue, ...]:
-    return tuple(MsgQueue(**row) for row in _table(data, path, MsgQueue._fields))
+    return tuple(MsgQueue(**row) for row in sysvipc_table(data, path, MsgQueue._fields))  # type: ignore[arg-type]
 
 
 def parse_sysvipc_sem(data: bytes, path: str = "sysvipc/sem") -> tuple[SemSet, ...]:
-    return tuple(SemSet(**row) for row in _table(data, path, SemSet._fields))
+    return tuple(SemSet(**row) for row in sysvipc_table(data, path, SemSet._fields))  # type: ignore[arg-type]
 
 
 class IpcLimits(NamedTuple):

@@ -101,30 +101,41 @@ _SHM_REQUIRED = (
 _SHM_OPTIONAL = ("rss", "swap")
 
 
-def parse_sysvipc_shm(data: bytes, path: str = "sysvipc/shm") -> tuple[ShmSegment, ...]:
-    """Parse the content of /proc/sysvipc/shm: the header, then one segment per line."""
+def sysvipc_table(
+    data: bytes, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[dict[str, int | None]]:
+    """Rows of a /proc/sysvipc file as {column: int}, columns found by the header's names
+    (kernels add columns over time), ``perms`` read in octal; optional columns the kernel does
+    not print are None."""
     if not data:
         raise ParseError(path, 1, "empty file (no header line)")
     if not data.endswith(b"\n"):
         raise ParseError(path, data.count(b"\n") + 1, "truncated line (no final newline)")
     lines = data[:-1].split(b"\n")
     header = lines[0].decode("ascii", "replace").split()
-    column = {name: i for i, name in enumerate(header)}
-    missing = [name for name in _SHM_REQUIRED if name not in column]
+    index = {name: i for i, name in enumerate(header)}
+    missing = [name for name in required if name not in index]
     if missing:
         raise ParseError(path, 1, f"header has no {', '.join(missing)} column")
-    optional = [column.get(name) for name in _SHM_OPTIONAL]
-    segments: list[ShmSegment] = []
+    present = [name for name in (*required, *optional) if name in index]
+    rows: list[dict[str, int | None]] = []
     for n, line in enumerate(lines[1:], start=2):
         fields = line.split()
         if len(fields) != len(header):
             raise ParseError(path, n, f"{len(fields)} fields where the header has {len(header)}")
         try:
-            v = {name: int(fields[column[name]]) for name in _SHM_REQUIRED if name != "perms"}
-            v["perms"] = int(fields[column["perms"]], 8)
-            rss, swap = (None if i is None else int(fields[i]) for i in optional)
+            row: dict[str, int | None] = {
+                c: int(fields[index[c]], 8 if c == "perms" else 10) for c in present
+            }
         except ValueError:
             shown = line[:60].decode("utf-8", "backslashreplace")
             raise ParseError(path, n, f"not a number in {shown!r}") from None
-        segments.append(ShmSegment(**v, rss=rss, swap=swap))
-    return tuple(segments)
+        row.update((c, None) for c in optional if c not in index)
+        rows.append(row)
+    return rows
+
+
+def parse_sysvipc_shm(data: bytes, path: str = "sysvipc/shm") -> tuple[ShmSegment, ...]:
+    """Parse the content of /proc/sysvipc/shm: the header, then one segment per line."""
+    rows = sysvipc_table(data, path, _SHM_REQUIRED, _SHM_OPTIONAL)
+    return tuple(ShmSegment(**row) for row in rows)  # type: ignore[arg-type]
