@@ -29,28 +29,31 @@ exactly the requested number of VMAs.
 import argparse
 import contextlib
 import ctypes
-import mmap
 import os
 import signal
-import stat
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-PAGE_SIZE = mmap.PAGESIZE
-PROT_NONE = 0
-PROT_READ = mmap.PROT_READ
-PROT_WRITE = mmap.PROT_WRITE
-MAP_SHARED = mmap.MAP_SHARED
-MAP_PRIVATE = mmap.MAP_PRIVATE
-MAP_ANONYMOUS = mmap.MAP_ANONYMOUS
-MAP_NORESERVE = 0x4000  # same value on x86, arm and most other Linux architectures
-MAP_FIXED = 0x10  # same value on x86, arm and most other Linux architectures
-MADV_NOHUGEPAGE = 15  # keep the kernel from backing the region with huge pages
-PR_SET_PDEATHSIG = 1
-END_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+from loadlib import (
+    END_SIGNALS,
+    MADV_NOHUGEPAGE,
+    MAP_ANONYMOUS,
+    MAP_NORESERVE,
+    MAP_PRIVATE,
+    PAGE_SIZE,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    Libc,
+    map_file_slot,
+    owner_pid,
+    pid_alive,
+    stdin_is_pipe,
+    write_pages,
+)
 
 DEFAULT_COUNT = 10_000
 DEFAULT_FILE_MAPS = 12
@@ -79,60 +82,6 @@ class Layout:
         return self.anon_maps + self.file_maps
 
 
-class _Libc:
-    """The few libc calls the mmap module does not offer, through ctypes."""
-
-    def __init__(self) -> None:
-        lib = ctypes.CDLL(None, use_errno=True)
-        self._mmap = lib.mmap
-        self._mmap.restype = ctypes.c_void_p
-        self._mmap.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_long,
-        ]
-        self._mprotect = lib.mprotect
-        self._mprotect.restype = ctypes.c_int
-        self._mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        self._madvise = lib.madvise
-        self._madvise.restype = ctypes.c_int
-        self._madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        self._prctl = lib.prctl
-        self._prctl.restype = ctypes.c_int
-        self._prctl.argtypes = [
-            ctypes.c_int,
-            ctypes.c_ulong,
-            ctypes.c_ulong,
-            ctypes.c_ulong,
-            ctypes.c_ulong,
-        ]
-        self._map_failed = ctypes.c_void_p(-1).value
-
-    @staticmethod
-    def _fail(call: str) -> MappingError:
-        err = ctypes.get_errno()
-        return MappingError(f"{call} failed: {os.strerror(err)} (errno {err})")
-
-    def mmap(self, addr: int | None, length: int, prot: int, flags: int, fd: int, off: int) -> int:
-        result = self._mmap(addr, length, prot, flags, fd, off)
-        if result is None or result == self._map_failed:
-            raise self._fail("mmap")
-        return int(result)
-
-    def mprotect(self, addr: int, length: int, prot: int) -> None:
-        if self._mprotect(addr, length, prot) != 0:
-            raise self._fail("mprotect")
-
-    def madvise(self, addr: int, length: int, advice: int) -> bool:
-        return int(self._madvise(addr, length, advice)) == 0
-
-    def set_parent_death_signal(self, signum: int) -> bool:
-        return int(self._prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)) == 0
-
-
 def _max_map_count() -> int | None:
     try:
         with open("/proc/sys/vm/max_map_count") as f:
@@ -153,10 +102,10 @@ def _remove_stale_data_files() -> None:
     except OSError:
         return
     for name in names:
-        if not (name.startswith(DATA_FILE_PREFIX) and name.endswith(DATA_FILE_SUFFIX)):
+        if not name.endswith(DATA_FILE_SUFFIX):
             continue
-        pid = name[len(DATA_FILE_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        owner = owner_pid(name, DATA_FILE_PREFIX)
+        if owner is not None and not pid_alive(owner):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))
 
@@ -167,9 +116,7 @@ def _make_data_file(file_maps: int, pages: int) -> tuple[int, str]:
     fd, path = tempfile.mkstemp(prefix=f"{DATA_FILE_PREFIX}{os.getpid()}-", suffix=DATA_FILE_SUFFIX)
     try:
         stride = (pages + 1) * PAGE_SIZE
-        chunk = bytes(range(1, 256)) * (PAGE_SIZE // 255 + 1)
-        for _ in range(file_maps * (pages + 1)):
-            os.write(fd, chunk[:PAGE_SIZE])
+        write_pages(fd, file_maps * (pages + 1))
         os.fsync(fd)
         if os.fstat(fd).st_size < file_maps * stride:
             raise MappingError(f"short write to {path}")
@@ -209,7 +156,7 @@ def create_mappings(
             "lower --count or raise the sysctl"
         )
 
-    libc = _Libc()
+    libc = Libc()
     slot = pages * PAGE_SIZE
     total = (count + 2) * slot  # one guard slot at each end
     region = libc.mmap(None, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
@@ -238,21 +185,9 @@ def create_mappings(
             for i in range(file_maps):
                 addr = file_base + i * slot
                 offset = i * (pages + 1) * PAGE_SIZE  # leave a hole so offsets never line up
-                kind = i % 3
-                if kind == 0:
-                    prot, flags = PROT_READ, MAP_SHARED
-                elif kind == 1:
-                    prot, flags = PROT_READ, MAP_PRIVATE
-                else:
-                    prot, flags = PROT_READ | PROT_WRITE, MAP_PRIVATE
-                libc.mmap(addr, slot, prot, flags | MAP_FIXED, fd, offset)
-                for p in range(pages):
-                    page = addr + p * PAGE_SIZE
-                    if kind == 2:
-                        ctypes.memset(page, 0xA5, 1)  # copy-on-write: a private dirty page
-                    else:
-                        ctypes.string_at(page, 1)  # fault the page-cache page in
-                    touched += 1
+                # Shared read-only, private read-only, private copy-on-write in turn.
+                map_file_slot(libc, addr, pages, fd, offset, i % 3)
+                touched += pages
         except BaseException:
             os.unlink(path)
             raise
@@ -283,21 +218,13 @@ def count_vmas_in(layout: Layout) -> int:
     return sum(1 for s, e in _maps_ranges() if s >= layout.base and e <= layout.end)
 
 
-def _stdin_is_pipe() -> bool:
-    try:
-        mode = os.fstat(0).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
 def _wait_for_end() -> int:
     """Wait until SIGINT, SIGTERM or SIGHUP arrives (or stdin, if a pipe, reaches EOF).
 
     The signals are blocked (see main), so they are taken here by sigwait() rather than by
     handlers: a second signal cannot interrupt the clean-up that follows the first.
     """
-    if _stdin_is_pipe():
+    if stdin_is_pipe():
         main_thread = threading.get_ident()
 
         def watch_stdin() -> None:
@@ -353,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, END_SIGNALS)
     if args.die_with_parent:
         # SIGKILL rather than SIGTERM: it also ends the process while it is SIGSTOPped.
-        _Libc().set_parent_death_signal(signal.SIGKILL)
+        Libc().set_parent_death_signal(signal.SIGKILL)
 
     layout: Layout | None = None
     try:
@@ -364,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 pages=args.pages,
                 touch_every=args.touch_every,
             )
-        except (MappingError, ValueError) as exc:
+        except (MappingError, OSError, ValueError) as exc:
             print(f"many_maps: {exc}", file=sys.stderr)
             return 1
         found = count_vmas_in(layout)

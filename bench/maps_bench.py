@@ -11,51 +11,18 @@ Run it with ``make bench`` or ``.venv/bin/python bench/maps_bench.py``; see benc
 """
 
 import argparse
-import contextlib
-import datetime
-import json
-import os
-import platform
-import selectors
-import shlex
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-LOAD_SCRIPT = BENCH_DIR / "many_maps.py"
-DEFAULT_MEMLENS = f"{REPO_ROOT / '.venv' / 'bin' / 'memlens'} maps -X {{pid}}"
-DEFAULT_OUTPUT = BENCH_DIR / "results" / "maps_bench.json"
+import harness
+from harness import BenchError, Command
+
+DEFAULT_MEMLENS = f"{harness.REPO_ROOT / '.venv' / 'bin' / 'memlens'} maps -X {{pid}}"
+DEFAULT_OUTPUT = harness.BENCH_DIR / "results" / "maps_bench.json"
 READY_TIMEOUT_S = 120.0
 BASELINE = "cat"
-
-
-class BenchError(Exception):
-    """A problem that ends the benchmark with a message and a non-zero exit status."""
-
-
-@dataclass
-class Command:
-    name: str  # short key: "cat", "pmap" or "memlens"
-    label: str  # what the table shows, with the PID written as PID
-    argv: list[str]
-    samples_ms: list[float] = field(default_factory=list)
-    output_bytes: int = 0
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.samples_ms)
-
-    @property
-    def min_ms(self) -> float:
-        return min(self.samples_ms)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,45 +50,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "process's PID, which is appended if there is no {pid} "
         "(default: .venv/bin/memlens maps -X {pid})",
     )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help="where to write the JSON results (default bench/results/maps_bench.json)",
-    )
+    harness.add_output_option(parser, DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    harness.check_repeat(parser, args)
     return args
 
 
 def memlens_argv(template: str, pid: int | str) -> list[str]:
     """Split the --memlens template and put the PID in place of {pid} (or at the end)."""
-    words = shlex.split(template)
-    if not words:
-        raise BenchError("--memlens is empty")
+    words = harness.split_memlens(template)
     if not any("{pid}" in w for w in words):
         words.append("{pid}")
     return [w.replace("{pid}", str(pid)) for w in words]
-
-
-def display(argv: list[str]) -> str:
-    """A command line for the table, with paths inside the repository made relative."""
-    shown = []
-    for word in argv:
-        path = Path(word)
-        if path.is_absolute() and path.is_relative_to(REPO_ROOT):
-            word = str(path.relative_to(REPO_ROOT))
-        shown.append(word)
-    return shlex.join(shown)
-
-
-def check_executable(argv0: str, what: str) -> None:
-    if shutil.which(argv0) is None:
-        hint = " (run `make setup` first, or pass --memlens)" if what == "memlens" else ""
-        raise BenchError(f"{what}: {argv0} not found or not executable{hint}")
 
 
 def maps_lines(pid: int) -> int:
@@ -129,30 +71,10 @@ def maps_lines(pid: int) -> int:
         return sum(1 for _ in f)
 
 
-def proc_state(pid: int) -> str:
-    """The one-letter state from /proc/PID/stat (R, S, T, ...)."""
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    return text[text.rindex(")") + 2]
-
-
-def start_load(count: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, str(LOAD_SCRIPT), "--count", str(count), "--die-with-parent"]
-    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-
 def wait_ready(load: subprocess.Popen[bytes], count: int) -> int:
     """Wait for the load process to print its PID and to show ``count`` maps lines."""
-    assert load.stdout is not None
     deadline = time.monotonic() + READY_TIMEOUT_S
-    with selectors.DefaultSelector() as sel:
-        sel.register(load.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=READY_TIMEOUT_S):
-            raise BenchError("the load process did not report its PID in time")
-    line = load.stdout.readline().decode().strip()
-    if not line:
-        load.wait(timeout=10)
-        raise BenchError(f"the load process exited (status {load.returncode}) before it was ready")
+    line = harness.read_ready_line(load, READY_TIMEOUT_S)
     try:
         pid = int(line)
     except ValueError:
@@ -170,80 +92,14 @@ def wait_ready(load: subprocess.Popen[bytes], count: int) -> int:
         time.sleep(0.05)
 
 
-def stop(pid: int) -> None:
-    os.kill(pid, signal.SIGSTOP)
-    deadline = time.monotonic() + 10
-    while proc_state(pid) not in "Tt":
-        if time.monotonic() > deadline:
-            raise BenchError(f"process {pid} did not stop after SIGSTOP")
-        time.sleep(0.01)
-
-
-def end_load(load: subprocess.Popen[bytes]) -> None:
-    """Resume and end the load process, whatever state it is in."""
-    if load.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(load.pid, signal.SIGCONT)
-        load.terminate()
-    for stream in (load.stdin, load.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    try:
-        load.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        load.kill()
-        load.wait()
-
-
-def check_run(cmd: Command) -> None:
-    """One untimed run: it must succeed; it also warms caches and measures the output."""
-    try:
-        result = subprocess.run(cmd.argv, stdin=subprocess.DEVNULL, capture_output=True)
-    except OSError as exc:
-        raise BenchError(f"{cmd.label}: cannot run {cmd.argv[0]}: {exc.strerror}") from exc
-    if result.returncode != 0:
-        fail(cmd, result.returncode, result.stderr)
-    cmd.output_bytes = len(result.stdout)
-
-
-def timed_run(cmd: Command) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        cmd.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        fail(cmd, result.returncode, result.stderr)
-    return elapsed * 1000.0
-
-
-def fail(cmd: Command, status: int, stderr: bytes) -> None:
-    text = stderr.decode(errors="replace").rstrip()
-    detail = f":\n{text}" if text else " (no output on stderr)"
-    raise BenchError(f"{cmd.label} exited with status {status}{detail}")
-
-
-def format_table(commands: list[Command], base_ms: float) -> str:
-    header = ("command", "median ms", "min ms", "ratio to cat")
-    rows = [
-        (c.label, f"{c.median_ms:.1f}", f"{c.min_ms:.1f}", f"{c.median_ms / base_ms:.2f}")
-        for c in commands
-    ]
-    width = max(len(r[0]) for r in [header, *rows])
-    lines = [f"{r[0]:<{width}}  {r[1]:>9}  {r[2]:>8}  {r[3]:>12}" for r in [header, *rows]]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
-    memlens_label = display(memlens_argv(args.memlens, "PID"))
-    check_executable(memlens_argv(args.memlens, 0)[0], "memlens")
-    load = start_load(args.count)
+    memlens_label = harness.display(memlens_argv(args.memlens, "PID"))
+    runner = harness.Runner()
+    load = harness.start_load("many_maps.py", "--count", str(args.count), "--die-with-parent")
     try:
         lines = wait_ready(load, args.count)
         pid = load.pid
-        stop(pid)
+        harness.stop(pid)
 
         commands = [
             Command(BASELINE, "cat /proc/PID/smaps", ["cat", f"/proc/{pid}/smaps"]),
@@ -258,31 +114,26 @@ def run(args: argparse.Namespace) -> int:
         commands.append(Command("memlens", memlens_label, memlens_argv(args.memlens, pid)))
 
         for cmd in commands:
-            check_run(cmd)
+            error = runner.check(cmd)
+            if error is not None:
+                raise BenchError(f"{cmd.label} {error}")
         print(
             f"timing {len(commands)} commands x {args.repeat} runs on PID {pid} (stopped)...",
             file=sys.stderr,
             flush=True,
         )
-        # Round-robin, starting one further along each round, so that no command always
-        # runs right after the same neighbour.
-        for r in range(args.repeat):
-            for i in range(len(commands)):
-                cmd = commands[(r + i) % len(commands)]
-                cmd.samples_ms.append(timed_run(cmd))
-
-        state = proc_state(pid)
-        if state not in "Tt":
-            raise BenchError(f"the load process left the stopped state (state {state})")
+        runner.round_robin(commands, args.repeat)
+        harness.check_stopped(pid)
     finally:
-        end_load(load)
+        # many_maps.py also ends on EOF; the SIGTERM (grace_s=0) follows at once.
+        harness.end_load(load, stopped=[load.pid], grace_s=0)
 
     base_ms = commands[0].median_ms
     print(
         f"{lines} lines in /proc/PID/maps ({args.count} generated), {args.repeat} runs each, "
         "whole-process wall clock"
     )
-    print(format_table(commands, base_ms))
+    print(harness.ratio_table(commands, [("ratio to cat", base_ms)]))
     write_json(args, lines, commands, skipped, base_ms)
     return 0
 
@@ -295,56 +146,30 @@ def write_json(
     base_ms: float,
 ) -> None:
     data = {
-        "benchmark": "maps_bench",
-        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "host": {
-            "kernel": platform.release(),
-            "machine": platform.machine(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-        },
+        **harness.json_header("maps_bench"),
         "count": args.count,
         "maps_lines": lines,
         "repeat": args.repeat,
-        "timing": "whole-process wall clock (time.perf_counter around subprocess.run)",
+        "timing": harness.TIMING,
         "baseline": BASELINE,
         "results": [
             {
                 "name": c.name,
                 "command": c.label,
-                "median_ms": round(c.median_ms, 3),
-                "min_ms": round(c.min_ms, 3),
-                "ratio_to_cat": round(c.median_ms / base_ms, 3),
+                **harness.timing_summary(c, {"cat": base_ms}),
                 "output_bytes": c.output_bytes,
-                "samples_ms": [round(s, 3) for s in c.samples_ms],
+                "samples_ms": harness.rounded(c.samples_ms),
             }
             for c in commands
         ],
         "skipped": skipped,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(data, indent=2) + "\n")
-    shown = args.output.resolve()
-    if shown.is_relative_to(REPO_ROOT):
-        shown = shown.relative_to(REPO_ROOT)
-    print(f"results written to {shown}")
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    harness.write_results(args.output, data)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
-        return run(args)
-    except BenchError as exc:
-        print(f"maps_bench: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("maps_bench: interrupted", file=sys.stderr)
-        return 130
+    return harness.main("maps_bench", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -18,46 +18,30 @@ the same numbers, with every sample, to bench/results/pages_bench.json. Root onl
 """
 
 import argparse
-import contextlib
-import datetime
 import json
 import os
-import platform
-import shlex
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-DEFAULT_MEMLENS = f"{REPO_ROOT / '.venv' / 'bin' / 'memlens'} shared {{pid}} {{partner}}"
+import harness
+from harness import BENCH_DIR, BenchError
+
+DEFAULT_MEMLENS = f"{harness.REPO_ROOT / '.venv' / 'bin' / 'memlens'} shared {{pid}} {{partner}}"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "pages_bench.json"
-# Without PYTHONDONTWRITEBYTECODE (set in some images) the untimed first run leaves .pyc files
-# behind, as on a user's machine; with it, every timed run would compile memlens again.
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-class BenchError(Exception):
-    """Ends the benchmark with a message and exit status 1."""
+# Without PYTHONDONTWRITEBYTECODE; a timed run's stderr goes to the terminal.
+RUNNER = harness.Runner(env=harness.CHILD_ENV, capture_stderr=False)
 
 
 @dataclass
-class Command:
-    name: str
-    label: str
-    argv: list[str]
-    samples_ms: list[float] = field(default_factory=list)
-    said: str = ""  # the untimed run's output (floors: what they read)
-
+class Command(harness.Command):
     @property
-    def median_ms(self) -> float:
-        return statistics.median(self.samples_ms)
+    def said(self) -> str:
+        """The untimed run's output (floors: what they read)."""
+        return self.output.decode().strip()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,8 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cc", default="cc", help="the C compiler for pages_floor.c")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = p.parse_args(argv)
-    if args.repeat < 1:
-        p.error("--repeat must be at least 1")
+    harness.check_repeat(p, args)
     return args
 
 
@@ -92,72 +75,18 @@ def compile_floor(cc: str, workdir: str) -> str | None:
     return binary
 
 
-def start_load(size: str) -> tuple[subprocess.Popen[str], int]:
-    load = subprocess.Popen(
-        [sys.executable, str(BENCH_DIR / "pages_load.py"), "--size", size],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert load.stdout is not None
-    line = load.stdout.readline().split()
-    if len(line) != 2:
-        raise BenchError(f"the load exited (status {load.wait()}) before it was ready")
-    return load, int(line[1])
-
-
-def state(pid: int) -> str:
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    return text[text.rindex(")") + 2]
-
-
-def stop(*pids: int) -> None:
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    deadline = time.monotonic() + 10
-    while any(state(pid) not in "Tt" for pid in pids):
-        if time.monotonic() > deadline:
-            raise BenchError("the load did not stop after SIGSTOP")
-        time.sleep(0.01)
-
-
-def end_load(load: subprocess.Popen[str], partner: int | None) -> None:
-    for pid in (load.pid, partner):
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-    with contextlib.suppress(OSError):
-        if load.stdin is not None:
-            load.stdin.close()
-    try:
-        load.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        load.kill()
-        load.wait()
-
-
-def run_once(cmd: Command) -> str:
-    done = subprocess.run(cmd.argv, capture_output=True, text=True, env=CHILD_ENV)
-    if done.returncode != 0:
-        raise BenchError(f"{cmd.label} exited with status {done.returncode}:\n{done.stderr}")
-    return done.stdout
-
-
-def timed(cmd: Command) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        cmd.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=CHILD_ENV
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise BenchError(f"{cmd.label} exited with status {done.returncode}")
-    return elapsed * 1000.0
+def start_load(size: str) -> tuple[subprocess.Popen[bytes], int]:
+    load = harness.start_load("pages_load.py", "--size", size)
+    line = harness.read_ready_line(load, None)
+    words = line.split()
+    if len(words) != 2 or not all(w.isdigit() for w in words):
+        raise BenchError(f"the load printed {line!r} instead of 'PID PARTNER'")
+    return load, int(words[1])
 
 
 def memlens_cost(argv: list[str]) -> dict[str, float]:
     """The memlens command's own account (--json), which must say it went page by page."""
-    done = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=CHILD_ENV)
+    done = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=harness.CHILD_ENV)
     doc = json.loads(done.stdout) if done.returncode == 0 else {}
     if doc.get("method") != "pages":
         raise BenchError(f"memlens did not scan page by page: {done.stderr.strip()}")
@@ -178,115 +107,85 @@ def compare_reads(cmds: list[Command], cost: dict[str, float]) -> None:
                       file=sys.stderr)  # fmt: skip
 
 
-def commands(args: argparse.Namespace, floor: str | None, pid: int, partner: int) -> list[Command]:
+def commands(
+    args: argparse.Namespace, template: list[str], floor: str | None, pid: int, partner: int
+) -> list[Command]:
     pair = [str(pid), str(partner)]
-    words = [
-        w.replace("{pid}", str(pid)).replace("{partner}", str(partner))
-        for w in shlex.split(args.memlens)
-    ]
+
+    def memlens(pid: str, partner: str) -> list[str]:
+        return [w.replace("{pid}", pid).replace("{partner}", partner) for w in template]
+
     out = []
     if floor is not None:
         out.append(Command("c", "pages_floor.c (bare reads, C)", [floor, *pair]))
     floor_py = [args.python, str(BENCH_DIR / "pages_floor.py"), *pair]
     out.append(Command("python", "pages_floor.py (bare reads, Python+numpy)", floor_py))
     out.append(Command("startup", "python -c 'import numpy'", [args.python, "-c", "import numpy"]))
-    label = shlex.join(words).replace(str(REPO_ROOT) + "/", "")
-    label = label.replace(str(pid), "PID").replace(str(partner), "PARTNER")
-    out.append(Command("memlens", label, words))
+    label = harness.display(memlens("PID", "PARTNER"))
+    out.append(Command("memlens", label, memlens(*pair)))
     return out
-
-
-def table(cmds: list[Command]) -> str:
-    base = {c.name: c.median_ms for c in cmds}
-    head = ("command", "median ms", "min ms", "x C reads", "x Python reads")
-    rows = [head]
-    for c in cmds:
-        ratio_c = f"{c.median_ms / base['c']:.2f}" if "c" in base else "-"
-        rows.append((c.label, f"{c.median_ms:.1f}", f"{min(c.samples_ms):.1f}", ratio_c,
-                     f"{c.median_ms / base['python']:.2f}"))  # fmt: skip
-    width = max(len(r[0]) for r in rows)
-    lines = [f"{r[0]:<{width}}  {r[1]:>9}  {r[2]:>8}  {r[3]:>9}  {r[4]:>14}" for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         raise BenchError("run it as root: pagemap PFNs and /proc/kpagecount need it")
+    template = harness.split_memlens(args.memlens)
     with tempfile.TemporaryDirectory(prefix="memlens-pages-bench-") as workdir:
         floor = compile_floor(args.cc, workdir)
         load, partner = start_load(args.size)
         try:
-            stop(load.pid, partner)
-            cmds = commands(args, floor, load.pid, partner)
+            harness.stop(load.pid, partner)
+            cmds = commands(args, template, floor, load.pid, partner)
             for c in cmds:
-                c.said = run_once(c).strip()
+                error = RUNNER.check(c)
+                if error is not None:
+                    raise BenchError(f"{c.label} {error}")
             cost = memlens_cost(cmds[-1].argv)
             compare_reads(cmds, cost)
             print(f"timing {len(cmds)} commands x {args.repeat} runs...", file=sys.stderr)
-            for r in range(args.repeat):
-                for i in range(len(cmds)):
-                    c = cmds[(r + i) % len(cmds)]
-                    c.samples_ms.append(timed(c))
-            if any(state(p) not in "Tt" for p in (load.pid, partner)):
-                raise BenchError("the load left the stopped state")
+            RUNNER.round_robin(cmds, args.repeat)
+            harness.check_stopped(load.pid, partner)
         finally:
-            end_load(load, partner)
+            harness.end_load(load, stopped=[load.pid, partner])
     print(f"memlens shared of a process with {args.size} resident and its partner; "
           f"{args.repeat} runs each, whole-process wall clock, medians interleaved")  # fmt: skip
     for c in cmds[:2]:
         print(f"  {c.name} floor read: {c.said}")
     print(f"  memlens read: {json.dumps(cost)}")
-    print(table(cmds))
+    base = {c.name: c.median_ms for c in cmds}
+    ratios = [("x C reads", base.get("c")), ("x Python reads", base["python"])]
+    print(harness.ratio_table(cmds, ratios))
     write_json(args, cmds, cost)
     return 0
 
 
 def write_json(args: argparse.Namespace, cmds: list[Command], cost: dict[str, float]) -> None:
     base = {c.name: c.median_ms for c in cmds}
+    bases = {"c_reads": base.get("c"), "python_reads": base["python"]}
     data = {
-        "benchmark": "pages_bench",
-        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "host": {
-            "kernel": platform.release(),
-            "machine": platform.machine(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-        },
+        **harness.json_header("pages_bench"),
         "size": args.size,
         "repeat": args.repeat,
-        "timing": "whole-process wall clock (time.perf_counter around subprocess.run)",
+        "timing": harness.TIMING,
         "memlens_cost": cost,
         "results": [
             {
                 "name": c.name,
                 "command": c.label,
-                "median_ms": round(c.median_ms, 3),
-                "min_ms": round(min(c.samples_ms), 3),
-                "ratio_to_c_reads": round(c.median_ms / base["c"], 3) if "c" in base else None,
-                "ratio_to_python_reads": round(c.median_ms / base["python"], 3),
+                **harness.timing_summary(c, bases),
                 "said": c.said if c.name != "memlens" else None,
-                "samples_ms": [round(s, 3) for s in c.samples_ms],
+                "samples_ms": harness.rounded(c.samples_ms),
             }
             for c in cmds
         ],
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(data, indent=2) + "\n")
-    print(f"results written to {args.output}")
+    # This benchmark says where the results went as the path was given.
+    harness.write_results(args.output, data, relative=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    try:
-        return run(args)
-    except BenchError as exc:
-        print(f"pages_bench: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("pages_bench: interrupted", file=sys.stderr)
-        return 130
+    return harness.main("pages_bench", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -7,15 +7,12 @@ waits; ends (with its partner) on EOF on stdin, SIGTERM or the death of its pare
 """
 
 import argparse
-import ctypes
 import mmap
 import os
 import signal
 import sys
 
-PR_SET_PDEATHSIG = 1
-MADV_NOHUGEPAGE = 15  # 4 KiB pages whatever the THP setting: 262,144 of them per GiB
-libc = ctypes.CDLL(None, use_errno=True)
+from loadlib import MADV_NOHUGEPAGE, Libc  # MADV_NOHUGEPAGE: 4 KiB pages, 262,144 per GiB
 
 
 def size(text: str) -> int:
@@ -24,10 +21,8 @@ def size(text: str) -> int:
     return int(text[:-1]) * units[suffix] if suffix in units else int(text)
 
 
-def die_with_parent() -> None:
-    parent = os.getppid()
-    libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before prctl
+def die_with_parent(libc: Libc, parent: int) -> None:
+    if not libc.set_parent_death_signal(signal.SIGKILL, parent):  # it died before prctl
         os._exit(1)
 
 
@@ -35,10 +30,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=size, default=1 << 30, help="resident anonymous bytes")
     args = p.parse_args()
-    die_with_parent()
+    libc = Libc()
+    die_with_parent(libc, os.getppid())
+    load = os.getpid()
     partner = os.fork()
     if partner == 0:
-        die_with_parent()
+        die_with_parent(libc, load)
         signal.pause()
         os._exit(0)
     region = mmap.mmap(-1, args.size, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)

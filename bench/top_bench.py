@@ -20,39 +20,30 @@ Run it with ``.venv/bin/python bench/top_bench.py``; see bench/README.md.
 """
 
 import argparse
-import contextlib
-import datetime
-import json
 import os
 import platform
-import selectors
-import shlex
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
+from dataclasses import dataclass
 
+import harness
 import top_load
+from harness import REPO_ROOT, BenchError, display
+from loadlib import proc_stat
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-LOAD_SCRIPT = BENCH_DIR / "top_load.py"
-REQUIREMENTS = BENCH_DIR / "requirements.txt"
+REQUIREMENTS = harness.BENCH_DIR / "requirements.txt"
 DEFAULT_MEMLENS = f"{REPO_ROOT / '.venv' / 'bin' / 'memlens'} top"
-DEFAULT_OUTPUT = BENCH_DIR / "results" / "top_bench.json"
+DEFAULT_OUTPUT = harness.BENCH_DIR / "results" / "top_bench.json"
 BASELINE = "floor"
 END_TIMEOUT_S = 60.0
 PF_KTHREAD = 0x00200000
 
-# The commands run without PYTHONDONTWRITEBYTECODE, so that their untimed first run leaves
-# .pyc files behind as it would on a user's machine; with it set, every timed run of a Python
-# tool would compile its modules again (it is set in some CI and container images).
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# The commands run without PYTHONDONTWRITEBYTECODE (harness.CHILD_ENV), and the last 20 lines
+# of a failing command's stderr are shown.
+RUNNER = harness.Runner(env=harness.CHILD_ENV, stderr_lines=20)
 
 FLOOR_SCRIPT = "cat /proc/[0-9]*/smaps_rollup > /dev/null 2>&1"
 
@@ -86,27 +77,12 @@ print(pss)
 """
 
 
-class BenchError(Exception):
-    """A problem that ends the benchmark with a message and a non-zero exit status."""
-
-
 @dataclass
-class Command:
-    name: str  # short key: floor, memlens, smem, ps_mem, psutil, reference
-    label: str  # what the table shows
-    argv: list[str]
-    any_status: bool = False  # the floor's cat fails on unreadable files; that is expected
+class Command(harness.Command):
+    """name: floor, memlens, smem, ps_mem, psutil or reference.  any_status is set for the
+    floor: its cat fails on unreadable files, as expected."""
+
     version: str | None = None
-    samples_ms: list[float] = field(default_factory=list)
-    output_bytes: int = 0
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.samples_ms)
-
-    @property
-    def min_ms(self) -> float:
-        return min(self.samples_ms)
 
 
 @dataclass
@@ -165,27 +141,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     load.add_argument("--maps", type=int, default=top_load.DEFAULT_MAPS, help="(300)")
     load.add_argument("--big-maps", type=int, default=top_load.DEFAULT_BIG_MAPS, help="(10000)")
     load.add_argument("--sharers", type=int, default=top_load.DEFAULT_SHARERS, help="(8)")
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help="where to write the JSON results (default bench/results/top_bench.json)",
-    )
+    harness.add_output_option(parser, DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    harness.check_repeat(parser, args)
     return args
-
-
-def display(argv: list[str]) -> str:
-    """A command line for the table, with paths inside the repository made relative."""
-    shown = []
-    for word in argv:
-        path = Path(word)
-        if path.is_absolute() and path.is_relative_to(REPO_ROOT):
-            word = str(path.relative_to(REPO_ROOT))
-        shown.append(word)
-    return shlex.join(shown)
 
 
 def machine_counts() -> MachineCounts:
@@ -194,12 +153,10 @@ def machine_counts() -> MachineCounts:
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
+            flags = int(proc_stat(name)[6])
         except OSError:
             continue  # exited
         procs += 1
-        flags = int(stat[stat.rindex(b")") + 2 :].split()[6])
         if flags & PF_KTHREAD:
             kthreads += 1
             continue
@@ -217,8 +174,6 @@ def machine_counts() -> MachineCounts:
 
 def start_load(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     argv = [
-        sys.executable,
-        str(LOAD_SCRIPT),
         "--procs",
         str(args.procs),
         "--maps",
@@ -231,22 +186,11 @@ def start_load(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     ]
     # A new session: the load is a process group of its own (so its leftovers can be found
     # afterwards), and a Ctrl-C here reaches only this script, which then ends the load.
-    return subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
-    )
+    return harness.start_load("top_load.py", *argv, new_session=True)
 
 
 def wait_ready(load: subprocess.Popen[bytes]) -> int:
-    assert load.stdout is not None
-    timeout = top_load.DEFAULT_TIMEOUT_S + 30
-    with selectors.DefaultSelector() as sel:
-        sel.register(load.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=timeout):
-            raise BenchError(f"the load was not ready after {timeout:.0f} s")
-    line = load.stdout.readline().decode().strip()
-    if not line:
-        load.wait(timeout=END_TIMEOUT_S)
-        raise BenchError(f"the load exited (status {load.returncode}) before it was ready")
+    line = harness.read_ready_line(load, top_load.DEFAULT_TIMEOUT_S + 30, END_TIMEOUT_S)
     word, _, count = line.partition(" ")
     if word != "ready" or not count.isdigit():
         raise BenchError(f"the load printed {line!r} instead of 'ready N'")
@@ -255,21 +199,8 @@ def wait_ready(load: subprocess.Popen[bytes]) -> int:
 
 def end_load(load: subprocess.Popen[bytes]) -> list[str]:
     """End the load (EOF on its stdin, then SIGTERM, then SIGKILL); return what is left."""
-    if load.stdin is not None:
-        with contextlib.suppress(OSError):
-            load.stdin.close()
-    try:
-        load.wait(timeout=END_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        load.terminate()
-        try:
-            load.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            load.kill()  # its children die with it (parent-death signal); the janitor cleans
-            load.wait()
-    if load.stdout is not None:
-        with contextlib.suppress(OSError):
-            load.stdout.close()
+    # After a SIGKILL its children die with it (parent-death signal); the janitor cleans.
+    harness.end_load(load, grace_s=END_TIMEOUT_S)
     deadline = time.monotonic() + 10
     while True:
         left = top_load.leftovers(load.pid)
@@ -290,7 +221,7 @@ def python_has(python: str, module: str) -> str | None:
             [python, "-c", code, module],
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            env=CHILD_ENV,
+            env=harness.CHILD_ENV,
         )
     except OSError:
         return None
@@ -333,14 +264,7 @@ def build_commands(args: argparse.Namespace) -> tuple[list[Command], list[Skippe
     ]
     skipped: list[Skipped] = []
 
-    memlens = shlex.split(args.memlens)
-    if not memlens:
-        raise BenchError("--memlens is empty")
-    if shutil.which(memlens[0]) is None:
-        raise BenchError(
-            f"memlens: {memlens[0]} not found or not executable "
-            "(run `make setup` first, or pass --memlens)"
-        )
+    memlens = harness.split_memlens(args.memlens)
     commands.append(Command("memlens", display(memlens), memlens))
 
     pip_hint = f"{display([args.python])} -m pip install -r {display([str(REQUIREMENTS)])}"
@@ -373,55 +297,6 @@ def build_commands(args: argparse.Namespace) -> tuple[list[Command], list[Skippe
         label = "python -c <read smaps_rollup, sum Pss>"
         commands.append(Command("reference", label, argv, version=platform.python_version()))
     return commands, skipped
-
-
-def check_run(cmd: Command) -> str | None:
-    """One untimed run; it warms caches and measures the output.  The error, if it failed."""
-    try:
-        result = subprocess.run(
-            cmd.argv, stdin=subprocess.DEVNULL, capture_output=True, env=CHILD_ENV
-        )
-    except OSError as exc:
-        return f"cannot run {cmd.argv[0]}: {exc.strerror}"
-    if result.returncode != 0 and not cmd.any_status:
-        return failure(result.returncode, result.stderr)
-    cmd.output_bytes = len(result.stdout)
-    return None
-
-
-def failure(status: int, stderr: bytes) -> str:
-    text = stderr.decode(errors="replace").rstrip()
-    lines = text.splitlines()
-    if len(lines) > 20:
-        text = "\n".join(["...", *lines[-20:]])
-    return f"exited with status {status}" + (f":\n{text}" if text else " (no output on stderr)")
-
-
-def timed_run(cmd: Command) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        cmd.argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=CHILD_ENV,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0 and not cmd.any_status:
-        raise BenchError(f"{cmd.label} {failure(result.returncode, result.stderr)}")
-    return elapsed * 1000.0
-
-
-def format_table(commands: list[Command], base_ms: float) -> str:
-    header = ("command", "median ms", "min ms", "ratio to floor")
-    rows = [
-        (c.label, f"{c.median_ms:.1f}", f"{c.min_ms:.1f}", f"{c.median_ms / base_ms:.2f}")
-        for c in commands
-    ]
-    width = max(len(r[0]) for r in [header, *rows])
-    lines = [f"{r[0]:<{width}}  {r[1]:>9}  {r[2]:>8}  {r[3]:>14}" for r in [header, *rows]]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 def show_counts(counts: MachineCounts) -> str:
@@ -460,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
             )
 
         for cmd in list(commands):
-            error = check_run(cmd)
+            error = RUNNER.check(cmd)
             if error is None:
                 continue
             if cmd.name in (BASELINE, "memlens"):
@@ -477,12 +352,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        # Round-robin, starting one further along each round, so that no command always
-        # runs right after the same neighbour.
-        for r in range(args.repeat):
-            for i in range(len(commands)):
-                cmd = commands[(r + i) % len(commands)]
-                cmd.samples_ms.append(timed_run(cmd))
+        RUNNER.round_robin(commands, args.repeat)
         after = machine_counts()
     finally:
         if load is not None:
@@ -497,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"python = {display([args.python])}")
     if after != before:
         print(f"(after the runs: {show_counts(after)})")
-    print(format_table(commands, base_ms))
+    print(harness.ratio_table(commands, [("ratio to floor", base_ms)]))
     write_json(args, load_processes, before, after, commands, skipped, base_ms)
     return 1 if left else 0
 
@@ -522,21 +392,13 @@ def write_json(
             "sharers": args.sharers,
         }
     data = {
-        "benchmark": "top_bench",
-        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "host": {
-            "kernel": platform.release(),
-            "machine": platform.machine(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "uid": os.getuid(),
-        },
+        **harness.json_header("top_bench", uid=os.getuid()),
         "repo": repo_state(),
         "load": load,
         "machine_before": before.__dict__,
         "machine_after": after.__dict__,
         "repeat": args.repeat,
-        "timing": "whole-process wall clock (time.perf_counter around subprocess.run)",
+        "timing": harness.TIMING,
         "pythondontwritebytecode_removed": "PYTHONDONTWRITEBYTECODE" in os.environ,
         "baseline": BASELINE,
         "results": [
@@ -545,40 +407,21 @@ def write_json(
                 "command": c.label,
                 "argv": c.argv,
                 "version": c.version,
-                "median_ms": round(c.median_ms, 3),
-                "min_ms": round(c.min_ms, 3),
-                "ratio_to_floor": round(c.median_ms / base_ms, 3),
+                **harness.timing_summary(c, {"floor": base_ms}),
                 "output_bytes": c.output_bytes,
-                "samples_ms": [round(s, 3) for s in c.samples_ms],
+                "samples_ms": harness.rounded(c.samples_ms),
             }
             for c in commands
         ],
         "skipped": [s.__dict__ for s in skipped],
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(data, indent=2) + "\n")
-    shown = args.output.resolve()
-    if shown.is_relative_to(REPO_ROOT):
-        shown = shown.relative_to(REPO_ROOT)
-    print(f"results written to {shown}")
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    harness.write_results(args.output, data)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGHUP, _exit_on_signal)
-    try:
-        return run(args)
-    except BenchError as exc:
-        print(f"top_bench: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("top_bench: interrupted", file=sys.stderr)
-        return 130
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    return harness.main("top_bench", lambda: run(args), signals)
 
 
 if __name__ == "__main__":

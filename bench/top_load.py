@@ -53,7 +53,6 @@ import os
 import selectors
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import time
@@ -62,25 +61,26 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import NoReturn
 
+import loadlib
+from loadlib import (
+    END_SIGNALS,
+    MAP_ANONYMOUS,
+    MAP_NORESERVE,
+    MAP_PRIVATE,
+    PAGE_SIZE,
+    PROT_NONE,
+    map_file_slot,
+    owner_pid,
+    pid_alive,
+    stdin_is_pipe,
+)
 from many_maps import create_mappings
 
-PAGE_SIZE = mmap.PAGESIZE
-PROT_NONE = 0
-PROT_READ = mmap.PROT_READ
-PROT_WRITE = mmap.PROT_WRITE
-MAP_SHARED = mmap.MAP_SHARED
-MAP_PRIVATE = mmap.MAP_PRIVATE
-MAP_ANONYMOUS = mmap.MAP_ANONYMOUS
-MAP_NORESERVE = 0x4000  # same value on x86, arm and most other Linux architectures
-MAP_FIXED = 0x10
-PR_SET_PDEATHSIG = 1
-PR_SET_NAME = 15
 IPC_PRIVATE = 0
 IPC_CREAT = 0o1000
 IPC_EXCL = 0o2000
 IPC_RMID = 0
 
-END_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 NAME_PREFIX = "memlens-top-load-"  # + generator PID: /dev/shm objects and the work directory
 SHM_DIR = "/dev/shm"
 SYSV_KEY_BASE = 0x4D4C5400  # "MLT\0": keys SYSV_KEY_BASE + i, so ipcs shows where they are from
@@ -105,75 +105,36 @@ class LoadError(RuntimeError):
     """Setting up the load failed."""
 
 
-class Libc:
-    """The libc calls the mmap module does not offer, through ctypes."""
+class Libc(loadlib.Libc):
+    """loadlib's libc calls, and SysV shared memory."""
 
-    def __init__(self) -> None:
-        lib = ctypes.CDLL(None, use_errno=True)
-        self._mmap = lib.mmap
-        self._mmap.restype = ctypes.c_void_p
-        self._mmap.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_long,
-        ]
-        self._prctl = lib.prctl
-        self._prctl.restype = ctypes.c_int
-        self._prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-        self._shmget = lib.shmget
-        self._shmget.restype = ctypes.c_int
-        self._shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
-        self._shmat = lib.shmat
-        self._shmat.restype = ctypes.c_void_p
-        self._shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-        self._shmctl = lib.shmctl
-        self._shmctl.restype = ctypes.c_int
-        self._shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-        self._failed = ctypes.c_void_p(-1).value
-
-    @staticmethod
-    def _error(call: str) -> OSError:
-        err = ctypes.get_errno()
-        return OSError(err, f"{call}: {os.strerror(err)}")
-
-    def mmap(self, addr: int | None, length: int, prot: int, flags: int, fd: int, off: int) -> int:
-        result = self._mmap(addr, length, prot, flags, fd, off)
-        if result is None or result == self._failed:
-            raise self._error("mmap")
-        return int(result)
-
-    def set_parent_death_signal(self, signum: int) -> None:
-        if self._prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
-            raise self._error("prctl(PR_SET_PDEATHSIG)")
-
-    def set_name(self, name: str) -> None:
-        """Set this process's comm (at most 15 bytes are kept); best effort."""
-        buf = ctypes.create_string_buffer(name.encode()[:15])
-        self._prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
+    PROTOTYPES = (
+        *loadlib.Libc.PROTOTYPES,
+        ("shmget", ctypes.c_int, (ctypes.c_int, ctypes.c_size_t, ctypes.c_int)),
+        ("shmat", ctypes.c_void_p, (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)),
+        ("shmctl", ctypes.c_int, (ctypes.c_int, ctypes.c_int, ctypes.c_void_p)),
+    )
 
     def shmget(self, key: int, size: int, flags: int) -> int:
-        shmid = int(self._shmget(key, size, flags))
+        shmid = int(self.lib.shmget(key, size, flags))
         if shmid < 0:
-            raise self._error("shmget")
+            raise self.error("shmget")
         return shmid
 
     def shmat(self, shmid: int) -> int:
-        result = self._shmat(shmid, None, 0)
-        if result is None or result == self._failed:
-            raise self._error("shmat")
+        result = self.lib.shmat(shmid, None, 0)
+        if result is None or result == self.failed:
+            raise self.error("shmat")
         return int(result)
 
     def shm_remove(self, shmid: int) -> bool:
         """IPC_RMID; False if the segment is already gone."""
-        if self._shmctl(shmid, IPC_RMID, None) == 0:
+        if self.lib.shmctl(shmid, IPC_RMID, None) == 0:
             return True
         err = ctypes.get_errno()
         if err in (errno.EINVAL, errno.EIDRM):
             return False
-        raise self._error("shmctl(IPC_RMID)")
+        raise self.error("shmctl(IPC_RMID)")
 
 
 @dataclass
@@ -223,10 +184,6 @@ class Resources:
 # Leftovers: used at start-up (stale objects of dead runs) and by top_bench.py (after a run).
 
 
-def _pid_alive(pid: int) -> bool:
-    return os.path.exists(f"/proc/{pid}")
-
-
 def _sysv_segments() -> Iterator[dict[str, int]]:
     """The rows of /proc/sysvipc/shm as {column: value}."""
     try:
@@ -240,22 +197,14 @@ def _sysv_segments() -> Iterator[dict[str, int]]:
         return
 
 
-def _owner_of(name: str) -> int | None:
-    """The generator PID in a ``memlens-top-load-PID[-...]`` name."""
-    if not name.startswith(NAME_PREFIX):
-        return None
-    pid = name[len(NAME_PREFIX) :].split("-", 1)[0]
-    return int(pid) if pid.isdigit() else None
-
-
 def remove_stale(libc: Libc) -> list[str]:
     """Remove objects left by earlier runs whose generator and janitor were both killed."""
     removed: list[str] = []
     for directory in (SHM_DIR, tempfile.gettempdir()):
         with contextlib.suppress(OSError):
             for name in os.listdir(directory):
-                owner = _owner_of(name)
-                if owner is None or _pid_alive(owner):
+                owner = owner_pid(name, NAME_PREFIX)
+                if owner is None or pid_alive(owner):
                     continue
                 path = os.path.join(directory, name)
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -267,7 +216,7 @@ def remove_stale(libc: Libc) -> list[str]:
     for seg in _sysv_segments():
         key = seg.get("key", 0) & 0xFFFFFFFF
         in_range = SYSV_KEY_BASE <= key < SYSV_KEY_BASE + SYSV_KEY_SPAN
-        if in_range and not _pid_alive(seg.get("cpid", 0)):
+        if in_range and not pid_alive(seg.get("cpid", 0)):
             with contextlib.suppress(OSError):
                 if libc.shm_remove(seg["shmid"]):
                     removed.append(f"SysV shmid {seg['shmid']} (key {key:#010x})")
@@ -277,11 +226,9 @@ def remove_stale(libc: Libc) -> list[str]:
 def _live_process_group(pid: int) -> int | None:
     """The process group of ``pid``, or None if it is gone or a zombie (it holds nothing)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
+        fields = loadlib.proc_stat(pid)  # state, ppid, pgrp, ...
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2 :].split()  # state, ppid, pgrp, ...
     return None if fields[0] in "ZX" else int(fields[2])
 
 
@@ -318,11 +265,9 @@ def create_resources(libc: Libc, plan: Plan, res: Resources) -> None:
 
     if plan.procs and plan.file_maps:
         res.data_file = os.path.join(res.workdir, "shared.dat")
-        chunk = bytes(range(1, 256)) * (PAGE_SIZE // 255 + 1)
         fd = os.open(res.data_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            for _ in range(2 * plan.file_maps):  # a hole after each mapped page
-                os.write(fd, chunk[:PAGE_SIZE])
+            loadlib.write_pages(fd, 2 * plan.file_maps)  # a hole after each mapped page
         finally:
             os.close(fd)
 
@@ -371,9 +316,9 @@ def _child_start(
     os.dup2(devnull, 1)
     os.close(devnull)
     gc.disable()  # the collector would write to every object, un-sharing the parent's pages
-    libc.set_parent_death_signal(death_signal)
+    parent_alive = libc.set_parent_death_signal(death_signal, generator)
     libc.set_name(name)
-    return os.getppid() == generator
+    return parent_alive
 
 
 def _touch(addr: int, length: int, value: int) -> int:
@@ -391,19 +336,9 @@ def map_file_slots(libc: Libc, path: str, count: int, first_kind: int) -> None:
     fd = os.open(path, os.O_RDONLY)  # enough for private writable (copy-on-write) mappings
     try:
         for i in range(count):
-            addr = base + i * PAGE_SIZE
+            # Shared read-only, private read-only, private copy-on-write in turn.
             kind = (i + first_kind) % 3
-            if kind == 0:
-                prot, flags = PROT_READ, MAP_SHARED
-            elif kind == 1:
-                prot, flags = PROT_READ, MAP_PRIVATE
-            else:
-                prot, flags = PROT_READ | PROT_WRITE, MAP_PRIVATE
-            libc.mmap(addr, PAGE_SIZE, prot, flags | MAP_FIXED, fd, 2 * i * PAGE_SIZE)
-            if kind == 2:
-                ctypes.memset(addr, 0xA5, 1)  # copy-on-write: a private dirty page
-            else:
-                ctypes.string_at(addr, 1)  # fault the shared page-cache page in
+            map_file_slot(libc, base + i * PAGE_SIZE, 1, fd, 2 * i * PAGE_SIZE, kind)
     finally:
         os.close(fd)
 
@@ -568,7 +503,7 @@ class Generator:
         with selectors.DefaultSelector() as sel:
             sel.register(self.ready_r, selectors.EVENT_READ)
             sel.register(self.wake_r, selectors.EVENT_READ)
-            stdin = _stdin_pipe()
+            stdin = stdin_is_pipe()
             if stdin:
                 sel.register(0, selectors.EVENT_READ)
             while got < expected:
@@ -601,7 +536,7 @@ class Generator:
         """Sleep until a signal, or EOF on stdin; warn about children that die meanwhile."""
         with selectors.DefaultSelector() as sel:
             sel.register(self.wake_r, selectors.EVENT_READ)
-            if _stdin_pipe():
+            if stdin_is_pipe():
                 sel.register(0, selectors.EVENT_READ)
             while self.stop_signal is None:
                 for key, _ in sel.select(timeout=1.0):
@@ -649,12 +584,17 @@ def _drain(fd: int) -> None:
             pass
 
 
-def _stdin_pipe() -> bool:
-    try:
-        mode = os.fstat(0).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+# The whole-number options: (option, default, help); the help ends with "(DEFAULT)".
+COUNT_OPTIONS = (
+    ("--procs", DEFAULT_PROCS, "worker processes"),
+    ("--maps", DEFAULT_MAPS, "mappings per worker"),
+    ("--file-maps", DEFAULT_FILE_MAPS, "how many of a worker's mappings map the shared data file"),
+    ("--big-maps", DEFAULT_BIG_MAPS, "mappings in the one big process, 0 for none"),
+    ("--sharers", DEFAULT_SHARERS, "workers that attach every shared memory object"),
+    ("--sysv", DEFAULT_SYSV, "SysV shm segments"),
+    ("--posix", DEFAULT_POSIX, "POSIX shm objects in /dev/shm"),
+    ("--shm-kib", DEFAULT_SHM_KIB, "size of each shared memory object in KiB"),
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -662,45 +602,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Start many processes with many small mappings and shared memory, "
         "print 'ready N', then sleep until a signal or EOF on stdin.",
     )
-    parser.add_argument(
-        "--procs", type=int, default=DEFAULT_PROCS, help=f"worker processes ({DEFAULT_PROCS})"
-    )
-    parser.add_argument(
-        "--maps", type=int, default=DEFAULT_MAPS, help=f"mappings per worker ({DEFAULT_MAPS})"
-    )
-    parser.add_argument(
-        "--file-maps",
-        type=int,
-        default=DEFAULT_FILE_MAPS,
-        help=f"how many of a worker's mappings map the shared data file ({DEFAULT_FILE_MAPS})",
-    )
-    parser.add_argument(
-        "--big-maps",
-        type=int,
-        default=DEFAULT_BIG_MAPS,
-        help=f"mappings in the one big process, 0 for none ({DEFAULT_BIG_MAPS})",
-    )
-    parser.add_argument(
-        "--sharers",
-        type=int,
-        default=DEFAULT_SHARERS,
-        help=f"workers that attach every shared memory object ({DEFAULT_SHARERS})",
-    )
-    parser.add_argument(
-        "--sysv", type=int, default=DEFAULT_SYSV, help=f"SysV shm segments ({DEFAULT_SYSV})"
-    )
-    parser.add_argument(
-        "--posix",
-        type=int,
-        default=DEFAULT_POSIX,
-        help=f"POSIX shm objects in /dev/shm ({DEFAULT_POSIX})",
-    )
-    parser.add_argument(
-        "--shm-kib",
-        type=int,
-        default=DEFAULT_SHM_KIB,
-        help=f"size of each shared memory object in KiB ({DEFAULT_SHM_KIB})",
-    )
+    for option, default, what in COUNT_OPTIONS:
+        parser.add_argument(option, type=int, default=default, help=f"{what} ({default})")
     parser.add_argument(
         "--timeout",
         type=float,
