@@ -4,12 +4,11 @@ message queues / semaphores of an IPC namespace, with the processes that map eac
 from __future__ import annotations
 
 import argparse
-import shutil
 from typing import Any
 
 from memlens.analysis import ipc as kinds
 from memlens.cli.common import add_root_argument, open_root, parse_pid
-from memlens.cli.env import Env
+from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus
 from memlens.ipc import inspect_ipc
 from memlens.render import ipc_json, ipc_output
@@ -80,6 +79,6 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
     size = UNITS["bytes" if args.bytes else "human"]
-    width = shutil.get_terminal_size().columns if env.stdout.isatty() else None
+    width = terminal_size().columns if env.stdout.isatty() else None
     ipc_output.render(report, shown, size, root.machine.page_size, width, env.stdout)
     return ExitStatus.OK

@@ -4,12 +4,11 @@ kpagecount, as root with numpy) or per mapping (smaps: anyone, for their own pro
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Callable
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid, parse_pid_list
-from memlens.cli.env import Env
+from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, PagesUnavailable, UsageError
 from memlens.ipc import MAX_PAGES, descendants, shared_between, shared_pages
 from memlens.procfs.root import ProcRoot
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if len(pids) < 2:
         raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
     size = UNITS["bytes" if args.bytes else "human"]
-    width = shutil.get_terminal_size().columns if env.stdout.isatty() else None
+    width = terminal_size().columns if env.stdout.isatty() else None
     fallback = None
     if not args.per_mapping:
         try:

@@ -4,7 +4,6 @@ mapping), from smaps_rollup where PSS/USS are asked for and from status otherwis
 from __future__ import annotations
 
 import argparse
-import os
 import pwd
 import re
 import time
@@ -14,7 +13,7 @@ from typing import Any
 from memlens.analysis.groups import by_mapping, group
 from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env
+from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
@@ -210,10 +209,7 @@ def _system(
 
 
 def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 80
+    return terminal_size().columns
 
 
 def _missing_pids(result: Scan, view: _View, env: Env) -> ExitStatus:

@@ -11,7 +11,7 @@ import tty
 from collections.abc import Callable
 from typing import TextIO
 
-from memlens.cli.env import Env
+from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus
 
 CLEAR = "\x1b[H\x1b[2J"
@@ -30,7 +30,7 @@ def watch(draw: Callable[[TextIO], ExitStatus], interval: float, env: Env) -> Ex
             screen = io.StringIO()
             draw(screen)
             lines = screen.getvalue().splitlines()
-            height = os.get_terminal_size().lines if env.stdout.isatty() else len(lines)
+            height = terminal_size().lines if env.stdout.isatty() else len(lines)
             env.stdout.write(CLEAR + "\n".join(lines[: max(height - 1, 1)]) + "\n")
             env.stdout.flush()
             if _quit_requested(keys, interval):
