@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 from memlens import __version__
-from memlens.cli.env import Env
+from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, MemlensError
 
 # Subcommand -> module. Only the module of the command being run is imported (start-up time
@@ -25,8 +26,20 @@ COMMANDS = {
 }
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized without importing shutil: argparse builds one for
+    every add_argument, and shutil (with bz2 and lzma) is a tenth of memlens's start-up."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=terminal_size().columns - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns every exit status."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _ArgumentError(f"{self.prog}: {message}")

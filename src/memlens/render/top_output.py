@@ -3,8 +3,6 @@ module only writes."""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -89,6 +87,8 @@ def footer(scan: Scan, shown: Sequence[ProcessUsage]) -> str:
 
 
 def write_csv(rows: Sequence[Row], columns: Sequence[TopColumn], units: str, out: TextIO) -> None:
+    import csv  # only for --csv
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.name for c in columns])
     for r in rows:
@@ -111,5 +111,7 @@ def process_json(p: ProcessUsage) -> dict[str, Any]:
 
 
 def write_json(doc: dict[str, Any], out: TextIO) -> None:
+    import json  # only for --json
+
     json.dump(doc, out, indent=1)
     out.write("\n")
