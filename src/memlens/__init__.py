@@ -12,6 +12,8 @@ The public API::
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from memlens.analysis.groups import by_mapping, group
+    from memlens.analysis.system import totals_from_scan, where_ram_went
     from memlens.errors import (
         AccessDenied,
         ExitStatus,
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         SnapshotError,
         UsageError,
     )
+    from memlens.ipc import descendants, inspect_ipc, shared_between, shared_pages
     from memlens.models import (
         Mapping,
         MapsTable,
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     )
     from memlens.procfs.process import Process
     from memlens.procfs.root import ProcRoot
+    from memlens.procfs.scan import Want, scan
+    from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 _HOMES = {
     "memlens.errors": (
@@ -58,6 +63,11 @@ _HOMES = {
     ),
     "memlens.procfs.process": ("Process",),
     "memlens.procfs.root": ("ProcRoot",),
+    "memlens.procfs.scan": ("Want", "scan"),
+    "memlens.analysis.groups": ("by_mapping", "group"),
+    "memlens.analysis.system": ("totals_from_scan", "where_ram_went"),
+    "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
+    "memlens.ipc": ("descendants", "inspect_ipc", "shared_between", "shared_pages"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -91,6 +101,18 @@ __all__ = [
     "Status",
     "UsageError",
     "VmArea",
+    "Want",
+    "by_mapping",
+    "descendants",
+    "group",
+    "inspect_ipc",
+    "parse_meminfo",
+    "parse_sysvipc_shm",
+    "scan",
+    "shared_between",
+    "shared_pages",
+    "totals_from_scan",
+    "where_ram_went",
 ]
 
 __version__ = "0.1.0"
