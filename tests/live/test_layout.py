@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import Result, frozen, run_cli, workload_process
+from tests.helpers import Result, frozen, run_cli, workload_command, workload_process
 from tests.live.test_unprivileged import (
     Sandbox,
     _hidepid,
@@ -85,18 +85,8 @@ def program(programs: dict[str, Path | str], name: str) -> Path:
 @contextmanager
 def running(*argv: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
     """The program started (with any prefix such as setarch), its JSON line; ended after."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{argv} failed to start (exit {proc.wait()})")
-        info: dict[str, Any] = json.loads(line)
-        assert info["pid"] == proc.pid
-        yield proc, info
-    finally:
-        proc.kill()
-        proc.communicate()
+    with workload_command(*argv) as started:
+        yield started.proc, started.info
 
 
 def layout_json(pid: int, *extra: str) -> dict[str, Any]:
