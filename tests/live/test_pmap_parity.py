@@ -139,9 +139,22 @@ def _ancestors() -> set[int]:
     return pids
 
 
-def test_every_process_on_the_machine_matches_pmap() -> None:
-    """Each process is frozen in turn (not this test's own ancestors) and compared."""
-    skip = _ancestors()
+def test_every_process_on_the_machine_matches_pmap(workload: Any) -> None:
+    """Each process is frozen in turn (not this test's own ancestors) and compared. On a quiet
+    machine (CI) the test's ancestors may be all there is, so it starts processes of its own:
+    a workload with anonymous, SysV, memfd and shared mappings, and a plain sleep."""
+    mine = {workload("--anon", "4M:1M", "--sysv", "1M:512K", "--memfd", "1M:1M").pid}
+    sleeper = subprocess.Popen(["sleep", "60"])
+    mine.add(sleeper.pid)
+    try:
+        compared = _compare_every_process(_ancestors())
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert compared >= len(mine)
+
+
+def _compare_every_process(skip: set[int]) -> int:
     compared = 0
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) in skip:
@@ -172,4 +185,4 @@ def test_every_process_on_the_machine_matches_pmap() -> None:
             continue  # exited meanwhile
         assert_same_rows(theirs.stdout, ours.stdout)
         compared += 1
-    assert compared >= 1
+    return compared
