@@ -25,16 +25,8 @@ if TYPE_CHECKING:
         UsageError,
     )
     from memlens.ipc import descendants, inspect_ipc, shared_between, shared_pages
-    from memlens.models import (
-        Mapping,
-        MapsTable,
-        Rollup,
-        SmapsTable,
-        Stat,
-        Statm,
-        Status,
-        VmArea,
-    )
+    from memlens.models.maps import Mapping, MapsTable, Rollup, SmapsTable, VmArea
+    from memlens.models.process import Stat, Statm, Status
     from memlens.procfs.process import Process
     from memlens.procfs.root import ProcRoot
     from memlens.procfs.scan import Want, scan
@@ -51,16 +43,8 @@ _HOMES = {
         "SnapshotError",
         "UsageError",
     ),
-    "memlens.models": (
-        "Mapping",
-        "MapsTable",
-        "Rollup",
-        "SmapsTable",
-        "Stat",
-        "Statm",
-        "Status",
-        "VmArea",
-    ),
+    "memlens.models.maps": ("Mapping", "MapsTable", "Rollup", "SmapsTable", "VmArea"),
+    "memlens.models.process": ("Stat", "Statm", "Status"),
     "memlens.procfs.process": ("Process",),
     "memlens.procfs.root": ("ProcRoot",),
     "memlens.procfs.scan": ("Want", "scan"),

@@ -20,6 +20,7 @@ from memlens.analysis import ipc
 from memlens.analysis.ipc import IpcReport
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
 from memlens.errors import NoSuchProcess, PagesUnavailable
+from memlens.models.ipc import MapsScan
 from memlens.procfs import ipc_reader, pagemap
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
@@ -56,7 +57,7 @@ def inspect_ipc(
         ipc_reader.list_dev_shm(shm_dir, root.machine.page_size) if shm_dir and posix_wanted else ()
     )
     mapped = kinds - {ipc.MSG, ipc.SEM}
-    scan = ipc_reader.scan_maps(root) if mapped else ipc_reader.MapsScan((), ())
+    scan = ipc_reader.scan_maps(root) if mapped else MapsScan((), ())
     found = {p.pid: ipc.hits(p, namespace, kinds) for p in scan.processes}
     smaps = {
         p.pid: ipc_reader.read_smaps(root, p.pid, p.start_time)

@@ -19,9 +19,10 @@ from memlens.analysis.system import (
     totals_from_scan,
     where_ram_went,
 )
+from memlens.models.system import Meminfo
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
-from memlens.procfs.system_parsers import Meminfo, parse_meminfo, parse_sysvipc_shm
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 MiB = 1 << 20
 IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0  # sys/ipc.h

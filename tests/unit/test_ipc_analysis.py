@@ -6,10 +6,11 @@ from tests.unit.test_ipc_parsers import SHM
 
 from memlens.analysis import ipc
 from memlens.ipc import inspect_ipc
-from memlens.procfs.ipc_reader import MapsScan, ProcessMaps, ShmFile, Unreadable
-from memlens.procfs.root import Machine, ProcRoot
+from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile, Unreadable
+from memlens.models.machine import Machine
+from memlens.models.system import ShmSegment
+from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import parse_smaps
-from memlens.procfs.system_parsers import ShmSegment
 from memlens.render.ipc_json import key_text, perms_text, shm_status
 
 NS, OTHER_NS = "ipc:[4026531839]", "ipc:[4026532999]"

@@ -20,7 +20,7 @@ from memlens.analysis.layout import build
 from memlens.analysis.roles import Role
 from memlens.cli.env import Env
 from memlens.cli.main import main
-from memlens.layout_models import (
+from memlens.models.layout import (
     PF_R,
     PF_W,
     PF_X,
@@ -32,7 +32,7 @@ from memlens.layout_models import (
     ElfSegment,
     ObjectFile,
 )
-from memlens.models import VmArea
+from memlens.models.maps import VmArea
 from memlens.procfs.layout_reader import read_layout_sources
 from memlens.procfs.root import ProcRoot
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memlens.errors import ParseError
-from memlens.models import MapsTable, VmArea
+from memlens.models.maps import MapsTable, VmArea
 from memlens.procfs import maps_parser
 from memlens.procfs.maps_parser import parse_maps
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from memlens.errors import ParseError
-from memlens.models import PF_KTHREAD
+from memlens.models.process import PF_KTHREAD
 from memlens.procfs.pid_parsers import parse_cmdline, parse_stat, parse_statm, parse_status
 
 KB = 1024

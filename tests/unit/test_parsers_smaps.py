@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memlens.errors import ParseError
-from memlens.models import SmapsTable
+from memlens.models.maps import SmapsTable
 from memlens.procfs import smaps_parser
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 

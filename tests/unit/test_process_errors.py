@@ -23,9 +23,10 @@ from memlens.errors import (
     ParseError,
     ReadError,
 )
-from memlens.models import PF_KTHREAD
+from memlens.models.machine import Machine
+from memlens.models.process import PF_KTHREAD
 from memlens.procfs.process import Process
-from memlens.procfs.root import Machine, ProcRoot
+from memlens.procfs.root import ProcRoot
 
 PID = 4242
 START = 98765  # stat field 22, in clock ticks since boot

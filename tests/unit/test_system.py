@@ -44,13 +44,9 @@ from memlens.analysis.system import (
     where_ram_went,
 )
 from memlens.errors import ParseError
-from memlens.models import ProcessUsage, Scan, Unreadable
-from memlens.procfs.system_parsers import (
-    Meminfo,
-    ShmSegment,
-    parse_meminfo,
-    parse_sysvipc_shm,
-)
+from memlens.models.process import ProcessUsage, Scan, Unreadable
+from memlens.models.system import Meminfo, ShmSegment
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 KiB = 1 << 10
 MiB = 1 << 20

@@ -26,7 +26,7 @@ from memlens.analysis.mapview import ProcessMap, TotalSource, build
 from memlens.cli.env import Env
 from memlens.cli.main import main
 from memlens.errors import AccessDenied, ReadError
-from memlens.models import PF_KTHREAD
+from memlens.models.process import PF_KTHREAD
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot

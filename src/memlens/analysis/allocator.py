@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.roles import Role
-from memlens.layout_models import ObjectFile
+from memlens.models.layout import ObjectFile
 
 ReadMemory = Callable[[int, int], bytes | None]
 IS_MMAPPED = 0x2

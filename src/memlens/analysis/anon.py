@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memlens.analysis.roles import Piece, Role
-from memlens.models import VmArea
+from memlens.models.maps import VmArea
 
 HEAP_MAX_64, HEAP_MAX_32 = 64 << 20, 1 << 20
 

@@ -18,8 +18,8 @@ import itertools
 from typing import NamedTuple
 
 from memlens.analysis.roles import Piece, Role
-from memlens.layout_models import PF_W, PF_X, Auxv, ElfImage, ElfSegment, ObjectFile
-from memlens.models import VmArea
+from memlens.models.layout import PF_W, PF_X, Auxv, ElfImage, ElfSegment, ObjectFile
+from memlens.models.maps import VmArea
 from memlens.procfs.auxv import AT_ENTRY, AT_PHDR
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from memlens.analysis.mapkind import classify_table
-from memlens.models import ProcessUsage, SmapsTable
+from memlens.models.maps import SmapsTable
+from memlens.models.process import ProcessUsage
 
 # The figures a group adds up (None in any member makes the group's figure None: unknown).
 SUMMED = (

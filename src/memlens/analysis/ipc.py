@@ -20,10 +20,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.mapkind import DELETED, Kind, MapName, classify
-from memlens.models import SmapsTable
-from memlens.procfs.ipc_parsers import IpcLimits, MsgQueue, SemSet
-from memlens.procfs.ipc_reader import MapsScan, ProcessMaps, ShmFile, Unreadable
-from memlens.procfs.system_parsers import ShmSegment
+from memlens.models.ipc import (
+    IpcLimits,
+    MapsScan,
+    MsgQueue,
+    ProcessMaps,
+    SemSet,
+    ShmFile,
+    Unreadable,
+)
+from memlens.models.maps import SmapsTable
+from memlens.models.system import ShmSegment
 
 # Object kinds as reported (and as JSON section names use them).
 SYSV = "shm"

@@ -18,8 +18,9 @@ from memlens.analysis.anon import classify_anon, heap_max_size, is_private_anon
 from memlens.analysis.layout_header import Header, build_header
 from memlens.analysis.mapkind import Kind, classify
 from memlens.analysis.roles import Piece, Role
-from memlens.layout_models import Auxv, LayoutSources, ObjectFile
-from memlens.models import SmapsTable, Stat, VmArea
+from memlens.models.layout import Auxv, LayoutSources, ObjectFile
+from memlens.models.maps import SmapsTable, VmArea
+from memlens.models.process import Stat
 from memlens.procfs.elf_parser import NEED_EXTRA, have_pyelftools
 
 MM_FIELDS = (

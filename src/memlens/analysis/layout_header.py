@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from memlens.layout_models import LayoutSources
-from memlens.models import VmArea
+from memlens.models.layout import LayoutSources
+from memlens.models.maps import VmArea
 from memlens.procfs.elf_parser import MACHINES
 
 # include/uapi/linux/personality.h

@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-from memlens.models import MapsTable
+from memlens.models.maps import MapsTable
 
 DELETED = " (deleted)"
 _SYSV = re.compile(r"/SYSV([0-9a-f]{8}) \(deleted\)")

@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from memlens.analysis.mapkind import MapName, classify_table
-from memlens.models import Rollup, SmapsTable, Stat, snake_name
+from memlens.models.maps import Rollup, SmapsTable, snake_name
+from memlens.models.process import Stat
 
 
 class TotalSource(StrEnum):

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from memlens.analysis.mapkind import classify
 from memlens.analysis.sharing import object_of
-from memlens.models import MapsTable
+from memlens.models.maps import MapsTable
 
 U64 = NDArray[np.uint64]
 Rows = NDArray[np.int32]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.analysis.mapkind import Kind, classify
-from memlens.models import SmapsTable
+from memlens.models.maps import SmapsTable
 
 LIBRARY_TEXT = "library or program text"
 FILE_DATA = "file data"

@@ -27,8 +27,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from memlens.errors import ParseError
-from memlens.models import Scan
-from memlens.procfs.system_parsers import Meminfo, ShmSegment
+from memlens.models.process import Scan
+from memlens.models.system import Meminfo, ShmSegment
 
 
 class ProcessTotals(NamedTuple):

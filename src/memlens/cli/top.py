@@ -15,7 +15,7 @@ from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, MemlensError, UsageError
-from memlens.models import ProcessUsage, Scan
+from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
 from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm

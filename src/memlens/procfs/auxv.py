@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 from memlens.errors import ParseError
-from memlens.layout_models import AuxEntry, Auxv
+from memlens.models.layout import AuxEntry, Auxv
 
 # include/uapi/linux/auxvec.h and arch/x86/include/uapi/asm/auxvec.h.
 AT_NAMES: dict[int, str] = {

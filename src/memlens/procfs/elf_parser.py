@@ -7,7 +7,7 @@ import importlib.util
 from typing import BinaryIO
 
 from memlens.errors import ParseError
-from memlens.layout_models import ElfIdent, ElfImage, ElfSection, ElfSegment
+from memlens.models.layout import ElfIdent, ElfImage, ElfSection, ElfSegment
 
 ELF_MAGIC = b"\x7fELF"
 IDENT_SIZE = 20  # e_ident (16 bytes), e_type (2), e_machine (2)

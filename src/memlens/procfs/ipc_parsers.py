@@ -9,44 +9,10 @@ is printed in signed decimal, ``perms`` in octal, times in seconds since the epo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from memlens.errors import ParseError
+from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
 from memlens.procfs.system_parsers import sysvipc_table
-
-
-class MsgQueue(NamedTuple):
-    """One line of /proc/sysvipc/msg: a System V message queue."""
-
-    key: int
-    msqid: int
-    perms: int
-    cbytes: int  # bytes of messages queued
-    qnum: int  # messages queued
-    lspid: int  # last msgsnd
-    lrpid: int  # last msgrcv
-    uid: int
-    gid: int
-    cuid: int
-    cgid: int
-    stime: int
-    rtime: int
-    ctime: int
-
-
-class SemSet(NamedTuple):
-    """One line of /proc/sysvipc/sem: a System V semaphore set."""
-
-    key: int
-    semid: int
-    perms: int
-    nsems: int
-    uid: int
-    gid: int
-    cuid: int
-    cgid: int
-    otime: int  # last semop
-    ctime: int
 
 
 def parse_sysvipc_msg(data: bytes, path: str = "sysvipc/msg") -> tuple[MsgQueue, ...]:
@@ -55,26 +21,6 @@ def parse_sysvipc_msg(data: bytes, path: str = "sysvipc/msg") -> tuple[MsgQueue,
 
 def parse_sysvipc_sem(data: bytes, path: str = "sysvipc/sem") -> tuple[SemSet, ...]:
     return tuple(SemSet(**row) for row in sysvipc_table(data, path, SemSet._fields))  # type: ignore[arg-type]
-
-
-class IpcLimits(NamedTuple):
-    """The IPC namespace's limits (Documentation/admin-guide/sysctl/kernel.rst), as the
-    kernel states them; None where the file is missing. ``shmall`` is in pages, the others
-    in bytes or counts. The POSIX message queue limits are /proc/sys/fs/mqueue/*."""
-
-    shmmax: int | None  # largest segment, bytes
-    shmall: int | None  # all segments together, pages
-    shmmni: int | None  # segments
-    msgmax: int | None  # largest message, bytes
-    msgmnb: int | None  # default queue size, bytes
-    msgmni: int | None  # queues
-    semmsl: int | None  # semaphores per set
-    semmns: int | None  # semaphores in all
-    semopm: int | None  # operations per semop call
-    semmni: int | None  # sets
-    mq_queues_max: int | None
-    mq_msg_max: int | None
-    mq_msgsize_max: int | None
 
 
 LIMIT_FILES = (

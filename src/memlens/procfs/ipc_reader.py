@@ -16,15 +16,20 @@ import os
 import stat as stat_module
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError, UsageError
-from memlens.models import MapsTable, SmapsTable
+from memlens.models.ipc import (
+    IpcLimits,
+    MapsScan,
+    ProcessMaps,
+    ShmFile,
+    SysvTables,
+    Unreadable,
+)
+from memlens.models.maps import SmapsTable
 from memlens.procfs.ipc_parsers import (
     LIMIT_FILES,
-    IpcLimits,
-    MsgQueue,
-    SemSet,
     parse_ipc_limits,
     parse_sysvipc_msg,
     parse_sysvipc_sem,
@@ -32,7 +37,7 @@ from memlens.procfs.ipc_parsers import (
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.source import DirectorySource
-from memlens.procfs.system_parsers import ShmSegment, parse_sysvipc_shm
+from memlens.procfs.system_parsers import parse_sysvipc_shm
 
 CLONE_NEWIPC = 0x08000000
 T = TypeVar("T")
@@ -42,12 +47,6 @@ class NamespaceDenied(MemlensError):
     """Entering or naming another IPC namespace needs privileges memlens does not have."""
 
     exit_status = AccessDenied.exit_status
-
-
-class SysvTables(NamedTuple):
-    shm: tuple[ShmSegment, ...]
-    msg: tuple[MsgQueue, ...]
-    sem: tuple[SemSet, ...]
 
 
 def read_sysv(root: ProcRoot) -> SysvTables:
@@ -136,22 +135,6 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
         os.close(own)
 
 
-class ShmFile(NamedTuple):
-    """A file in /dev/shm: a POSIX shared memory object (shm_open) or, named sem.NAME, a
-    POSIX named semaphore. ``allocated`` counts its pages in RAM or swap (st_blocks);
-    ``resident`` those in RAM (mincore), None if it could not be mapped to ask."""
-
-    name: str
-    size: int
-    uid: int
-    gid: int
-    mode: int
-    device: tuple[int, int]  # major, minor
-    inode: int
-    allocated: int
-    resident: int | None
-
-
 def dev_shm_dir(root: ProcRoot, pid: int | None) -> str | None:
     """The /dev/shm of ``pid``'s mount namespace (memlens's own if None), or None when the
     root is not a live directory (a snapshot has no /dev/shm)."""
@@ -220,28 +203,6 @@ def _resident(path: str, size: int, page_size: int) -> int | None:
         return (pages - bytes(vec).count(0)) * page_size
     finally:
         libc.munmap(addr, size)
-
-
-class ProcessMaps(NamedTuple):
-    """A process's shared-memory candidates: the VMAs of its maps that are shared mappings
-    or memfds (one maps read; smaps is read later, only for processes that matter)."""
-
-    pid: int
-    start_time: int
-    command: str
-    ipc_ns: str | None
-    maps: MapsTable
-
-
-class Unreadable(NamedTuple):
-    pid: int
-    command: str
-    reason: str
-
-
-class MapsScan(NamedTuple):
-    processes: tuple[ProcessMaps, ...]
-    unreadable: tuple[Unreadable, ...]
 
 
 def _candidate(perms: str, path: str) -> bool:

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from typing import BinaryIO, TypeVar
 
 from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, ParseError, ReadError
-from memlens.layout_models import Hidden, LayoutSources, ObjectFile
-from memlens.models import SmapsTable
+from memlens.models.layout import Hidden, LayoutSources, ObjectFile
+from memlens.models.maps import SmapsTable
 from memlens.procfs.auxv import parse_auxv, parse_personality, parse_syscall_sp, parse_sysctl_int
 from memlens.procfs.elf_parser import IDENT_SIZE, have_pyelftools, parse_elf, parse_ident
 from memlens.procfs.pid_parsers import command_line

@@ -14,7 +14,7 @@ import re
 from itertools import repeat
 
 from memlens.errors import ParseError
-from memlens.models import EMPTY_MAPS, MapsTable
+from memlens.models.maps import EMPTY_MAPS, MapsTable
 
 # One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
 _HEADER_LINES = re.compile(

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from memlens.errors import PagesUnavailable, ReadError
-from memlens.models import SmapsTable
+from memlens.models.maps import SmapsTable
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 

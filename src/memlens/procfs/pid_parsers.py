@@ -6,7 +6,8 @@ import re
 from types import MappingProxyType
 
 from memlens.errors import ParseError
-from memlens.models import Stat, Statm, Status, snake_name
+from memlens.models.maps import snake_name
+from memlens.models.process import Stat, Statm, Status
 
 # proc_pid_stat(5) field numbers (1-based) of the fields memlens uses.
 _PPID, _FLAGS, _MINFLT, _CMINFLT, _MAJFLT, _CMAJFLT = 4, 9, 10, 11, 12, 13

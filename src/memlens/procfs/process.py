@@ -12,7 +12,8 @@ import os
 from typing import TYPE_CHECKING
 
 from memlens.errors import AccessDenied, NoSuchProcess, ReadError
-from memlens.models import MapsTable, ProcessId, Rollup, SmapsTable, Stat, Statm, Status
+from memlens.models.maps import MapsTable, Rollup, SmapsTable
+from memlens.models.process import ProcessId, Stat, Statm, Status
 from memlens.procfs.maps_parser import parse_maps
 from memlens.procfs.pid_parsers import (
     parse_cmdline,

@@ -6,23 +6,15 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from memlens.errors import NoSuchProcess, UsageError
+from memlens.models.machine import Machine
 from memlens.procfs.process import Process
 from memlens.procfs.source import DirectorySource, Source
 
 if TYPE_CHECKING:
     from memlens.procfs.archive import Manifest
-
-
-class Machine(NamedTuple):
-    """Facts about the machine the files come from."""
-
-    page_size: int
-    clock_ticks: int
-    boot_time: float | None  # seconds since the epoch
-    kernel_release: str
 
 
 def _live_machine(source: Source) -> Machine:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
-from memlens.models import ProcessUsage, Rollup, Scan, Stat, Status, Unreadable
+from memlens.models.maps import Rollup
+from memlens.models.process import ProcessUsage, Scan, Stat, Status, Unreadable
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot

@@ -19,7 +19,7 @@ import string
 from types import MappingProxyType
 
 from memlens.errors import ParseError
-from memlens.models import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
+from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
 _BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")

@@ -8,8 +8,8 @@ import pwd
 from typing import Any, TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
-from memlens.procfs.ipc_parsers import IpcLimits, MsgQueue, SemSet
-from memlens.procfs.system_parsers import SHM_DEST, SHM_LOCKED
+from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
+from memlens.models.system import SHM_DEST, SHM_LOCKED
 from memlens.render.text import json_text
 
 _users: dict[int, str] = {}

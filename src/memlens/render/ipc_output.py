@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
-from memlens.procfs.ipc_parsers import IpcLimits, MsgQueue, SemSet
+from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
 from memlens.render.ipc_json import key_text, perms_text, shm_status, user
 from memlens.render.table import Column, layout
 from memlens.render.text import safe

@@ -7,7 +7,7 @@ import json
 from typing import Any, TextIO
 
 from memlens.analysis.mapview import ProcessMap
-from memlens.models import snake_name
+from memlens.models.maps import snake_name
 from memlens.render.text import json_text
 
 # Per-VMA properties, not amounts: pmap -X adds them up, a JSON document should not.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from memlens.analysis.groups import GroupUsage, MappingGroup
-from memlens.models import ProcessUsage
+from memlens.models.process import ProcessUsage
 
 Row = ProcessUsage | GroupUsage | MappingGroup
 
