@@ -87,6 +87,7 @@ def read_layout_sources(proc: Process) -> LayoutSources:
         page_size=root.machine.page_size,
         snapshot=snapshot,
         hidden=tuple(hidden),
+        elf_headers=have_pyelftools(),
     )
 
 
