@@ -16,6 +16,7 @@ class ExitStatus(IntEnum):
     PARSE_ERROR = 5  # a /proc file is truncated or malformed
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
 
 
 class MemlensError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 from memlens.analysis import ipc as kinds
 from memlens.cli.common import add_root_argument, open_root, parse_pid
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus
 from memlens.ipc import inspect_ipc
 from memlens.render import ipc_json, ipc_output
@@ -79,6 +79,5 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
     size = UNITS["bytes" if args.bytes else "human"]
-    width = terminal_size().columns if env.stdout.isatty() else None
-    ipc_output.render(report, shown, size, root.machine.page_size, width, env.stdout)
+    ipc_output.render(report, shown, size, root.machine.page_size, env.width, env.stdout)
     return ExitStatus.OK

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid
@@ -65,9 +63,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     with process_memory(proc) as memory:
         layout = build(src, memory)
     if args.faults is not None:
-        before, t0 = proc.stat(), time.monotonic()
-        time.sleep(args.faults)
-        after, t1 = proc.stat(), time.monotonic()
+        before, t0 = proc.stat(), env.clock()
+        env.sleep(args.faults)
+        after, t1 = proc.stat(), env.clock()
         layout = layout._replace(faults=fault_rates(before, after, round(t1 - t0, 3)))
     _output(layout, args, env)
     maps_hidden = next((h for h in src.hidden if h.what == "maps"), None)
@@ -102,6 +100,6 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
     from memlens.render import layout_text
     from memlens.render.layout_style import Palette
 
-    color = not args.ascii and env.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = not args.ascii and env.colors
     opts = layout_text.Options(Palette(color, args.ascii), args.sections, args.auxv, args.explain)
     layout_text.render(layout, opts, env.stdout)

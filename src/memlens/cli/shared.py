@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid, parse_pid_list
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, PagesUnavailable, UsageError
 from memlens.ipc import MAX_PAGES, descendants, shared_between, shared_pages
 from memlens.procfs.root import ProcRoot
 from memlens.render import shared_output
-from memlens.render.progress import ProgressBar
 from memlens.render.units import UNITS
 
 DESCRIPTION = """\
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if len(pids) < 2:
         raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
     size = UNITS["bytes" if args.bytes else "human"]
-    width = terminal_size().columns if env.stdout.isatty() else None
+    width = env.width
     fallback = None
     if not args.per_mapping:
         try:
@@ -82,7 +81,7 @@ def _per_page(
     size: Callable[[int], str],
     width: int | None,
 ) -> None:
-    bar = ProgressBar(env.stderr) if env.stderr.isatty() else None
+    bar = env.progress()
     try:
         result = shared_pages(root, pids, args.max_pages, bar)
     finally:

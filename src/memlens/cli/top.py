@@ -6,20 +6,20 @@ from __future__ import annotations
 import argparse
 import pwd
 import re
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from memlens.analysis.groups import by_mapping, group
 from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
 from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 from memlens.render import system_output, top_output
+from memlens.render.progress import ProgressBar
 from memlens.render.top_columns import (
     DEFAULT_GROUP,
     DEFAULT_MAPPING,
@@ -158,10 +158,15 @@ def _list_columns(args: argparse.Namespace, env: Env) -> ExitStatus:
 def _once(
     root: ProcRoot, view: _View, args: argparse.Namespace, env: Env, out: Any, live: bool
 ) -> ExitStatus:
-    result = scan(root, view.want, view.pids, _progress(env))
+    bar = env.progress()
+    try:
+        result = scan(root, view.want, view.pids, _reporting(bar))
+    finally:
+        if bar is not None:
+            bar.close()
     status = _missing_pids(result, view, env)
     if args.system:
-        return _system(root, result, view, args, out, live) or status
+        return _system(root, result, view, args, env, out, live) or status
     shown = [p for p in result.processes if _selected(p, view, args)]
     rows: Sequence[Row]
     if args.by == "mapping":
@@ -176,7 +181,7 @@ def _once(
     elif args.csv:
         top_output.write_csv(rows, view.columns, view.units, out)
     else:
-        width = _terminal_width() if live or out.isatty() else None
+        width = env.terminal_size().columns if live else env.width
         out.write(top_output.table(rows, view.columns, view.units, width, args.totals))
         out.write(top_output.footer(result, shown))
         if view.want.rollup and view.pids is None:
@@ -194,7 +199,13 @@ def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
 
 
 def _system(
-    root: ProcRoot, result: Scan, view: _View, args: argparse.Namespace, out: Any, live: bool
+    root: ProcRoot,
+    result: Scan,
+    view: _View,
+    args: argparse.Namespace,
+    env: Env,
+    out: Any,
+    live: bool,
 ) -> ExitStatus:
     if view.pids is not None:
         raise UsageError("--system accounts for every process: no -p")
@@ -202,14 +213,10 @@ def _system(
     if args.json:
         top_output.write_json(system_output.breakdown_json(b), out)
     else:
-        width = _terminal_width() if live or out.isatty() else None
+        width = env.terminal_size().columns if live else env.width
         out.write(system_output.breakdown_table(b, view.units, width))
         out.write(top_output.footer(result, list(result.processes)))
     return ExitStatus.OK
-
-
-def _terminal_width() -> int:
-    return terminal_size().columns
 
 
 def _missing_pids(result: Scan, view: _View, env: Env) -> ExitStatus:
@@ -311,19 +318,7 @@ def _totals(shown: list[ProcessUsage]) -> dict[str, int | None]:
     return totals
 
 
-def _progress(env: Env) -> Callable[[int, int], None] | None:
-    """After half a second of scanning, say how far it got (on a terminal only)."""
-    if not env.stderr.isatty():
+def _reporting(bar: ProgressBar | None) -> Callable[[int, int], None] | None:
+    if bar is None:
         return None
-    started = time.monotonic()
-    shown = [False]
-
-    def report(done: int, total: int) -> None:
-        if done == total and shown[0]:
-            env.stderr.write("\r\x1b[K")
-        elif time.monotonic() - started > 0.5 and done % 16 == 0:
-            env.stderr.write(f"\rscanning {done}/{total} processes")
-            shown[0] = True
-        env.stderr.flush()
-
-    return report
+    return lambda done, total: bar("processes", done, total)
