@@ -79,12 +79,12 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
 
 def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
     if args.json:
-        from memlens.render import layout_json
+        from memlens.render.layout import json as layout_json
 
         layout_json.render(layout, env.stdout)
         return
     if args.svg:
-        from memlens.render import layout_svg
+        from memlens.render.layout import svg as layout_svg
 
         text = layout_svg.render(layout)
         if args.svg == "-":
@@ -97,8 +97,8 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
             raise MemlensError(f"cannot write {args.svg}: {exc.strerror or exc}") from None
         env.stderr.write(f"memlens: wrote {args.svg} ({len(layout.regions)} regions)\n")
         return
-    from memlens.render import layout_text
-    from memlens.render.layout_style import Palette
+    from memlens.render.layout import text as layout_text
+    from memlens.render.layout.style import Palette
 
     color = not args.ascii and env.colors
     opts = layout_text.Options(Palette(color, args.ascii), args.sections, args.auxv, args.explain)

@@ -12,7 +12,8 @@ from memlens.errors import ExitStatus, MemlensError, NoAddressSpace, UsageError
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import smaps_from_maps
-from memlens.render import maps_json, pmap
+from memlens.render.maps import json as maps_json
+from memlens.render.maps import pmap
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.

@@ -12,7 +12,7 @@ from memlens.cli.env import Env
 from memlens.errors import ExitStatus, PagesUnavailable, UsageError
 from memlens.ipc import MAX_PAGES, descendants, shared_between, shared_pages
 from memlens.procfs.root import ProcRoot
-from memlens.render import shared_output
+from memlens.render.shared import mappings as shared_output
 from memlens.render.units import UNITS
 
 DESCRIPTION = """\
@@ -87,7 +87,7 @@ def _per_page(
     finally:
         if bar is not None:
             bar.close()
-    from memlens.render import shared_pages as render
+    from memlens.render.shared import pages as render
 
     if args.json:
         render.render_json(result, env.stdout)

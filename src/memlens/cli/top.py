@@ -9,18 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from memlens.analysis.groups import by_mapping, group
-from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError, UsageError
-from memlens.models.process import ProcessUsage, Scan
-from memlens.procfs.root import ProcRoot
-from memlens.procfs.scan import Want, scan
-from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
-from memlens.render import system_output, top_output
-from memlens.render.progress import ProgressBar
-from memlens.render.top_columns import (
+from memlens.analysis.columns import (
     DEFAULT_GROUP,
     DEFAULT_MAPPING,
     DEFAULT_PROCESS,
@@ -31,6 +20,18 @@ from memlens.render.top_columns import (
     TopColumn,
     value,
 )
+from memlens.analysis.groups import by_mapping, group
+from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
+from memlens.cli.common import add_root_argument, open_root, parse_pid_list
+from memlens.cli.env import Env
+from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.models.process import ProcessUsage, Scan
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.scan import Want, scan
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
+from memlens.render.progress import ProgressBar
+from memlens.render.top import system as system_output
+from memlens.render.top import table as top_output
 
 DESCRIPTION = """\
 Who holds the RAM: one row per process with VSS, RSS, PSS, USS, Swap and SwapPss, largest PSS

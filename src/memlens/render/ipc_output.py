@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
 from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
 from memlens.render.ipc_json import key_text, perms_text, shm_status, user
 from memlens.render.table import Column, layout
-from memlens.render.text import safe
-
-Size = Callable[[int], str]
+from memlens.render.text import safe, short
+from memlens.render.units import Size
 
 NOTES = """\
 RSS counts every resident page a process maps; PSS divides each page among the processes
 mapping it, so the PSS of all mappers adds up to the object's mapped resident memory.
 smaps calls a page "Private" when one process maps it (not MAP_PRIVATE), and counts shmem
 pages as dirty even when they were only read."""
-
-
-def short(command: str, limit: int = 80) -> str:
-    """A command line fit for a table row (JSON has it whole)."""
-    text = safe(command)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def when(seconds: int) -> str:

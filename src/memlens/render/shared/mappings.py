@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from memlens.analysis.sharing import Sharing
-from memlens.render.ipc_output import short
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
-
-Size = Callable[[int], str]
+from memlens.render.text import json_text, safe, short
+from memlens.render.units import Size
 
 EXPLAIN = """\
 Shared = Shared_Clean + Shared_Dirty of smaps: resident pages mapped more than once, by any

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from memlens.analysis.columns import Row, TopColumn, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
-from memlens.render.top_columns import Row, TopColumn, value
 from memlens.render.units import UNITS, human
 
 

@@ -4,17 +4,15 @@ pairwise matrix, what each pair shares and what the scan cost."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from memlens.render.ipc_output import short
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
+from memlens.render.text import json_text, safe, short
+from memlens.render.units import Size
 
 if TYPE_CHECKING:
     from memlens.analysis.pages import PageSharing, ScanCost, SharedPart
 
-Size = Callable[[int], str]
 TOP = 10  # objects shown per pair in text (JSON has them all)
 
 METHOD = "Method: per page, from /proc/PID/pagemap and /proc/kpagecount (the procrank method)"
