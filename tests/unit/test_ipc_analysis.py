@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.unit.test_ipc_parsers import SHM
 
 from memlens.analysis import ipc
-from memlens.ipc import inspect_ipc
+from memlens.api.ipc import inspect_ipc
 from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile, Unreadable
 from memlens.models.machine import Machine
 from memlens.models.system import ShmSegment

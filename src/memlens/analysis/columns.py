@@ -102,3 +102,13 @@ def value(row: Row, name: str) -> int | str | None:
         v = getattr(row, name)
         return v
     return row.get(name)
+
+
+def columns_for(by: str | None) -> tuple[dict[str, TopColumn], tuple[str, ...]]:
+    """The columns rows grouped ``by`` this (None: one row per process) can show, and those
+    shown by default."""
+    if by is None:
+        return PROCESS_COLUMNS, DEFAULT_PROCESS
+    if by == "mapping":
+        return MAPPING_COLUMNS, DEFAULT_MAPPING
+    return GROUP_COLUMNS, DEFAULT_GROUP

@@ -7,10 +7,10 @@ import argparse
 from typing import Any
 
 from memlens.analysis import ipc as kinds
+from memlens.api.ipc import inspect_ipc
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
-from memlens.ipc import inspect_ipc
 from memlens.render import ipc_json, ipc_output
 from memlens.render.units import UNITS
 

@@ -7,10 +7,10 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from memlens.api.shared import MAX_PAGES, descendants, shared_between, shared_pages
 from memlens.cli.common import add_root_argument, open_root, parse_pid, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, PagesUnavailable, UsageError
-from memlens.ipc import MAX_PAGES, descendants, shared_between, shared_pages
 from memlens.procfs.root import ProcRoot
 from memlens.render.shared import mappings as shared_output
 from memlens.render.units import UNITS

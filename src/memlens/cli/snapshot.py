@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from memlens.api.snapshot import snapshot
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
@@ -31,11 +32,9 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.procfs.capture import capture  # tarfile and friends: only this command
-
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
-    report = capture(root, args.output, pids)
+    report = snapshot(root, args.output, pids)
     if pids is not None:  # asked for by name: say what could not be had
         for pid, reason in report.skipped:
             env.error(f"process {pid}: not captured: {reason}")

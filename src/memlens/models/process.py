@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import NamedTuple
 
+from memlens.errors import ExitStatus
+
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 
@@ -125,6 +127,15 @@ class Unreadable(NamedTuple):
     user: str
     command: str
     reason: str
+
+
+class Failure(NamedTuple):
+    """A process asked for by PID that could not be shown, and why (one line, and the exit
+    status the command line reports for it)."""
+
+    pid: int
+    status: ExitStatus
+    message: str
 
 
 class Scan(NamedTuple):
