@@ -103,10 +103,13 @@ def _errno_name(exc: MemlensError) -> str:
 
 
 def _identity(root: ProcRoot, pid: int) -> tuple[int, bool] | None:
-    """(start time, is a zombie), or None if the process is gone or its stat unreadable."""
+    """(start time, is a zombie), or None if the process is gone, exiting (its memory files
+    read empty while it is torn down) or its stat unreadable."""
     try:
         stat = parse_stat(root.read(f"{pid}/stat"))
     except MemlensError:
+        return None
+    if stat.is_exiting and not stat.is_zombie:
         return None
     return stat.start_time, stat.is_zombie
 

@@ -127,13 +127,13 @@ def parse_status(data: bytes, path: str = "status") -> Status:
         raise ParseError(path, None, f"missing or bad field {exc}") from None
 
 
-def stat_identity(data: bytes) -> tuple[int, str] | None:
-    """Start time and state from /proc/PID/stat without parsing the rest (identity checks are
-    made after every costly read); None if the text is not a stat line."""
+def stat_identity(data: bytes) -> tuple[int, str, int] | None:
+    """Start time, state and flags from /proc/PID/stat without parsing the rest (identity
+    checks are made after every costly read); None if the text is not a stat line."""
     fields = data[data.rfind(b")") + 2 :].split(None, 20)
-    if len(fields) < 20 or not fields[19].isdigit():
+    if len(fields) < 20 or not fields[19].isdigit() or not fields[6].isdigit():
         return None
-    return int(fields[19]), fields[0].decode("ascii", "replace")
+    return int(fields[19]), fields[0].decode("ascii", "replace"), int(fields[6])
 
 
 def _four(value: bytes) -> tuple[int, int, int, int]:
