@@ -12,7 +12,7 @@ column, the sort, a grouping or --system needs PSS; exe, cgroup or maps only whe
 
 from __future__ import annotations
 
-import pwd
+import errno
 import re
 from collections.abc import Callable
 from typing import NamedTuple
@@ -21,7 +21,7 @@ from memlens.analysis.columns import PROCESS_COLUMNS, Row, TopColumn, columns_fo
 from memlens.analysis.groups import by_mapping, group
 from memlens.analysis.ranking import TopReport, ordered, selected
 from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
-from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.errors import ExitStatus, MemlensError, ReadError, UsageError
 from memlens.models.maps import SmapsTable
 from memlens.models.process import Failure, ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
@@ -65,7 +65,7 @@ def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
     columns = tuple(_column(registry, n) for n in (query.columns or default))
     sort = _column(registry, query.sort) if query.sort else None
     match = _regex(query.match) if query.match else None
-    uid = _uid(query.user) if query.user else None
+    uid = _uid(root, query.user) if query.user else None
     if query.first is not None and query.first < 1:
         raise UsageError("--top needs a positive number")
     if query.system and query.by:
@@ -128,20 +128,21 @@ def _regex(text: str) -> re.Pattern[str]:
         raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
 
 
-def _uid(text: str) -> int:
-    try:
-        return pwd.getpwnam(text).pw_uid
-    except KeyError:
-        if text.isdigit():
-            return int(text)
-        raise UsageError(f"-u {text!r}: unknown user") from None
+def _uid(root: ProcRoot, text: str) -> int:
+    """A user name, or a uid, as the machine that is read knows them."""
+    uid = root.uid_of(text)
+    if uid is None:
+        raise UsageError(f"-u {text!r}: unknown user")
+    return uid
 
 
 def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
     meminfo = parse_meminfo(root.read("meminfo"))
     try:
         segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
-    except FileNotFoundError:
+    except ReadError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
         segments = ()  # a kernel without System V IPC
     return where_ram_went(meminfo, totals_from_scan(result), segments)
 

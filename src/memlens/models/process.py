@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from memlens.errors import ExitStatus
 
+PF_EXITING = 0x00000004  # include/linux/sched.h: set first thing in do_exit()
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 
@@ -41,6 +42,11 @@ class Stat(NamedTuple):
     @property
     def is_kernel_thread(self) -> bool:
         return bool(self.flags & PF_KTHREAD)
+
+    @property
+    def is_exiting(self) -> bool:
+        """Exiting: its address space is being torn down, reads of it come back empty."""
+        return bool(self.flags & PF_EXITING)
 
     @property
     def is_zombie(self) -> bool:
