@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from memlens.api.maps import read_maps
     from memlens.api.shared import descendants, shared_between, shared_pages
     from memlens.api.snapshot import snapshot
-    from memlens.api.top import TopQuery, plan_top, top
+    from memlens.api.top import TopQuery, Want, plan_top, scan, top
     from memlens.errors import (
         AccessDenied,
         ExitStatus,
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from memlens.models.process import Stat, Statm, Status
     from memlens.procfs.process import Process
     from memlens.procfs.root import ProcRoot
-    from memlens.procfs.scan import Want, scan
-    from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 _HOMES = {
     "memlens.errors": (
@@ -53,12 +51,11 @@ _HOMES = {
     "memlens.models.process": ("Stat", "Statm", "Status"),
     "memlens.procfs.process": ("Process",),
     "memlens.procfs.root": ("ProcRoot",),
-    "memlens.procfs.scan": ("Want", "scan"),
+    "memlens.api.top": ("TopQuery", "Want", "plan_top", "scan", "top"),
     "memlens.analysis.groups": ("by_mapping", "group"),
     "memlens.analysis.system": ("totals_from_scan", "where_ram_went"),
     "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
     "memlens.api.maps": ("read_maps",),
-    "memlens.api.top": ("TopQuery", "plan_top", "top"),
     "memlens.api.ipc": ("inspect_ipc",),
     "memlens.api.shared": ("descendants", "shared_between", "shared_pages"),
     "memlens.api.snapshot": ("snapshot",),
