@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from memlens.analysis.groups import by_mapping, group
     from memlens.analysis.system import totals_from_scan, where_ram_went
     from memlens.api.ipc import inspect_ipc
+    from memlens.api.layout import read_layout
     from memlens.api.maps import read_maps
     from memlens.api.shared import descendants, shared_between, shared_pages
     from memlens.api.snapshot import snapshot
@@ -56,6 +57,7 @@ _HOMES = {
     "memlens.analysis.system": ("totals_from_scan", "where_ram_went"),
     "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
     "memlens.api.maps": ("read_maps",),
+    "memlens.api.layout": ("read_layout",),
     "memlens.api.ipc": ("inspect_ipc",),
     "memlens.api.shared": ("descendants", "shared_between", "shared_pages"),
     "memlens.api.snapshot": ("snapshot",),
@@ -101,6 +103,7 @@ __all__ = [
     "parse_meminfo",
     "parse_sysvipc_shm",
     "plan_top",
+    "read_layout",
     "read_maps",
     "scan",
     "shared_between",
