@@ -11,7 +11,7 @@ from memlens.models.machine import Machine
 from memlens.models.system import ShmSegment
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import parse_smaps
-from memlens.render.ipc_json import key_text, perms_text, shm_status
+from memlens.render.ipc.words import key_text, perms_text, shm_status
 
 NS, OTHER_NS = "ipc:[4026531839]", "ipc:[4026532999]"
 

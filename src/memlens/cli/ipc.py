@@ -11,7 +11,8 @@ from memlens.api.ipc import inspect_ipc
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
-from memlens.render import ipc_json, ipc_output
+from memlens.render.ipc import json as ipc_json
+from memlens.render.ipc import text as ipc_text
 from memlens.render.units import UNITS
 
 DESCRIPTION = """\
@@ -79,5 +80,5 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
     size = UNITS["bytes" if args.bytes else "human"]
-    ipc_output.render(report, shown, size, root.machine.page_size, env.width, env.stdout)
+    ipc_text.render(report, shown, size, root.machine.page_size, env.width, env.stdout)
     return ExitStatus.OK

@@ -11,34 +11,34 @@ SHORT_UNITS = ("", "K", "M", "G", "T", "P")  # top, ipc, shared: "1.5G"
 IEC_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")  # layout: "1.5 GiB"
 
 
-def scaled(n: int, units: tuple[str, ...], least: int = 0) -> tuple[float, str]:
+def scaled(size: int, units: tuple[str, ...], least: int = 0) -> tuple[float, str]:
     """``n`` bytes divided by 1024 until it is below 1024 (or the largest unit is reached),
     at least ``least`` times, and the unit it is then in."""
-    value, unit = float(n), 0
+    value, unit = float(size), 0
     while unit < least or (abs(value) >= 1024 and unit < len(units) - 1):
         value /= 1024
         unit += 1
     return value, units[unit]
 
 
-def human(n: int) -> str:
+def human(size: int) -> str:
     """1024-based with one decimal: 4096 -> "4.0K", 1610612736 -> "1.5G"; 0 -> "0"."""
-    if n == 0:
+    if size == 0:
         return "0"
-    value, unit = scaled(n, SHORT_UNITS, least=1)
+    value, unit = scaled(size, SHORT_UNITS, least=1)
     return f"{value:.1f}{unit}"
 
 
-def iec(n: int) -> str:
+def iec(size: int) -> str:
     """1024-based with the IEC unit: 4096 -> "4 KiB", 45964719620096 -> "41.8 TiB"."""
-    value, unit = scaled(n, IEC_UNITS)
+    value, unit = scaled(size, IEC_UNITS)
     if unit == IEC_UNITS[0] or value == int(value):
         return f"{int(value)} {unit}"
     return f"{value:.1f} {unit}"
 
 
-def kb(n: int) -> str:
-    return str(n >> 10) if n % 1024 == 0 else f"{n / 1024:.1f}"
+def kb(size: int) -> str:
+    return str(size >> 10) if size % 1024 == 0 else f"{size / 1024:.1f}"
 
 
 UNITS: dict[str, Size] = {"human": human, "kb": kb, "bytes": str}

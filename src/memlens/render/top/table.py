@@ -134,8 +134,8 @@ def _totals(shown: Sequence[ProcessUsage]) -> dict[str, int | None]:
     return totals
 
 
-def process_json(p: ProcessUsage) -> dict[str, Any]:
-    doc: dict[str, Any] = p._asdict()
+def process_json(process: ProcessUsage) -> dict[str, Any]:
+    doc: dict[str, Any] = process._asdict()
     for key in ("user", "command", "name", "program", "program_key", "cgroup"):
         if isinstance(doc[key], str):
             doc[key] = json_text(doc[key])

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
 from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
-from memlens.render.ipc_json import Owner, key_text, owner_of, perms_text, shm_status
+from memlens.render.ipc.words import Owner, key_text, owner_of, perms_text, shm_status
 from memlens.render.table import Column, layout
 from memlens.render.text import safe, short
 from memlens.render.units import Size
@@ -142,14 +142,15 @@ def limits_section(lim: IpcLimits, page_size: int) -> str:
     ]) + "\n"  # fmt: skip
 
 
-def usage_section(u: Usage) -> str:
+def usage_section(usage: Usage) -> str:
     return (
         "IPC usage\n"
-        f"  shared memory: {u.shm_segments} segments, {u.shm_pages_allocated} pages allocated, "
-        f"{u.shm_pages_resident} resident, {u.shm_pages_swapped} swapped\n"
-        f"  message queues: {u.msg_queues} queues, {u.msg_headers} messages, "
-        f"{u.msg_bytes} bytes\n"
-        f"  semaphores: {u.sem_sets} sets, {u.sem_semaphores} semaphores\n"
+        f"  shared memory: {usage.shm_segments} segments, "
+        f"{usage.shm_pages_allocated} pages allocated, "
+        f"{usage.shm_pages_resident} resident, {usage.shm_pages_swapped} swapped\n"
+        f"  message queues: {usage.msg_queues} queues, {usage.msg_headers} messages, "
+        f"{usage.msg_bytes} bytes\n"
+        f"  semaphores: {usage.sem_sets} sets, {usage.sem_semaphores} semaphores\n"
     )
 
 
