@@ -6,8 +6,9 @@ from tests.unit.test_ipc_parsers import SHM
 
 from memlens.analysis import ipc
 from memlens.api.ipc import inspect_ipc
-from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile, Unreadable
+from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile
 from memlens.models.machine import Machine
+from memlens.models.process import Unreadable
 from memlens.models.system import ShmSegment
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import parse_smaps

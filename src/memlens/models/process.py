@@ -127,7 +127,8 @@ class ProcessUsage(NamedTuple):
 
 
 class Unreadable(NamedTuple):
-    """A process whose memory could not be read, and why; never shown as zeros."""
+    """A process whose memory could not be read, and why; never shown as zeros. ``user`` and
+    ``command`` are "?" where they could not be read either."""
 
     pid: int
     user: str

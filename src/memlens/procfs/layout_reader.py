@@ -96,20 +96,21 @@ def _read_object(
     parse: bool,
 ) -> ObjectFile:
     dev, inode, path = key
-    try:
-        with _open_object(proc, inode, path, first_vma, is_exe) as (stream, via):
-            ident = parse_ident(stream.read(IDENT_SIZE))
-            if ident is None or not parse:
-                return ObjectFile(path, dev, inode, is_exe, ident, None, None, via)
-            stream.seek(0)
-            symbols = ALLOCATOR_SYMBOLS if is_exe else frozenset()
-            try:
-                image = parse_elf(stream, path, symbols)
-            except ParseError as exc:
-                return ObjectFile(path, dev, inode, is_exe, ident, None, exc.message, via)
-            return ObjectFile(path, dev, inode, is_exe, ident, image, None, via)
-    except _Unreadable as exc:
-        return ObjectFile(path, dev, inode, is_exe, None, None, str(exc), None)
+    opened = _open_object(proc, inode, path, first_vma, is_exe)
+    if isinstance(opened, str):
+        return ObjectFile(path, dev, inode, is_exe, None, None, opened, None)
+    stream, via = opened
+    with stream:
+        ident = parse_ident(stream.read(IDENT_SIZE))
+        if ident is None or not parse:
+            return ObjectFile(path, dev, inode, is_exe, ident, None, None, via)
+        stream.seek(0)
+        symbols = ALLOCATOR_SYMBOLS if is_exe else frozenset()
+        try:
+            image = parse_elf(stream, path, symbols)
+        except ParseError as exc:
+            return ObjectFile(path, dev, inode, is_exe, ident, None, exc.message, via)
+        return ObjectFile(path, dev, inode, is_exe, ident, image, None, via)
 
 
 def _regular_file(path: str, device: str) -> bool:
@@ -120,10 +121,6 @@ def _regular_file(path: str, device: str) -> bool:
     return not (device.startswith("00:") and path.endswith(DELETED))
 
 
-class _Unreadable(Exception):
-    pass
-
-
 def _reason(exc: ReadError | AccessDenied) -> str:
     """The OS's words for why a file could not be opened ("Permission denied")."""
     if isinstance(exc, AccessDenied):
@@ -131,11 +128,11 @@ def _reason(exc: ReadError | AccessDenied) -> str:
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
-@contextmanager
 def _open_object(
     proc: Process, inode: int, path: str, first_vma: tuple[int, int], is_exe: bool
-) -> Iterator[tuple[BinaryIO, str]]:
-    """The mapped file itself, open for reading, and which way it was reached."""
+) -> tuple[BinaryIO, str] | str:
+    """The mapped file itself, open for reading (the caller closes it), and which way it was
+    reached; or why it could not be opened."""
     tried: list[str] = []
     routes = [("exe", "exe")] if is_exe else []
     routes.append(("map_files", f"map_files/{first_vma[0]:x}-{first_vma[1]:x}"))
@@ -149,13 +146,12 @@ def _open_object(
         except (ReadError, AccessDenied) as exc:
             tried.append(f"{via}: {_reason(exc)}")
             continue
-        with f:
-            if via == "root" and os.fstat(f.fileno()).st_ino != inode:
-                tried.append("root: the file at this path was replaced since it was mapped")
-                continue
-            yield f, via
-            return
-    raise _Unreadable("cannot open the mapped file (" + "; ".join(tried) + ")")
+        if via == "root" and os.fstat(f.fileno()).st_ino != inode:
+            f.close()
+            tried.append("root: the file at this path was replaced since it was mapped")
+            continue
+        return f, via
+    return "cannot open the mapped file (" + "; ".join(tried) + ")"
 
 
 @contextmanager
