@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from memlens.api.ipc import inspect_ipc
     from memlens.api.layout import read_layout
     from memlens.api.maps import read_maps
-    from memlens.api.shared import descendants, shared_between, shared_pages
+    from memlens.api.shared import descendants, shared, shared_between, shared_pages
     from memlens.api.snapshot import snapshot
     from memlens.api.top import TopQuery, Want, plan_top, scan, top
     from memlens.errors import (
@@ -59,7 +59,7 @@ _HOMES = {
     "memlens.api.maps": ("read_maps",),
     "memlens.api.layout": ("read_layout",),
     "memlens.api.ipc": ("inspect_ipc",),
-    "memlens.api.shared": ("descendants", "shared_between", "shared_pages"),
+    "memlens.api.shared": ("descendants", "shared", "shared_between", "shared_pages"),
     "memlens.api.snapshot": ("snapshot",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
@@ -106,6 +106,7 @@ __all__ = [
     "read_layout",
     "read_maps",
     "scan",
+    "shared",
     "shared_between",
     "shared_pages",
     "snapshot",

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
-from memlens.errors import NoSuchProcess, PagesUnavailable
+from memlens.errors import NoSuchProcess, PagesUnavailable, UsageError
 from memlens.procfs import pagemap
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
@@ -28,6 +28,39 @@ if TYPE_CHECKING:  # numpy is the optional "pages" extra: imported by shared_pag
 MAX_PAGES = 1 << 26
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 NO_NUMPY = "numpy is not installed (pip install 'memlens[pages]')"
+
+
+class SharedReport(NamedTuple):
+    """What the processes share: page by page when that could be read, else per mapping, with
+    the reason the per-page figures could not be had."""
+
+    pids: tuple[int, ...]
+    pages: PageSharing | None
+    mappings: Sharing | None
+    fallback: str | None  # why per-page figures are unavailable (None: not tried, or had)
+
+
+def shared(
+    root: ProcRoot,
+    pids: Sequence[int],
+    tree: int | None = None,
+    per_mapping: bool = False,
+    max_pages: int = MAX_PAGES,
+    progress: Progress | None = None,
+) -> SharedReport:
+    """What ``pids`` (and ``tree`` with all its descendants) share: page by page unless
+    ``per_mapping`` or the per-page figures cannot be had, then per mapping."""
+    wanted = list(pids) + (descendants(root, tree) if tree is not None else [])
+    chosen = tuple(sorted(set(wanted)))
+    if len(chosen) < 2:
+        raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
+    fallback = None
+    if not per_mapping:
+        try:
+            return SharedReport(chosen, shared_pages(root, chosen, max_pages, progress), None, None)
+        except PagesUnavailable as exc:
+            fallback = str(exc)
+    return SharedReport(chosen, None, shared_between(root, chosen), fallback)
 
 
 def descendants(root: ProcRoot, pid: int) -> list[int]:
