@@ -22,6 +22,17 @@ ALL_KINDS = frozenset(
 )  # shared file mappings (ipc.FILE) only when asked for: every process has some
 
 
+def kinds_of(shown: frozenset[str]) -> frozenset[str]:
+    """The kinds of object to read for the sections shown ("shm", "posix", "files"...): POSIX
+    shared memory brings named semaphores, "files" shared file mappings."""
+    wanted = set(shown)
+    if "posix" in shown:
+        wanted.add(ipc.POSIX_SEM)
+    if "files" in shown:
+        wanted.add(ipc.FILE)
+    return frozenset(wanted)
+
+
 def inspect_ipc(
     root: ProcRoot,
     ns_of: int | None = None,

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.analysis import ipc as kinds
-from memlens.api.ipc import inspect_ipc
+from memlens.api.ipc import inspect_ipc, kinds_of
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
@@ -62,20 +61,11 @@ def sections(args: argparse.Namespace) -> frozenset[str]:
     return frozenset(chosen)
 
 
-def wanted_kinds(shown: frozenset[str]) -> frozenset[str]:
-    wanted = set(shown)
-    if "posix" in shown:
-        wanted.add(kinds.POSIX_SEM)
-    if "files" in shown:
-        wanted.add(kinds.FILE)
-    return frozenset(wanted)
-
-
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     ns_of = parse_pid(args.ns_of) if args.ns_of is not None else None
     root = open_root(args)
     shown = sections(args)
-    report = inspect_ipc(root, ns_of, wanted_kinds(shown), args.limits, args.usage)
+    report = inspect_ipc(root, ns_of, kinds_of(shown), args.limits, args.usage)
     if args.json:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
