@@ -90,6 +90,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     words = list(sys.argv[1:] if argv is None else argv)
     only = _command_word(words) or ("top" if not words else None)
+    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
+        only = ""  # the version alone: no subcommand's module is needed
     parser = build_parser(only, env.terminal_size().columns)
     try:
         args = parser.parse_args(words)
