@@ -42,14 +42,14 @@ class Env:
         self.stderr.write(f"memlens: {message}\n")
 
     def terminal_size(self) -> os.terminal_size:
-        """The terminal's size; a terminal that reports 0 (a fresh pseudo-terminal, a serial
-        console) or none falls back to $COLUMNS/$LINES, then 80x24."""
+        """The size of the terminal stdout writes to; a terminal that reports 0 (a fresh
+        pseudo-terminal, a serial console), or none, falls back to $COLUMNS/$LINES, then 80x24."""
         if self._size is not None:
             return self._size()
         try:
-            size = os.get_terminal_size(sys.__stdout__.fileno() if sys.__stdout__ else 1)
+            size = os.get_terminal_size(self.stdout.fileno())
             columns, lines = size.columns, size.lines
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # not a terminal, or a stream without a descriptor
             columns = lines = 0
         if columns <= 0:
             columns = int(self.environ.get("COLUMNS", "0") or 0) or 80
