@@ -85,3 +85,9 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed stream, or an object without isatty
         return False
+
+
+def terminal_size() -> os.terminal_size:
+    """The size of the terminal on sys.stdout. For code that has no Env yet (the watch branch
+    predates it): prefer ``env.terminal_size()``."""
+    return Env().terminal_size()
