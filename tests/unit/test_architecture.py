@@ -61,6 +61,13 @@ def _imported_layers(path: Path) -> set[tuple[str, int]]:
     return found
 
 
+def test_every_module_is_in_a_layer() -> None:
+    """Besides the package's entry points and its errors, code lives in one of the layers, so
+    the rules below reach it."""
+    loose = {_layer(p) for p in _modules()} - set(ALLOWED) - {"__init__", "__main__", "errors"}
+    assert loose == set()
+
+
 def test_the_check_sees_the_package() -> None:
     layers = {_layer(p) for p in _modules()}
     assert set(ALLOWED) <= layers, "a layer is missing: the check would pass on nothing"
