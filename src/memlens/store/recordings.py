@@ -25,14 +25,19 @@ _TARGET_COLUMNS = ", ".join(Target._fields)
 class RecordingStore:
     """One open recordings database. ``RecordingStore.open(path)``; use it as a context manager."""
 
-    def __init__(self, db: sqlite3.Connection, path: str) -> None:
+    def __init__(self, db: sqlite3.Connection, path: str, busy_timeout: float) -> None:
         self._db = db
         self.path = path
+        self.busy_timeout = busy_timeout
 
     @classmethod
-    def open(cls, path: str, create: bool = True) -> RecordingStore:
-        """Open (and, with ``create``, create or migrate) the database at ``path``."""
-        return cls(schema.connect(path, create), path)
+    def open(
+        cls, path: str, create: bool = True, *, busy_timeout: float = schema.BUSY_TIMEOUT
+    ) -> RecordingStore:
+        """Open the database at ``path``, migrated to this memlens's schema; with ``create``
+        a missing file is created. A writer waits up to ``busy_timeout`` seconds for another
+        one's transaction, then raises StoreError."""
+        return cls(schema.connect(path, create, busy_timeout), path, busy_timeout)
 
     def close(self) -> None:
         self._db.close()
@@ -63,13 +68,13 @@ class RecordingStore:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"{self.path}: {_integrity(exc)}") from None
         except sqlite3.Error as exc:
-            raise schema.translate(exc, self.path) from None
+            raise schema.translate(exc, self.path, self.busy_timeout) from None
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:
             return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise schema.translate(exc, self.path) from None
+            raise schema.translate(exc, self.path, self.busy_timeout) from None
 
     # Writing, as the sampler goes.
 
@@ -151,25 +156,32 @@ class RecordingStore:
 
     def recordings(self) -> tuple[RecordingInfo, ...]:
         """Every recording, oldest first."""
+        return self._infos("", ())
+
+    def info(self, rec: int) -> RecordingInfo:
+        found = self._infos("WHERE r.id = ?", (rec,))
+        if not found:
+            raise StoreError(f"{self.path}: no recording {rec}")
+        return found[0]
+
+    def _infos(self, where: str, args: Sequence[Any]) -> tuple[RecordingInfo, ...]:
         rows = self._read(
             "SELECT r.id, r.started, r.ended, r.host, r.kernel, r.command, r.interval, r.spec,"
             " (SELECT count(*) FROM targets t WHERE t.recording = r.id),"
             " (SELECT count(*) FROM samples s WHERE s.recording = r.id)"
-            " FROM recordings r ORDER BY r.id"
+            f" FROM recordings r {where} ORDER BY r.id",
+            args,
         )
         verdicts: dict[int, dict[tuple[int, int], str]] = {}
         for rec, pid, start_time, verdict in self._read(
-            "SELECT recording, pid, start_time, verdict FROM targets"
-            " WHERE verdict IS NOT NULL ORDER BY recording, pid, start_time"
+            "SELECT t.recording, t.pid, t.start_time, t.verdict FROM targets t"
+            f" JOIN recordings r ON r.id = t.recording {where}"
+            f" {'AND' if where else 'WHERE'} t.verdict IS NOT NULL"
+            " ORDER BY t.recording, t.pid, t.start_time",
+            args,
         ):
             verdicts.setdefault(rec, {})[pid, start_time] = verdict
-        return tuple(RecordingInfo(*row, verdicts.get(row[0], {})) for row in rows)
-
-    def info(self, rec: int) -> RecordingInfo:
-        for info in self.recordings():
-            if info.id == rec:
-                return info
-        raise StoreError(f"{self.path}: no recording {rec}")
+        return tuple(RecordingInfo._make((*row, verdicts.get(row[0], {}))) for row in rows)
 
     def load(self, rec: int) -> Recording:
         """A whole recording; each series in time order."""

@@ -22,7 +22,7 @@ from memlens.errors import StoreError
 
 APPLICATION_ID = 0x4D4C5243  # "MLRC": PRAGMA application_id of every memlens recordings file
 SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one's transaction
 
 _V1 = """
 CREATE TABLE recordings (
@@ -109,16 +109,15 @@ MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 VERSION = len(MIGRATIONS)
 
 
-def connect(path: str, create: bool) -> sqlite3.Connection:
+def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
     """An open, migrated recordings database; StoreError (file untouched) if it is not one."""
     _check_header(path, create)
     try:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {exc}") from None
     try:
         _check_identity(db, path)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = FULL")
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
@@ -126,7 +125,7 @@ def connect(path: str, create: bool) -> sqlite3.Connection:
         migrate(db, path)
     except sqlite3.Error as exc:
         db.close()
-        raise translate(exc, path) from None
+        raise translate(exc, path, busy_timeout) from None
     except StoreError:
         db.close()
         raise
@@ -169,14 +168,15 @@ def _check_identity(db: sqlite3.Connection, path: str) -> None:
 
 
 def migrate(db: sqlite3.Connection, path: str) -> None:
-    """Bring the database to VERSION, one migration per transaction."""
-    while True:
+    """Bring the database to VERSION, one migration per transaction (the version is read
+    again inside it: another memlens may have migrated the file meanwhile)."""
+    while db.execute("PRAGMA user_version").fetchone()[0] < VERSION:
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version >= VERSION:
                 db.execute("COMMIT")
-                return
+                break
             for statement in MIGRATIONS[version].split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -188,13 +188,13 @@ def migrate(db: sqlite3.Connection, path: str) -> None:
             raise
 
 
-def translate(exc: sqlite3.Error, path: str) -> StoreError:
+def translate(exc: sqlite3.Error, path: str, busy_timeout: float) -> StoreError:
     """SQLite's errors, as a user can act on them."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return StoreError(
-            f"{path}: busy: another memlens has been writing it for over "
-            f"{BUSY_TIMEOUT_MS // 1000} s; try again, or use --db OTHER_FILE"
+            f"{path}: busy: another program has held its write lock for over "
+            f"{busy_timeout:g} s; try again, or use --db OTHER_FILE"
         )
     if "readonly" in text or "read-only" in text:
         return StoreError(f"{path}: cannot write (read-only file or directory)")
