@@ -25,6 +25,7 @@ class RecordingInfo(NamedTuple):
     spec: str  # what was watched, as the user said it ("PID 1234", "-P nginx", "-- make")
     targets: int  # how many processes were watched
     samples: int  # how many ProcessSample rows
+    last_sample: float | None  # the time of the last sample (a killed watch has no ``ended``)
     verdicts: Mapping[tuple[int, int], str]  # (pid, start_time) -> final verdict, from finish()
 
 
@@ -36,3 +37,14 @@ class Recording(NamedTuple):
     samples: tuple[ProcessSample, ...]
     where: tuple[WhereSample, ...]
     ends: tuple[TargetEnd, ...]
+
+
+class TargetSeries(NamedTuple):
+    """One target's part of a recording: its samples and where samples in time order, how
+    its series ended (None: it outlived the watch), and the verdict the watch stored."""
+
+    target: Target
+    samples: tuple[ProcessSample, ...]
+    where: tuple[WhereSample, ...]
+    end: TargetEnd | None
+    verdict: str | None

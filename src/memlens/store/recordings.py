@@ -168,7 +168,8 @@ class RecordingStore:
         rows = self._read(
             "SELECT r.id, r.started, r.ended, r.host, r.kernel, r.command, r.interval, r.spec,"
             " (SELECT count(*) FROM targets t WHERE t.recording = r.id),"
-            " (SELECT count(*) FROM samples s WHERE s.recording = r.id)"
+            " (SELECT count(*) FROM samples s WHERE s.recording = r.id),"
+            " (SELECT max(time) FROM samples s WHERE s.recording = r.id)"
             f" FROM recordings r {where} ORDER BY r.id",
             args,
         )
