@@ -24,6 +24,7 @@ COMMANDS = {
     "shared": "memlens.cli.shared",
     "layout": "memlens.cli.layout",
     "recordings": "memlens.cli.recordings",
+    "diff": "memlens.cli.diff",
 }
 
 
