@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from memlens.models.diff import (
+    COUNTERS,
     FIGURES,
     DiffReport,
     GroupChange,
@@ -65,7 +66,9 @@ def _key_figure(p: ProcessState, use_pss: bool) -> int:
 
 
 def _change(pa: ProcessState | None, pb: ProcessState | None, how: str | None) -> ProcessChange:
-    deltas = tuple((f, _delta(pa, pb, f)) for f in FIGURES)
+    deltas = tuple(
+        (f, None if f in COUNTERS and how != "pid" else _delta(pa, pb, f)) for f in FIGURES
+    )
     use_pss = all(p.figures.pss is not None for p in (pa, pb) if p is not None)
     groups = _groups(pa.groups if pa else (), pb.groups if pb else ())
     if pa is None or pb is None:

@@ -9,9 +9,13 @@ from memlens.models.maps import SmapsTable
 from memlens.models.sample import ProcessSample, Target, WhereGroup
 
 # The figures compared, all ProcessSample fields; sizes in bytes, threads and vmas counts.
+# The page fault counters are cumulative: their change is the faults between the two moments,
+# which only the same process has (None for restarted, appeared and vanished ones).
 FIGURES = (
     "rss", "rss_anon", "rss_file", "rss_shmem", "pss", "uss", "swap", "swap_pss", "threads", "vmas",
+    "minflt", "majflt",
 )  # fmt: skip
+COUNTERS = ("minflt", "majflt")
 
 
 class ProcessReading(NamedTuple):
