@@ -13,6 +13,7 @@ from typing import Any
 from tests.helpers import TESTS, run_cli
 
 from memlens.errors import ExitStatus
+from memlens.render.recordings_output import signed, size
 
 GROW = TESTS / "live" / "grow.py"
 MiB = 1 << 20
@@ -101,13 +102,26 @@ def test_text_names_the_change_and_the_group(tmp_path: Path) -> None:
         b = snapshot(tmp_path / "b.tar.gz", g.pid)
     r = run_cli("diff", a, b)
     assert (r.status, r.stderr) == (0, "")
+    (p,) = diff_json(a, b)["processes"]  # the same two snapshots: the same figures
+    assert near(p["delta"]["pss"], 32 * MiB) and near(group(p, "anon")["delta"]["pss"], 32 * MiB)
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"A: snapshot {a}, ") and lines[0].endswith(", 1 process")
     assert lines[3] == "processes: 1 grew, 0 unchanged"
     row = lines[lines.index(next(ln for ln in lines if ln.startswith("Change"))) + 1].split()
-    assert row[:2] == ["grew", str(g.pid)] and row[4].startswith("+32.")
+    assert row[:5] == [
+        "grew",
+        str(g.pid),
+        size(p["a"]["pss"]),
+        size(p["b"]["pss"]),
+        signed(p["delta"]["pss"]),
+    ]
     anon = next(ln for ln in lines if ln.endswith(" anon")).split()
-    assert anon[0] == "grew" and anon[3].startswith("+32.")
+    assert anon[:4] == [
+        "grew",
+        size(group(p, "anon")["a"]["pss"]),
+        size(group(p, "anon")["b"]["pss"]),
+        signed(group(p, "anon")["delta"]["pss"]),
+    ]
 
 
 def test_a_restarted_process_matches_by_its_command_line_and_others_appear(
