@@ -71,11 +71,11 @@ def _change(pa: ProcessState | None, pb: ProcessState | None, how: str | None) -
     )
     use_pss = all(p.figures.pss is not None for p in (pa, pb) if p is not None)
     groups = _groups(pa.groups if pa else (), pb.groups if pb else ())
-    if pa is None or pb is None:
-        size = _key_figure(pa or pb, use_pss)  # type: ignore[arg-type]
-        return ProcessChange(
-            "appeared" if pa is None else "vanished", how, pa, pb, deltas, size, groups
-        )
+    if pa is None:
+        assert pb is not None, "a pair has at least one side"
+        return ProcessChange("appeared", how, pa, pb, deltas, _key_figure(pb, use_pss), groups)
+    if pb is None:
+        return ProcessChange("vanished", how, pa, pb, deltas, _key_figure(pa, use_pss), groups)
     if pa.groups is None or pb.groups is None:
         groups = ()
     moved = _key_figure(pb, use_pss) - _key_figure(pa, use_pss)

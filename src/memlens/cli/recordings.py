@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
+from memlens.models.recording import Recording, RecordingInfo
 
 DESCRIPTION = """\
 List the recordings memlens watch made (each watch is one recording: every sample of every
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _list(infos: Any, path: str, args: argparse.Namespace, env: Env) -> None:
+def _list(infos: Sequence[RecordingInfo], path: str, args: argparse.Namespace, env: Env) -> None:
     from memlens.render import recordings_output as out
 
     if args.json:
@@ -101,7 +103,7 @@ def _list(infos: Any, path: str, args: argparse.Namespace, env: Env) -> None:
         out.list_text(infos, path, env.stdout)
 
 
-def _show(recording: Any, args: argparse.Namespace, env: Env) -> None:
+def _show(recording: Recording, args: argparse.Namespace, env: Env) -> None:
     from memlens.analysis.recording import by_target
     from memlens.render import recordings_output as out
 

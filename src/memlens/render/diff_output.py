@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from memlens.models.diff import DiffReport, GroupChange, Moment, ProcessChange, ProcessState
+from memlens.models.sample import WhereGroup
 from memlens.render.recordings_output import duration, signed, size, when
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
@@ -39,8 +40,14 @@ def _delta(c: ProcessChange, figure: str) -> str:
 def _pid(c: ProcessChange) -> str:
     if c.matched_by == "program" and c.a is not None and c.b is not None:
         return f"{c.a.pid}->{c.b.pid}"
-    p = c.b or c.a
-    return str(p.pid) if p is not None else "?"
+    return str(_state(c).pid)
+
+
+def _state(c: ProcessChange) -> ProcessState:
+    """The process as it is at B, else as it was at A."""
+    p = c.b if c.b is not None else c.a
+    assert p is not None, "a change has at least one side"
+    return p
 
 
 def _label(c: ProcessChange) -> str:
@@ -80,7 +87,7 @@ def text(report: DiffReport, out: TextIO, top: int | None = 20) -> None:
     out.write("\n")
     rows = [
         [_label(c), _pid(c), _pss(c.a), _pss(c.b), _delta(c, "pss"), _delta(c, "rss"),
-         _delta(c, "uss"), _delta(c, "swap"), safe((c.b or c.a).command)]  # type: ignore[union-attr]
+         _delta(c, "uss"), _delta(c, "swap"), safe(_state(c).command)]
         for c in shown
     ]  # fmt: skip
     out.write(layout(_PROCESS_COLUMNS, rows, None))
@@ -93,8 +100,7 @@ def text(report: DiffReport, out: TextIO, top: int | None = 20) -> None:
 def _groups_text(c: ProcessChange, out: TextIO, top: int | None) -> None:
     if not c.groups:
         return
-    p = c.b or c.a
-    assert p is not None
+    p = _state(c)
     times = [s.groups_time for s in (c.a, c.b) if s is not None and s.groups_time is not None]
     read = ", ".join(when(t)[11:] for t in times)
     out.write(f"\n{_pid(c)} {safe(p.command)}: where (smaps read at {read})\n")
@@ -109,7 +115,7 @@ def _groups_text(c: ProcessChange, out: TextIO, top: int | None) -> None:
         out.write(f"    and {len(c.groups) - len(shown)} more groups\n")
 
 
-def _gsize(g: Any) -> str:
+def _gsize(g: WhereGroup | None) -> str:
     return "-" if g is None else size(g.pss)
 
 
