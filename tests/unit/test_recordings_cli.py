@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,19 @@ def test_show_gives_each_process_its_pss_change_verdict_end_and_where(db: str) -
     assert "  samples  10 of 2 processes" in lines
     table = lines[lines.index("  samples  10 of 2 processes") + 2 :]
     # 42: PSS from 10M - 4K to 14M - 4K; 43: a flat 7M, exited.
-    assert table[1].split()[:7] == ["42", "5", "10.0M", "14.0M", "+4.0M", "14.0M", "leak"]
-    assert table[2].split()[:7] == ["43", "5", "7.0M", "7.0M", "0", "7.0M", "no-leak"]
+    # Five samples are too few for the analysis re-run; the verdicts stored come after it.
+    assert table[1].split()[:9] == [
+        "42", "5", "10.0M", "14.0M", "+4.0M", "14.0M", "-", "inconclusive", "leak",
+    ]  # fmt: skip
+    assert table[2].split()[:9] == [
+        "43", "5", "7.0M", "7.0M", "0", "7.0M", "-", "inconclusive", "no-leak",
+    ]  # fmt: skip
     assert "exited" in table[2]
     where_at = lines.index(next(ln for ln in lines if ln.startswith("where, process 42")))
-    assert lines[where_at + 2].split() == ["8.0M", "12.0M", "+4.0M", "heap"]
-    assert lines[where_at + 3].split() == ["293.0K", "293.0K", "0", "file:/usr/lib/libc.so.6"]
+    assert lines[where_at + 2].split() == ["8.0M", "12.0M", "+4.0M", "+1.0M", "heap"]
+    assert lines[where_at + 3].split() == [
+        "293.0K", "293.0K", "0", "0", "file:/usr/lib/libc.so.6",
+    ]  # fmt: skip
 
 
 def test_show_csv_exports_every_sample(db: str) -> None:
@@ -153,3 +161,56 @@ def test_no_database_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert r.status == ExitStatus.STORE_ERROR
     assert "no such recordings database" in r.stderr
     assert json.loads(run_cli("recordings", "--json").stdout) == []
+
+
+def leak_and_flat(path: str) -> None:
+    """Recording 1: pid 60 leaks exactly 1 MiB a second, pid 61 holds 20 MiB, 40 samples."""
+    with RecordingStore.open(path) as store:
+        rec = store.start("memlens watch 60 61", 1.0, "PID 60 61", T0, "box", "6.1")
+        store.add_target(rec, target(60))
+        store.add_target(rec, target(61))
+        for i in range(40):
+            store.add_samples(
+                rec, [sample(60, i, pss=(10 << 20) + i * (1 << 20)), sample(61, i, pss=20 << 20)]
+            )
+        store.finish(rec, T0 + 40, {(60, 500): "leak", (61, 500): "no-leak"})
+
+
+def test_show_reruns_the_analysis_on_the_stored_samples(tmp_path: Path) -> None:
+    path = str(tmp_path / "r.db")
+    leak_and_flat(path)
+    doc = json.loads(run_cli("recordings", "show", "1", "--db", path, "--json").stdout)
+    leak, flat = (p["analysis"] for p in doc["processes"])
+    assert (leak["verdict"], leak["metric"], leak["samples"]) == ("leak", "pss", 40)
+    assert leak["slope_bytes_per_s"] == pytest.approx(1 << 20)
+    assert leak["slope_ci"][0] > 0
+    assert (leak["first"], leak["last"]) == (10 << 20, (10 << 20) + 39 * (1 << 20))
+    assert (flat["verdict"], flat["slope_bytes_per_s"]) == ("no-leak", 0.0)
+    r = run_cli("recordings", "show", "1", "--db", path)
+    assert (r.status, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    header = next(ln for ln in lines if ln.startswith("PID"))
+    rows = [ln.split() for ln in lines[lines.index(header) + 1 :][:2]]
+    assert [row[6:9] for row in rows] == [["+1.0M", "leak", "leak"], ["0", "no-leak", "no-leak"]]
+    assert any(ln.startswith("process 60: leak: ") for ln in lines)
+
+
+def test_show_without_scipy_gives_the_stored_verdicts_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "r.db")
+    leak_and_flat(path)
+    for name in [m for m in sys.modules if m == "scipy" or m.startswith("scipy.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy: ModuleNotFoundError
+    r = run_cli("recordings", "show", "1", "--db", path)
+    assert r.status == 0
+    assert r.stderr == (
+        "memlens: the series analysis needs scipy (pip install 'memlens[watch]'); "
+        "showing the stored verdicts only\n"
+    )
+    lines = r.stdout.splitlines()
+    header = next(ln for ln in lines if ln.startswith("PID"))
+    assert lines[lines.index(header) + 1].split()[6:9] == ["-", "-", "leak"]
+    doc = json.loads(run_cli("recordings", "show", "1", "--db", path, "--json").stdout)
+    assert [p["analysis"] for p in doc["processes"]] == [None, None]

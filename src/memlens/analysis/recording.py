@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from memlens.analysis.series import analyse
 from memlens.models.recording import Recording, TargetSeries
 from memlens.models.sample import ProcessSample, TargetEnd, WhereSample
+from memlens.models.series import SeriesAnalysis
 
 Key = tuple[int, int]  # (pid, start_time)
 
@@ -32,6 +34,13 @@ def by_target(rec: Recording) -> tuple[TargetSeries, ...]:
             )
         )
     return tuple(out)
+
+
+def analysed(series: Sequence[TargetSeries]) -> tuple[SeriesAnalysis, ...]:
+    """The series analysis re-run on each target's stored samples and smaps reads. The memory
+    limit in force during the watch is not recorded, so no time to the limit is given.
+    Needs the ``watch`` extra (scipy, ruptures): ModuleNotFoundError without it."""
+    return tuple(analyse(t.samples, t.where) for t in series)
 
 
 def verdict_counts(verdicts: Mapping[Key, str]) -> tuple[tuple[str, int], ...]:

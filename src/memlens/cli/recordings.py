@@ -10,6 +10,7 @@ from typing import Any
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 from memlens.models.recording import Recording, RecordingInfo
+from memlens.models.series import SeriesAnalysis
 
 DESCRIPTION = """\
 List the recordings memlens watch made (each watch is one recording: every sample of every
@@ -104,13 +105,23 @@ def _list(infos: Sequence[RecordingInfo], path: str, args: argparse.Namespace, e
 
 
 def _show(recording: Recording, args: argparse.Namespace, env: Env) -> None:
-    from memlens.analysis.recording import by_target
+    from memlens.analysis.recording import analysed, by_target
     from memlens.render import recordings_output as out
 
     series = by_target(recording)
     if args.csv:
         out.show_csv(recording.info, series, env.stdout)
-    elif args.json:
-        out.show_json(recording.info, series, [None] * len(series), env.stdout)
+        return
+    analyses: Sequence[SeriesAnalysis | None]
+    try:
+        analyses = analysed(series)
+    except ModuleNotFoundError as exc:  # scipy or ruptures: the watch extra
+        env.error(
+            f"the series analysis needs {exc.name} (pip install 'memlens[watch]'); "
+            "showing the stored verdicts only"
+        )
+        analyses = [None] * len(series)
+    if args.json:
+        out.show_json(recording.info, series, analyses, env.stdout)
     else:
-        out.show_text(recording.info, series, env.stdout)
+        out.show_text(recording.info, series, analyses, env.stdout)

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from memlens.analysis.recording import verdict_counts
 from memlens.models.recording import RecordingInfo, TargetSeries
 from memlens.models.sample import ProcessSample, WhereSample
+from memlens.models.series import SeriesAnalysis
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
 from memlens.render.units import human
@@ -147,13 +148,25 @@ def where_json(w: WhereSample) -> dict[str, Any]:
     }
 
 
-def series_json(t: TargetSeries, analysis: dict[str, Any] | None) -> dict[str, Any]:
+def analysis_json(a: SeriesAnalysis | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return a._asdict() | {
+        "verdict": str(a.verdict),
+        "slope_ci": None if a.slope_ci is None else list(a.slope_ci),
+        "change_points": list(a.change_points),
+        "where": [w._asdict() | {"group": json_text(w.group)} for w in a.where],
+        "notes": list(a.notes),
+    }
+
+
+def series_json(t: TargetSeries, a: SeriesAnalysis | None) -> dict[str, Any]:
     target = t.target._asdict()
     target["command"] = json_text(target["command"])
     target["exe"] = None if t.target.exe is None else json_text(t.target.exe)
     return target | {
         "verdict": t.verdict,
-        "analysis": analysis,
+        "analysis": analysis_json(a),
         "end": None if t.end is None else {"time": t.end.time, "reason": t.end.reason},
         "samples": [sample_json(s) for s in t.samples],
         "where": [where_json(w) for w in t.where],
@@ -163,7 +176,7 @@ def series_json(t: TargetSeries, analysis: dict[str, Any] | None) -> dict[str, A
 def show_json(
     info: RecordingInfo,
     series: Sequence[TargetSeries],
-    analyses: Sequence[dict[str, Any] | None],
+    analyses: Sequence[SeriesAnalysis | None],
     out: TextIO,
 ) -> None:
     import json  # only for --json
@@ -190,7 +203,14 @@ def show_csv(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) -
             w.writerow([info.id, t.target.pid, t.target.start_time, t.target.command, *values])
 
 
-def show_text(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) -> None:
+def show_text(
+    info: RecordingInfo,
+    series: Sequence[TargetSeries],
+    analyses: Sequence[SeriesAnalysis | None],
+    out: TextIO,
+) -> None:
+    """The recording, a row per process, then per process the analysis re-run (verdict,
+    evidence, notes) and where: PSS per mapping group at the first and last smaps read."""
     span, open_ended = _span(info)
     ended = (
         f"ended {when(info.ended)}"
@@ -207,7 +227,7 @@ def show_text(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) 
     )
     if not series:
         return
-    rows = [_target_row(t) for t in series]
+    rows = [_target_row(t, a) for t, a in zip(series, analyses, strict=True)]
     cols = [
         Column("PID", True),
         Column("Samples", True),
@@ -215,16 +235,19 @@ def show_text(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) 
         Column("Last PSS", True),
         Column("Change", True),
         Column("Peak PSS", True),
+        Column("Slope/s", True),
         Column("Verdict", False),
+        Column("Stored", False),
         Column("Series ended", False),
         Column("Command", False),
     ]
     out.write(layout(cols, rows, None))
-    for t in series:
-        _where_text(t, out)
+    for t, a in zip(series, analyses, strict=True):
+        _analysis_text(t, a, out)
+        _where_text(t, a, out)
 
 
-def _target_row(t: TargetSeries) -> list[str]:
+def _target_row(t: TargetSeries, a: SeriesAnalysis | None) -> list[str]:
     pss = [s.pss for s in t.samples if s.pss is not None]
     first, last = (pss[0], pss[-1]) if pss else (None, None)
     change = "-" if first is None or last is None else signed(last - first)
@@ -236,22 +259,39 @@ def _target_row(t: TargetSeries) -> list[str]:
         size(last),
         change,
         size(max(pss) if pss else None),
+        "-" if a is None or a.slope_bytes_per_s is None else signed(round(a.slope_bytes_per_s)),
+        "-" if a is None else str(a.verdict),
         t.verdict or "-",
         safe(ended),
         safe(t.target.command),
     ]
 
 
-def _where_text(t: TargetSeries, out: TextIO, top: int = 8) -> None:
-    """Per mapping group, PSS at the first and the last smaps read, largest change first."""
+def _analysis_text(t: TargetSeries, a: SeriesAnalysis | None, out: TextIO) -> None:
+    if a is None:
+        return
+    out.write(f"\nprocess {t.target.pid}: {a.verdict}: {safe(a.evidence)}\n")
+    for note in a.notes:
+        out.write(f"  note: {safe(note)}\n")
+
+
+def _where_text(t: TargetSeries, a: SeriesAnalysis | None, out: TextIO, top: int = 8) -> None:
+    """Per mapping group, PSS at the first and the last smaps read and the group's slope,
+    largest growth first."""
     if len(t.where) < 1:
         return
     first, last = t.where[0], t.where[-1]
     before = {g.name: g.pss for g in first.groups}
     after = {g.name: g.pss for g in last.groups}
+    slopes = {w.group: w.slope_bytes_per_s for w in a.where} if a is not None else {}
     names = sorted(
         set(before) | set(after),
-        key=lambda n: (-abs(after.get(n, 0) - before.get(n, 0)), -after.get(n, 0), n),
+        key=lambda n: (
+            -slopes.get(n, 0.0),
+            -abs(after.get(n, 0) - before.get(n, 0)),
+            -after.get(n, 0),
+            n,
+        ),
     )
     out.write(
         f"\nwhere, process {t.target.pid}: smaps read {len(t.where)} time"
@@ -263,6 +303,7 @@ def _where_text(t: TargetSeries, out: TextIO, top: int = 8) -> None:
             size(before.get(n)),
             size(after.get(n)),
             signed(after.get(n, 0) - before.get(n, 0)),
+            signed(round(slopes[n])) if n in slopes else "-",
             safe(n),
         ]
         for n in names[:top]
@@ -271,6 +312,7 @@ def _where_text(t: TargetSeries, out: TextIO, top: int = 8) -> None:
         Column("First", True),
         Column("Last", True),
         Column("Change", True),
+        Column("Slope/s", True),
         Column("Group", False),
     ]
     out.write(layout(cols, rows, None))
