@@ -179,6 +179,16 @@ def test_noise_too_large_to_rule_out_growth_is_inconclusive_with_how_much_more()
     assert note.startswith("inconclusive: about ") and "more samples (" in note
 
 
+def test_spikes_of_a_block_allocated_and_freed_are_no_sawtooth() -> None:
+    # a 1 MiB block alive for a moment, seen by three samples
+    def value(t: float, r: random.Random) -> float:
+        return BASE + (MIB if round(t * 2) in (13, 31, 47) else 0) + r.randint(0, 4) * 4096
+
+    got = analyse(series(value))
+
+    assert got.verdict == Verdict.NO_LEAK, got.evidence
+
+
 def test_shrinking_is_no_leak() -> None:
     got = analyse(series(lambda t, r: BASE - MIB * t / 2 + jitter(r)))
 

@@ -139,7 +139,7 @@ class _Judge:
         pieces = st.segments(self.t, self.y, self.sigma, pen, MIN_PIECE)
         self.pieces = st.merged(self.t, self.y, pieces, self.material)
         found = st.jumps(self.y, JUMP_SIGMAS * self.sigma, self.material)
-        drops = [j for j in found if j.amount < 0 and self._to_base(j)]
+        drops = [j for j in found if j.amount < 0 and self._to_base(j) and _after_growth(j, found)]
         ups = [j for j in found if j.amount > 0]
         if len(drops) >= 2:
             return self._sawtooth(drops)
@@ -286,6 +286,15 @@ class _Judge:
     def _to_base(self, drop: st.Jump) -> bool:
         low, high = min(self.y), max(self.y)
         return self.y[drop.after] <= low + BASE_RETURN * (high - low)
+
+
+def _after_growth(drop: st.Jump, found: list[st.Jump]) -> bool:
+    """A drop that ends a tooth: since the previous drop (or the start) the series grew for a
+    few samples, and not by a jump (a block allocated and freed again is a spike, not a tooth)."""
+    before = [j for j in found if j.amount < 0 and j.after <= drop.before]
+    start = before[-1].after if before else 0
+    jumped = sum(j.amount for j in found if j.amount > 0 and start <= j.before < drop.before)
+    return drop.before - start >= MIN_PIECE and jumped < 0.5 * -drop.amount
 
 
 def _median(values: list[float]) -> float:
