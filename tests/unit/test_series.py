@@ -138,6 +138,19 @@ def test_sawtooth_whose_base_rises_is_a_leak() -> None:
     assert "base that rises" in got.evidence
 
 
+def test_sawtooth_base_seen_late_in_the_next_rise_is_no_rising_base() -> None:
+    # The first base is sampled exactly; later ones 0.45 s into the next rise (0.9 MiB), and
+    # the process keeps 0.3 MiB more after the first cycle: no leak.
+    def value(t: float) -> float:
+        return BASE + 2 * MIB * (t % 10) + 0.3 * MIB * (t > 10) + 0.02 * MIB * (t > 20)
+
+    times = [0.0] + [i * 0.5 + 0.45 for i in range(1, 60)]
+
+    got = analyse([ps(T0 + t, value(t)) for t in times])
+
+    assert got.verdict == Verdict.SAWTOOTH, got.evidence
+
+
 def test_one_return_to_base_then_growth_is_inconclusive() -> None:
     samples = series(lambda t, r: BASE + 2 * MIB * (t % 18) + jitter(r))
 
@@ -164,6 +177,16 @@ def test_noise_too_large_to_rule_out_growth_is_inconclusive_with_how_much_more()
     assert got.verdict == Verdict.INCONCLUSIVE
     (note,) = got.notes
     assert note.startswith("inconclusive: about ") and "more samples (" in note
+
+
+def test_spikes_of_a_block_allocated_and_freed_are_no_sawtooth() -> None:
+    # a 1 MiB block alive for a moment, seen by three samples
+    def value(t: float, r: random.Random) -> float:
+        return BASE + (MIB if round(t * 2) in (13, 31, 47) else 0) + r.randint(0, 4) * 4096
+
+    got = analyse(series(value))
+
+    assert got.verdict == Verdict.NO_LEAK, got.evidence
 
 
 def test_shrinking_is_no_leak() -> None:

@@ -98,6 +98,7 @@ def _metric(
     with_pss = [s for s in samples if s.pss is not None]
     metric = "pss" if with_pss or not samples else "rss"
     kept = with_pss if metric == "pss" else [s for s in samples if s.rss is not None]
+    kept.sort(key=lambda s: s.time)
     notes = []
     if len(kept) < len(samples):
         notes.append(f"{len(samples) - len(kept)} samples without {metric.upper()} left out")
@@ -118,6 +119,7 @@ class _Judge:
         self.t, self.y = st.binned(t, y, MAX_POINTS)
         self.n = len(self.y)
         self.interval = (t[-1] - t[0]) / (len(t) - 1) if len(t) > 1 else None
+        self.per_point = len(t) / self.n if self.n else 1.0  # samples per (binned) point
         self.pieces: list[st.Segment] = []
 
     def change_times(self) -> tuple[float, ...]:
@@ -137,7 +139,7 @@ class _Judge:
         pieces = st.segments(self.t, self.y, self.sigma, pen, MIN_PIECE)
         self.pieces = st.merged(self.t, self.y, pieces, self.material)
         found = st.jumps(self.y, JUMP_SIGMAS * self.sigma, self.material)
-        drops = [j for j in found if j.amount < 0 and self._to_base(j)]
+        drops = [j for j in found if j.amount < 0 and self._to_base(j) and _after_growth(j, found)]
         ups = [j for j in found if j.amount > 0]
         if len(drops) >= 2:
             return self._sawtooth(drops)
@@ -159,16 +161,19 @@ class _Judge:
         return Verdict.INCONCLUSIVE, f"only {self.n} samples: too few to judge", None, None, [note]
 
     def _sawtooth(self, drops: list[st.Jump]) -> Outcome:
+        """The base after a drop is seen by a sample some time into the next rise: one sample's
+        growth, and noise, are no rise of the base."""
         bases = [self.y[j.after] for j in drops]
         bases.insert(0, min(self.y[: drops[0].before + 1]))
         whole = self._trend(0)
         rise = bases[-1] - bases[0]
         times = [self.t[j.after] for j in drops]
         period = (times[-1] - times[0]) / (len(times) - 1)
+        unsure = abs(_median([b - a for a, b in itertools.pairwise(self.y)])) + 3 * self.sigma
         if (
             len(bases) >= 3
             and rise >= self.material
-            and all(b2 > b1 for b1, b2 in itertools.pairwise(bases))
+            and all(b2 - b1 > unsure for b1, b2 in itertools.pairwise(bases))
         ):
             why = (
                 f"returns {len(drops)} times to a base that rises every time, "
@@ -260,7 +265,7 @@ class _Judge:
         tail_n = self.n - first
         bound = max(abs(slope.lo), abs(slope.hi)) * (self.t[-1] - since)
         factor = min((bound / self.material) ** 2, MAX_FACTOR)
-        need = max(math.ceil(tail_n * (factor - 1)), 1)
+        need = max(math.ceil(tail_n * (factor - 1) * self.per_point), 1)
         secs = f" ({_seconds(need * self.interval)})" if self.interval else ""
         note = f"inconclusive: about {need} more samples{secs} needed to rule growth in or out"
         return Verdict.INCONCLUSIVE, f"{why}: the noise is too large", slope, since, [note]
@@ -281,6 +286,15 @@ class _Judge:
     def _to_base(self, drop: st.Jump) -> bool:
         low, high = min(self.y), max(self.y)
         return self.y[drop.after] <= low + BASE_RETURN * (high - low)
+
+
+def _after_growth(drop: st.Jump, found: list[st.Jump]) -> bool:
+    """A drop that ends a tooth: since the previous drop (or the start) the series grew for a
+    few samples, and not by a jump (a block allocated and freed again is a spike, not a tooth)."""
+    before = [j for j in found if j.amount < 0 and j.after <= drop.before]
+    start = before[-1].after if before else 0
+    jumped = sum(j.amount for j in found if j.amount > 0 and start <= j.before < drop.before)
+    return drop.before - start >= MIN_PIECE and jumped < 0.5 * -drop.amount
 
 
 def _median(values: list[float]) -> float:
