@@ -155,7 +155,7 @@ def _moment_json(m: Moment) -> dict[str, Any]:
         "source": json_text(m.source),
         "time": m.time,
         "processes": len(m.processes),
-        "unreadable": [{"pid": pid, "reason": r} for pid, r in m.unreadable],
+        "unreadable": [{"pid": pid, "reason": json_text(r)} for pid, r in m.unreadable],
     }
 
 

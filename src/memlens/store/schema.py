@@ -123,6 +123,7 @@ def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqli
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
             raise StoreError(f"{path}: cannot switch the database to WAL mode")
         migrate(db, path)
+        db.text_factory = _decode  # see recordings.text()
     except sqlite3.Error as exc:
         db.close()
         raise translate(exc, path, busy_timeout) from None
@@ -130,6 +131,10 @@ def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqli
         db.close()
         raise
     return db
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _check_header(path: str, create: bool) -> None:
