@@ -258,6 +258,9 @@ def test_a_missing_file_is_an_error_unless_created(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
     with pytest.raises(StoreError, match="is a directory"):
         RecordingStore.open(str(tmp_path))
+    with pytest.raises(StoreError, match=f"no such directory: {tmp_path}/sub$"):
+        RecordingStore.open(str(tmp_path / "sub" / "r.db"))
+    assert not (tmp_path / "sub").exists()
 
 
 def test_an_empty_file_becomes_a_database(tmp_path: Path) -> None:

@@ -144,6 +144,9 @@ def _check_header(path: str, create: bool) -> None:
     except FileNotFoundError:
         if not create:
             raise StoreError(f"{path}: no such recordings database") from None
+        parent = os.path.dirname(path) or "."
+        if not os.path.isdir(parent):
+            raise StoreError(f"{path}: no such directory: {parent}") from None
         return
     except IsADirectoryError:
         raise StoreError(f"{path}: is a directory, not a recordings database") from None
