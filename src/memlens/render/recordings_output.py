@@ -117,6 +117,13 @@ def info_json(i: RecordingInfo) -> dict[str, Any]:
     }
 
 
+def list_json(infos: Sequence[RecordingInfo], out: TextIO) -> None:
+    import json  # only for --json
+
+    json.dump([info_json(i) for i in infos], out, indent=1)
+    out.write("\n")
+
+
 def list_csv(infos: Sequence[RecordingInfo], out: TextIO) -> None:
     import csv  # only for --csv
 
