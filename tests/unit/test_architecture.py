@@ -14,15 +14,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "memlens"
 MAX_LINES = 400
 
-# What each layer may import of memlens (besides itself). procfs reads; models are the records;
-# analysis computes on records; render shows reports; api drives reads and analysis; cli parses
-# arguments, calls api and picks a renderer.
+# What each layer may import of memlens (besides itself). procfs reads /proc; store reads and
+# writes recordings; models are the records; analysis computes on records; render shows
+# reports; api drives reads and analysis; cli parses arguments, calls api, picks a renderer.
 ALLOWED = {
     "models": {"errors"},
     "procfs": {"models", "errors"},
+    "store": {"models", "errors"},
     "analysis": {"models", "errors"},
     "render": {"analysis", "models", "errors"},
-    "api": {"procfs", "analysis", "models", "errors"},
+    "api": {"procfs", "store", "analysis", "models", "errors"},
     "cli": {"api", "render", "procfs", "analysis", "models", "errors", "__init__"},
 }
 
