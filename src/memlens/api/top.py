@@ -17,10 +17,17 @@ import re
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from memlens.analysis.columns import PROCESS_COLUMNS, Row, TopColumn, columns_for
 from memlens.analysis.groups import by_mapping, group
-from memlens.analysis.ranking import TopReport, ordered, selected
 from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
+from memlens.analysis.top import (
+    PROCESS_COLUMNS,
+    Row,
+    TopColumn,
+    TopReport,
+    columns_for,
+    ordered,
+    selected,
+)
 from memlens.errors import (
     AccessDenied,
     ExitStatus,

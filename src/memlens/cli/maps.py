@@ -11,8 +11,6 @@ from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 from memlens.models.process import Failure
-from memlens.render.maps import json as maps_json
-from memlens.render.maps import pmap
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.
@@ -63,6 +61,8 @@ def parse_range(text: str) -> AddressRange:
 
 
 def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
+    from memlens.render.maps import pmap
+
     opts = pmap.Options(quiet=args.quiet, full_path=args.show_path)
     if args.X:
         pmap.render_X(pm, opts, env.stdout, everything=args.X > 1)
@@ -85,6 +85,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         elif not args.json:
             _render(result, args, env)
     if args.json:
+        from memlens.render.maps import json as maps_json  # json: only for --json
+
         maps_json.render(report, env.stdout)
     failures = report.failures
     return failures[0].status if failures else ExitStatus.OK

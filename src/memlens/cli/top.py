@@ -6,16 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from memlens.analysis.columns import (
-    columns_for,
-)
-from memlens.analysis.ranking import TopReport
+from memlens.analysis.top import TopReport, columns_for
 from memlens.api.top import TopQuery, plan_top, top
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
-from memlens.render.top import system as system_output
-from memlens.render.top import table as top_output
 
 DESCRIPTION = """\
 Who holds the RAM: one row per process with VSS, RSS, PSS, USS, Swap and SwapPss, largest PSS
@@ -113,6 +108,9 @@ def _split(text: str) -> tuple[str, ...]:
 def _render(
     report: TopReport, args: argparse.Namespace, units: str, width: int | None, out: TextIO
 ) -> None:
+    from memlens.render.top import system as system_output
+    from memlens.render.top import table as top_output
+
     if args.system:
         assert report.system is not None
         if args.json:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from memlens.analysis.columns import Row, TopColumn, value
-from memlens.analysis.ranking import TopReport
+from memlens.analysis.top import Row, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
