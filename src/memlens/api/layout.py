@@ -58,7 +58,7 @@ def read_layout(
 
     if faults is not None and not 0 < faults <= 3600:
         raise UsageError(f"--faults {faults:g}: expected seconds between 0 and 3600")
-    if faults is not None and root.manifest is not None:
+    if faults is not None and not root.is_live:
         raise UsageError("--faults measures a live process, not a snapshot")
     proc = root.process(pid)
     src = read_layout_sources(proc)
