@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from memlens.analysis.groups import by_mapping, group
     from memlens.analysis.system import totals_from_scan, where_ram_went
+    from memlens.api.diff import compare
     from memlens.api.ipc import inspect_ipc
     from memlens.api.layout import read_layout
     from memlens.api.maps import read_maps
+    from memlens.api.recordings import list_recordings, remove_recording, show_recording
     from memlens.api.shared import descendants, shared, shared_between, shared_pages
     from memlens.api.snapshot import snapshot
     from memlens.api.top import TopQuery, Want, plan_top, scan, top
@@ -57,6 +59,8 @@ _HOMES = {
     "memlens.analysis.system": ("totals_from_scan", "where_ram_went"),
     "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
     "memlens.api.maps": ("read_maps",),
+    "memlens.api.diff": ("compare",),
+    "memlens.api.recordings": ("list_recordings", "remove_recording", "show_recording"),
     "memlens.api.layout": ("read_layout",),
     "memlens.api.ipc": ("inspect_ipc",),
     "memlens.api.shared": ("descendants", "shared", "shared_between", "shared_pages"),
@@ -97,18 +101,22 @@ __all__ = [
     "VmArea",
     "Want",
     "by_mapping",
+    "compare",
     "descendants",
     "group",
     "inspect_ipc",
+    "list_recordings",
     "parse_meminfo",
     "parse_sysvipc_shm",
     "plan_top",
     "read_layout",
     "read_maps",
+    "remove_recording",
     "scan",
     "shared",
     "shared_between",
     "shared_pages",
+    "show_recording",
     "snapshot",
     "top",
     "totals_from_scan",
