@@ -1,0 +1,200 @@
+"""``memlens watch`` as text: one line per sample off a terminal, a live screen on one, and the
+verdicts at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from memlens.models.sample import ProcessSample, Target
+from memlens.render.table import Column, layout
+from memlens.render.units import human
+
+if TYPE_CHECKING:
+    from memlens.api.watch import ProcessReport, WatchReport
+    from memlens.models.series import SeriesAnalysis
+    from memlens.sampler import Tick
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def size(n: int | None) -> str:
+    return "-" if n is None else human(n)
+
+
+def rate(bytes_per_s: float | None) -> str:
+    if bytes_per_s is None:
+        return "-"
+    sign = "+" if bytes_per_s >= 0 else "-"
+    return f"{sign}{human(round(abs(bytes_per_s)))}/s"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def sparkline(values: Sequence[int | None], width: int) -> str:
+    """The last ``width`` values scaled between their minimum and maximum; gaps as spaces."""
+    shown = list(values[-width:])
+    known = [v for v in shown if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = high - low
+    out = []
+    for v in shown:
+        if v is None:
+            out.append(" ")
+        elif span == 0:
+            out.append(SPARKS[0])
+        else:
+            out.append(SPARKS[min(len(SPARKS) - 1, (v - low) * len(SPARKS) // span)])
+    return "".join(out)
+
+
+# Off a terminal: one line per sample.
+
+SAMPLE_TITLE = (
+    "time      pid      PSS      RSS     anon     file    shmem      USS     swap"
+    "  minflt majflt threads  VMAs"
+)
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def sample_line(s: ProcessSample) -> str:
+    cells = (s.rss, s.rss_anon, s.rss_file, s.rss_shmem, s.uss, s.swap)
+    sizes = " ".join(f"{size(v):>8}" for v in cells)
+    return (
+        f"{_clock(s.time)} {s.pid:>7} {size(s.pss):>8} {sizes} "
+        f"{_num(s.minflt):>7} {_num(s.majflt):>6} {_num(s.threads):>7} {_num(s.vmas):>5}"
+    )
+
+
+def _num(n: int | None) -> str:
+    return "-" if n is None else str(n)
+
+
+def write_tick_lines(tick: Tick, out: TextIO, first: bool) -> None:
+    lines = [SAMPLE_TITLE] if first else []
+    lines += [f"# {_clock(tick.time)} watching {t.pid}: {t.command}" for t in tick.started]
+    lines += [sample_line(s) for s in tick.samples]
+    for w in tick.where:
+        top = sorted(w.groups, key=lambda g: g.pss, reverse=True)[:3]
+        groups = ", ".join(f"{g.name} {human(g.pss)}" for g in top)
+        lines.append(f"# {_clock(w.time)} {w.pid} where (PSS): {groups}")
+    lines += [f"# {_clock(e.time)} {e.pid} {e.reason}" for e in tick.ended]
+    if lines:
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+
+
+# On a terminal: the live screen.
+
+
+class LiveRow(NamedTuple):
+    target: Target
+    pss: Sequence[int | None]
+    analysis: SeriesAnalysis | None
+    ended: str | None
+
+
+def verdict_text(a: SeriesAnalysis | None) -> str:
+    if a is None:
+        return "-"
+    return str(getattr(a.verdict, "value", a.verdict))
+
+
+def growth_text(a: SeriesAnalysis | None) -> str:
+    if a is None or not a.where:
+        return "-"
+    top = max(a.where, key=lambda w: w.slope_bytes_per_s or 0.0)
+    if not top.slope_bytes_per_s or top.slope_bytes_per_s <= 0:
+        return "-"
+    return f"{top.group} {rate(top.slope_bytes_per_s)}"
+
+
+def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
+    spark = max(10, min(40, width - 90))
+    columns = [
+        Column("PID", True),
+        Column("PSS", True),
+        Column("PSS over time".ljust(spark), False),
+        Column("slope", True),
+        Column("verdict", False),
+        Column("growth in", False),
+        Column("command", False),
+    ]
+    table = []
+    for r in rows:
+        last = next((v for v in reversed(r.pss) if v is not None), None)
+        verdict = r.ended or verdict_text(r.analysis)
+        slope = r.analysis.slope_bytes_per_s if r.analysis is not None else None
+        table.append(
+            [
+                str(r.target.pid),
+                size(last),
+                sparkline(r.pss, spark).ljust(spark),
+                rate(slope),
+                verdict,
+                growth_text(r.analysis),
+                r.target.command,
+            ]
+        )
+    return header + "\n\n" + layout(columns, table, width)
+
+
+# At the end: the verdicts.
+
+
+def write_summary(report: WatchReport, out: TextIO) -> None:
+    lines = [
+        f"memlens watch: {len(report.processes)} process(es), every {report.interval:g} s, "
+        f"{report.ended - report.started:.0f} s ({report.stopped_by})"
+    ]
+    if report.recording is not None:
+        lines.append(f"recorded as {report.recording} in {report.db}")
+    if report.command_status is not None:
+        lines.append(f"command exit status: {report.command_status}")
+    for p in report.processes:
+        lines.append("")
+        lines.extend(_process_summary(p))
+    out.write("\n".join(lines) + "\n")
+
+
+def _process_summary(p: ProcessReport) -> list[str]:
+    t, a = p.target, p.analysis
+    first = p.samples[0] if p.samples else None
+    last = p.samples[-1] if p.samples else None
+    lines = [f"{t.pid}  {t.command}"]
+    pss = f"PSS {size(first.pss if first else None)} -> {size(last.pss if last else None)}"
+    lines.append(f"  {len(p.samples)} samples, {pss}")
+    if a is not None:
+        ci = a.slope_ci
+        interval = f" [{rate(ci[0])} .. {rate(ci[1])}]" if ci is not None else ""
+        lines.append(f"  verdict: {verdict_text(a)}, slope {rate(a.slope_bytes_per_s)}{interval}")
+        for w in sorted(a.where, key=lambda w: -(w.slope_bytes_per_s or 0.0))[:5]:
+            lines.append(
+                f"    {w.group}: {rate(w.slope_bytes_per_s)}, "
+                f"{size(w.bytes_first)} -> {size(w.bytes_last)}"
+            )
+        if a.time_to_limit_s is not None and p.limit is not None:
+            lines.append(
+                f"  limit: {size(p.limit.limit)} ({p.limit.source}), "
+                f"reached in {duration(a.time_to_limit_s)} at this rate"
+            )
+        lines.extend(f"  evidence: {e}" for e in a.evidence)
+        lines.extend(f"  note: {n}" for n in a.notes)
+    lines.extend(f"  note: {n}" for n in p.notes)
+    return lines

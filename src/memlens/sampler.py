@@ -1,0 +1,372 @@
+"""The sampler: reads a set of processes cheaply and repeatedly, for every long-running path
+(``memlens watch``, the Prometheus exporter, the dashboard).
+
+It holds what must persist between intervals (one ``Process`` handle per target, pinned to its
+/proc/PID directory; which pids it has already looked at; when each target's smaps was last
+read and what that cost) and, at each ``poll()``, reads only what this interval needs:
+
+- ``stat`` (identity, state, faults, threads), ``status`` (RSS split), ``smaps_rollup`` (PSS,
+  USS, swap, SwapPss) for every target;
+- ``maps`` for the VMA count, under a cost budget (a 10,000-VMA map is ~1 MB of text);
+- ``smaps`` for "where", every ``where_every`` polls at most and no more often than keeps the
+  read's time (the target's page tables are walked under its mmap lock, ~20 ms per GiB of RSS)
+  below ``stall_share`` of the wall time.
+
+It hands plain records (``Target``, ``ProcessSample``, ``WhereSample``, ``TargetEnd``) to its
+caller: no rendering, no storage. A target whose pid is reused is a new target (identity is
+(pid, start_time)); one that exits, becomes a zombie or becomes unreadable ends with a
+``TargetEnd`` that says which.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, NoSuchProcess, ReadError
+from memlens.models.maps import SmapsTable
+from memlens.models.process import Stat
+from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
+from memlens.procfs.pid_parsers import command_line
+from memlens.procfs.process import Process
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.smaps_parser import parse_smaps
+
+Grouper = Callable[[SmapsTable], tuple[WhereGroup, ...]]
+
+WHERE_EVERY = 5  # polls between two smaps reads of one target, at least
+STALL_SHARE = 0.01  # the most of a target's wall time its smaps reads may take
+MAPS_SHARE = 0.002  # the most of memlens's wall time the VMA count (maps reads) may take
+
+
+class Selection(NamedTuple):
+    """Which processes to watch. ``pids`` are fixed at the start; ``pattern`` (searched in the
+    command line), ``uid`` and ``root_pid`` (a process and its descendants) take in processes
+    that appear later too. Given together, a process must match every one given."""
+
+    pids: tuple[int, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    uid: int | None = None
+    root_pid: int | None = None
+
+    @property
+    def dynamic(self) -> bool:
+        return not self.pids
+
+
+class Tick(NamedTuple):
+    """What one poll found: targets seen for the first time, one sample of every live
+    target, the smaps reads that were due, and the targets whose series ended."""
+
+    time: float
+    started: tuple[Target, ...]
+    samples: tuple[ProcessSample, ...]
+    where: tuple[WhereSample, ...]
+    ended: tuple[TargetEnd, ...]
+
+
+class WhereCost(NamedTuple):
+    """How often a target's smaps was read, and what the reads cost it."""
+
+    reads: int
+    seconds: float  # total time of the reads
+    longest: float  # the longest single read, seconds
+    spacing: float | None  # the planned time between reads, seconds (None before the first)
+
+
+class _Tracked:
+    __slots__ = ("maps_next", "polls_since_where", "proc", "spacing", "target", "where_cost")
+
+    def __init__(self, proc: Process, target: Target) -> None:
+        self.proc = proc
+        self.target = target
+        self.polls_since_where: int | None = None  # None: never read
+        self.where_cost = WhereCost(0, 0.0, 0.0, None)
+        self.spacing = 0.0
+        self.maps_next = 0.0
+
+
+class Sampler:
+    """Samples the processes of ``selection`` below ``root``. Call ``poll()`` once per
+    interval; ``close()`` (or use as a context manager) releases the pinned directories."""
+
+    def __init__(
+        self,
+        root: ProcRoot,
+        selection: Selection,
+        *,
+        interval: float = 1.0,
+        where: Grouper | None = None,
+        where_every: int = WHERE_EVERY,
+        stall_share: float = STALL_SHARE,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.root = root
+        self.selection = selection
+        self.interval = interval
+        self._group = where
+        self.where_every = max(1, where_every)
+        self.stall_share = stall_share
+        self._clock = clock
+        self._timer = timer
+        self._tracked: dict[tuple[int, int], _Tracked] = {}
+        self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
+        self._family: set[int] = set()  # live pids of root_pid's tree
+        self._users: dict[int, str] = {}
+        self._self = os.getpid()
+        self._first = True
+
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for tracked in self._tracked.values():
+            _unpin(tracked.proc)
+        self._tracked.clear()
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The targets being watched now."""
+        return tuple(t.target for t in self._tracked.values())
+
+    def where_cost(self, pid: int, start_time: int) -> WhereCost | None:
+        tracked = self._tracked.get((pid, start_time))
+        return tracked.where_cost if tracked else None
+
+    def poll(self) -> Tick:
+        """Read every target once (and smaps where due); take in new targets first."""
+        now = self._clock()
+        started = self._discover(now)
+        samples: list[ProcessSample] = []
+        where: list[WhereSample] = []
+        ended: list[TargetEnd] = []
+        for key, tracked in list(self._tracked.items()):
+            try:
+                found = self._where_if_due(tracked, now)
+                vmas = len(found[1]) if found is not None else None
+                samples.append(self._sample(tracked, now, vmas))
+                if found is not None:
+                    where.append(found[0])
+            except _Ended as end:
+                ended.append(TargetEnd(now, key[0], key[1], end.reason))
+                _unpin(tracked.proc)
+                del self._tracked[key]
+                self._seen.pop(key[0], None)  # its pid may be another process's next time
+        return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended))
+
+    # Finding targets.
+
+    def _discover(self, now: float) -> list[Target]:
+        sel = self.selection
+        if not sel.dynamic:
+            if not self._first:
+                return []
+            self._first = False
+            return [t for pid in sel.pids if (t := self._take(pid, now, strict=True)) is not None]
+        self._first = False
+        listed = self.root.pids()
+        present = set(listed)
+        for pid in [p for p in self._seen if p not in present]:
+            del self._seen[pid]
+            self._family.discard(pid)
+        found: list[Target] = []
+        pending = [pid for pid in listed if pid not in self._seen]
+        while pending:
+            rest: list[int] = []
+            for pid in pending:
+                target = self._take(pid, now, strict=False)
+                if target is not None:
+                    found.append(target)
+                else:
+                    rest.append(pid)
+            if sel.root_pid is None or len(rest) == len(pending):
+                break
+            # The family grew: a child listed before its parent (pids wrapped around) was
+            # looked at too early, so those left are looked at again.
+            pending = rest
+        return found
+
+    def _take(self, pid: int, now: float, *, strict: bool) -> Target | None:
+        """A new target for ``pid`` if it matches the selection. For PIDs the user named
+        (``strict``) errors propagate; other processes that vanish or deny access are
+        passed over."""
+        try:
+            proc = self.root.process(pid)
+            stat = proc.first_stat
+            self._seen[pid] = stat.start_time
+            if not self._matches(proc, stat, strict):
+                return None
+            status = proc.status()
+            uid = status.uids[0]
+            if self.selection.uid is not None and uid != self.selection.uid:
+                return None
+            command = command_line(proc.cmdline(), stat)
+            if self.selection.pattern is not None and not self.selection.pattern.search(command):
+                return None
+            exe = _exe(proc)
+            _pin(proc)
+        except MemlensError:
+            if strict:
+                raise
+            return None
+        target = Target(pid, stat.start_time, stat.ppid, uid, self._user(uid), command, exe, now)
+        self._tracked[(pid, stat.start_time)] = _Tracked(proc, target)
+        return target
+
+    def _matches(self, proc: Process, stat: Stat, strict: bool) -> bool:
+        if stat.is_kernel_thread or stat.is_zombie:
+            if strict:
+                what = "a kernel thread" if stat.is_kernel_thread else "a zombie"
+                raise NoAddressSpace(proc.pid, what)
+            return False
+        if proc.pid == self._self and not strict:
+            return False  # memlens itself matches -P python and -u root
+        root_pid = self.selection.root_pid
+        if root_pid is not None:
+            if proc.pid != root_pid and stat.ppid not in self._family:
+                return False
+            self._family.add(proc.pid)
+        return True
+
+    def _user(self, uid: int) -> str:
+        name = self._users.get(uid)
+        if name is None:
+            import pwd
+
+            try:
+                name = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                name = str(uid)
+            self._users[uid] = name
+        return name
+
+    # Reading a target.
+
+    def _sample(self, tracked: _Tracked, now: float, vmas: int | None) -> ProcessSample:
+        proc, target = tracked.proc, tracked.target
+        try:
+            stat = proc.stat()
+            if stat.start_time != target.start_time:
+                raise _Ended("exited")  # and its pid is now another process's
+            if stat.is_zombie:
+                raise _Ended("zombie")
+            status = proc.status()
+            rollup = proc.smaps_rollup()
+            if vmas is None:
+                vmas = self._vmas(tracked)
+        except NoSuchProcess:
+            raise _Ended(_gone(proc, target)) from None
+        except AccessDenied as exc:
+            raise _Ended(f"unreadable: permission denied reading {_file(exc.path)}") from None
+        except MemlensError as exc:
+            why = _gone(proc, target)
+            if why == "alive" and isinstance(exc, ReadError) and exc.errno == errno.ESRCH:
+                why = "exited"  # its address space is gone: it is exiting, not yet a zombie
+            raise _Ended(f"unreadable: {exc}" if why == "alive" else why) from None
+        if rollup is None and (why := _gone(proc, target)) != "alive":
+            raise _Ended(why)  # its address space went while it was read
+        get = status.get
+        return ProcessSample(
+            time=now,
+            pid=target.pid,
+            start_time=target.start_time,
+            rss=get("vm_rss"),
+            rss_anon=get("rss_anon"),
+            rss_file=get("rss_file"),
+            rss_shmem=get("rss_shmem"),
+            pss=rollup.pss if rollup else None,  # None: no smaps_rollup (Linux < 4.14)
+            uss=rollup.uss if rollup else None,
+            swap=rollup.swap if rollup else get("vm_swap"),
+            swap_pss=rollup.swap_pss if rollup else None,
+            minflt=stat.minflt,
+            majflt=stat.majflt,
+            threads=status.threads if status.threads is not None else stat.num_threads,
+            vmas=vmas,
+        )
+
+    def _vmas(self, tracked: _Tracked) -> int | None:
+        """Lines of maps, unless counting them this often would take more than MAPS_SHARE of
+        the time (a map of 10,000 VMAs is about 1 MB of text): then None, not read."""
+        start = self._timer()
+        if start < tracked.maps_next:
+            return None
+        data = tracked.proc.read("maps")
+        took = self._timer() - start
+        tracked.maps_next = start + took / MAPS_SHARE
+        return data.count(b"\n")
+
+    def _where_if_due(self, tracked: _Tracked, now: float) -> tuple[WhereSample, SmapsTable] | None:
+        """smaps, grouped, if this target is due for it: never read, or ``where_every``
+        polls and the spacing its last read's time asks for have passed."""
+        if self._group is None:
+            return None
+        since = tracked.polls_since_where
+        if since is not None:
+            since += 1
+            tracked.polls_since_where = since
+            if since < self.where_every or since * self.interval < tracked.spacing:
+                return None
+        target = tracked.target
+        try:
+            start = self._timer()
+            data = tracked.proc.read_checked("smaps")
+            took = self._timer() - start
+        except MemlensError:
+            return None  # the sample that follows ends the series with the reason
+        table = parse_smaps(data, f"{target.pid}/smaps")
+        groups = self._group(table)
+        tracked.polls_since_where = 0
+        tracked.spacing = max(self.where_every * self.interval, took / self.stall_share)
+        cost = tracked.where_cost
+        tracked.where_cost = WhereCost(
+            cost.reads + 1, cost.seconds + took, max(cost.longest, took), tracked.spacing
+        )
+        return WhereSample(now, target.pid, target.start_time, groups, took), table
+
+
+class _Ended(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _gone(proc: Process, target: Target) -> str:
+    """Why a read failed: "exited", "zombie", or "alive" (it did not go)."""
+    try:
+        stat = proc.stat()
+    except MemlensError:
+        return "exited"
+    if stat.start_time != target.start_time:
+        return "exited"
+    return "zombie" if stat.is_zombie else "alive"
+
+
+def _exe(proc: Process) -> str | None:
+    try:
+        return proc.readlink("exe")
+    except MemlensError:
+        return None
+
+
+def _file(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _pin(proc: Process) -> None:
+    pin = getattr(proc, "pin", None)
+    if pin is not None:
+        pin()
+
+
+def _unpin(proc: Process) -> None:
+    close = getattr(proc, "close", None)
+    if close is not None:
+        close()
