@@ -131,15 +131,7 @@ class Watch:
         if opts.db is not None:
             from memlens.store import RecordingStore
 
-            self.store = RecordingStore.open(opts.db, create=True)
-            self.recording = self.store.start(
-                invocation(opts),
-                opts.interval,
-                describe(opts),
-                self.started,
-                os.uname().nodename,
-                self.root.machine.kernel_release,
-            )
+            self.store = RecordingStore.open(opts.db, create=True)  # a bad file fails now
 
     def close(self) -> None:
         if self.sampler is not None:
@@ -189,9 +181,20 @@ class Watch:
         return end._replace(reason=f"exited ({how})")
 
     def _record(self, tick: Tick) -> None:
-        store, rec = self.store, self.recording
-        if store is None or rec is None:
+        store = self.store
+        if store is None or not (tick.started or self.recording is not None):
             return
+        if self.recording is None:  # begun with the first target, not for a watch of nothing
+            opts = self.options
+            self.recording = store.start(
+                invocation(opts),
+                opts.interval,
+                describe(opts),
+                self.started,
+                os.uname().nodename,
+                self.root.machine.kernel_release,
+            )
+        rec = self.recording
         for target in tick.started:
             store.add_target(rec, target)
         if tick.samples:
