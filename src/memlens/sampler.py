@@ -25,10 +25,11 @@ import os
 import re
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import NamedTuple
 
 from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, NoSuchProcess, ReadError
-from memlens.models.maps import SmapsTable
+from memlens.models.maps import Rollup, SmapsTable
 from memlens.models.process import Stat
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
 from memlens.procfs.pid_parsers import command_line
@@ -39,8 +40,13 @@ from memlens.procfs.smaps_parser import parse_smaps
 Grouper = Callable[[SmapsTable], tuple[WhereGroup, ...]]
 
 WHERE_EVERY = 5  # polls between two smaps reads of one target, at least
-STALL_SHARE = 0.01  # the most of a target's wall time its smaps reads may take
-MAPS_SHARE = 0.002  # the most of memlens's wall time the VMA count (maps reads) may take
+# Each costly read of a target is spaced so that it takes at most this share of the time
+# (per target). smaps and smaps_rollup walk the page tables under the target's mmap lock:
+# their wall time is also the target's stall.
+STALL_SHARE = 0.01  # wall time of smaps reads (the target's stall)
+WHERE_CPU_SHARE = 0.0025  # memlens's CPU for smaps: the read, parsing and grouping
+ROLLUP_CPU_SHARE = 0.005  # memlens's CPU for smaps_rollup (every poll unless it is large)
+MAPS_CPU_SHARE = 0.002  # memlens's CPU for the VMA count (a 10,000-VMA map is 0.5 MB)
 
 
 class Selection(NamedTuple):
@@ -78,16 +84,46 @@ class WhereCost(NamedTuple):
     spacing: float | None  # the planned time between reads, seconds (None before the first)
 
 
+class Spacing(NamedTuple):
+    """How far apart (seconds) the costly reads of a target are planned, from their cost."""
+
+    rollup: float  # smaps_rollup (PSS, USS, SwapPss); at most the interval: every sample
+    maps: float  # maps (the VMA count)
+    where: float  # smaps (where); 0 before the first read
+
+
+class _Budget:
+    """When a costly read is next due: ``spent(cost)`` spaces the next one ``cost / share``
+    seconds later, counted in polls of ``interval`` (not the clock, so that a late poll does
+    not bunch reads up)."""
+
+    __slots__ = ("since", "spacing")
+
+    def __init__(self) -> None:
+        self.since: int | None = None  # polls since the last read; None: never read
+        self.spacing = 0.0
+
+    def due(self, interval: float, at_least: int = 1) -> bool:
+        if self.since is None:
+            return True
+        self.since += 1
+        return self.since >= at_least and self.since * interval >= self.spacing - 1e-9
+
+    def spent(self, spacing: float) -> None:
+        self.since = 0
+        self.spacing = spacing
+
+
 class _Tracked:
-    __slots__ = ("maps_next", "polls_since_where", "proc", "spacing", "target", "where_cost")
+    __slots__ = ("maps", "proc", "rollup", "target", "where", "where_cost")
 
     def __init__(self, proc: Process, target: Target) -> None:
         self.proc = proc
         self.target = target
-        self.polls_since_where: int | None = None  # None: never read
+        self.rollup = _Budget()
+        self.maps = _Budget()
+        self.where = _Budget()
         self.where_cost = WhereCost(0, 0.0, 0.0, None)
-        self.spacing = 0.0
-        self.maps_next = 0.0
 
 
 class Sampler:
@@ -105,6 +141,7 @@ class Sampler:
         stall_share: float = STALL_SHARE,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
+        cpu_timer: Callable[[], float] = time.thread_time,
     ) -> None:
         self.root = root
         self.selection = selection
@@ -114,6 +151,7 @@ class Sampler:
         self.stall_share = stall_share
         self._clock = clock
         self._timer = timer
+        self._cpu = cpu_timer
         self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
         self._family: set[int] = set()  # live pids of root_pid's tree
@@ -140,6 +178,12 @@ class Sampler:
     def where_cost(self, pid: int, start_time: int) -> WhereCost | None:
         tracked = self._tracked.get((pid, start_time))
         return tracked.where_cost if tracked else None
+
+    def spacing(self, pid: int, start_time: int) -> Spacing | None:
+        t = self._tracked.get((pid, start_time))
+        if t is None:
+            return None
+        return Spacing(max(t.rollup.spacing, self.interval), t.maps.spacing, t.where.spacing)
 
     def poll(self) -> Tick:
         """Read every target once (and smaps where due); take in new targets first."""
@@ -259,7 +303,7 @@ class Sampler:
             if stat.is_zombie:
                 raise _Ended("zombie")
             status = proc.status()
-            rollup = proc.smaps_rollup()
+            rollup = self._rollup(tracked)
             if vmas is None:
                 vmas = self._vmas(tracked)
         except NoSuchProcess:
@@ -271,7 +315,7 @@ class Sampler:
             if why == "alive" and isinstance(exc, ReadError) and exc.errno == errno.ESRCH:
                 why = "exited"  # its address space is gone: it is exiting, not yet a zombie
             raise _Ended(f"unreadable: {exc}" if why == "alive" else why) from None
-        if rollup is None and (why := _gone(proc, target)) != "alive":
+        if rollup is _NO_ROLLUP and (why := _gone(proc, target)) != "alive":
             raise _Ended(why)  # its address space went while it was read
         get = status.get
         return ProcessSample(
@@ -282,9 +326,11 @@ class Sampler:
             rss_anon=get("rss_anon"),
             rss_file=get("rss_file"),
             rss_shmem=get("rss_shmem"),
-            pss=rollup.pss if rollup else None,  # None: no smaps_rollup (Linux < 4.14)
+            # None: not read this time (too costly to read every time), or no smaps_rollup
+            # (Linux < 4.14)
+            pss=rollup.pss if rollup else None,
             uss=rollup.uss if rollup else None,
-            swap=rollup.swap if rollup else get("vm_swap"),
+            swap=rollup.swap if rollup and rollup is not _NO_ROLLUP else get("vm_swap"),
             swap_pss=rollup.swap_pss if rollup else None,
             minflt=stat.minflt,
             majflt=stat.majflt,
@@ -292,30 +338,34 @@ class Sampler:
             vmas=vmas,
         )
 
-    def _vmas(self, tracked: _Tracked) -> int | None:
-        """Lines of maps, unless counting them this often would take more than MAPS_SHARE of
-        the time (a map of 10,000 VMAs is about 1 MB of text): then None, not read."""
-        start = self._timer()
-        if start < tracked.maps_next:
+    def _rollup(self, tracked: _Tracked) -> Rollup | None:
+        """smaps_rollup if due: every poll, unless reading it takes more than
+        ROLLUP_CPU_SHARE of a core at this interval (a process of many GiB)."""
+        if not tracked.rollup.due(self.interval):
             return None
+        start = self._cpu()
+        rollup = tracked.proc.smaps_rollup()
+        tracked.rollup.spent((self._cpu() - start) / ROLLUP_CPU_SHARE)
+        return rollup if rollup is not None else _NO_ROLLUP
+
+    def _vmas(self, tracked: _Tracked) -> int | None:
+        """Lines of maps if due (a map of 10,000 VMAs is half a megabyte of text)."""
+        if not tracked.maps.due(self.interval):
+            return None
+        start = self._cpu()
         data = tracked.proc.read("maps")
-        took = self._timer() - start
-        tracked.maps_next = start + took / MAPS_SHARE
+        tracked.maps.spent((self._cpu() - start) / MAPS_CPU_SHARE)
         return data.count(b"\n")
 
     def _where_if_due(self, tracked: _Tracked, now: float) -> tuple[WhereSample, SmapsTable] | None:
-        """smaps, grouped, if this target is due for it: never read, or ``where_every``
-        polls and the spacing its last read's time asks for have passed."""
-        if self._group is None:
+        """smaps, grouped, if due: at the first poll, then after ``where_every`` polls and
+        no sooner than keeps both the read's time (the target's stall) under
+        ``stall_share`` and memlens's CPU for it under WHERE_CPU_SHARE."""
+        if self._group is None or not tracked.where.due(self.interval, self.where_every):
             return None
-        since = tracked.polls_since_where
-        if since is not None:
-            since += 1
-            tracked.polls_since_where = since
-            if since < self.where_every or since * self.interval < tracked.spacing:
-                return None
         target = tracked.target
         try:
+            cpu = self._cpu()
             start = self._timer()
             data = tracked.proc.read_checked("smaps")
             took = self._timer() - start
@@ -323,13 +373,20 @@ class Sampler:
             return None  # the sample that follows ends the series with the reason
         table = parse_smaps(data, f"{target.pid}/smaps")
         groups = self._group(table)
-        tracked.polls_since_where = 0
-        tracked.spacing = max(self.where_every * self.interval, took / self.stall_share)
+        spacing = max(
+            self.where_every * self.interval,
+            took / self.stall_share,
+            (self._cpu() - cpu) / WHERE_CPU_SHARE,
+        )
+        tracked.where.spent(spacing)
         cost = tracked.where_cost
         tracked.where_cost = WhereCost(
-            cost.reads + 1, cost.seconds + took, max(cost.longest, took), tracked.spacing
+            cost.reads + 1, cost.seconds + took, max(cost.longest, took), spacing
         )
         return WhereSample(now, target.pid, target.start_time, groups, took), table
+
+
+_NO_ROLLUP = Rollup(0, 0, MappingProxyType({}))  # read, but the kernel had none to give
 
 
 class _Ended(Exception):

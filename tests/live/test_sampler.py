@@ -228,3 +228,26 @@ def test_smaps_where_is_read_every_where_every_polls(workload: Callable[..., Wor
     assert group.rss >= 8 * MiB and where.read_seconds > 0
     # A poll that read smaps counts the VMAs from it.
     assert ticks[0].samples[0].vmas is not None
+
+
+def test_rollup_and_maps_of_a_costly_target_are_read_less_often(
+    workload: Callable[..., Workload],
+) -> None:
+    w = workload("--anon", "8M:8M")
+    cpu = [0.0]
+
+    def cpu_timer() -> float:
+        cpu[0] += 0.01  # every read seems to cost 10 ms of CPU
+        return cpu[0]
+
+    with Sampler(
+        ProcRoot.live(), Selection(pids=(w.pid,)), interval=1.0, cpu_timer=cpu_timer
+    ) as sampler:
+        samples = [sampler.poll().samples[0] for _ in range(11)]
+        spacing = sampler.spacing(w.pid, samples[0].start_time)
+    # 10 ms at most 0.5 % of the time: smaps_rollup every 2 s; maps (0.2 %) every 5 s.
+    assert [i for i, s in enumerate(samples) if s.pss is not None] == [0, 2, 4, 6, 8, 10]
+    assert [i for i, s in enumerate(samples) if s.vmas is not None] == [0, 5, 10]
+    assert all(s.rss is not None and s.rss >= 8 * MiB for s in samples)  # status: every time
+    assert spacing is not None and spacing.rollup == pytest.approx(2.0)
+    assert spacing.maps == pytest.approx(5.0)

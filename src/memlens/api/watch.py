@@ -21,7 +21,7 @@ from memlens.errors import CommandFailed, MemlensError, NoMatchingProcess
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
 from memlens.procfs.memory_limit import MemoryLimit, memory_limit
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import WHERE_EVERY, Sampler, Selection, Tick, WhereCost
+from memlens.sampler import WHERE_EVERY, Sampler, Selection, Spacing, Tick, WhereCost
 
 if TYPE_CHECKING:
     from memlens.models.series import SeriesAnalysis
@@ -64,7 +64,7 @@ class WatchReport(NamedTuple):
 
 
 class _Series:
-    __slots__ = ("end", "limit", "samples", "target", "where", "where_cost")
+    __slots__ = ("end", "limit", "samples", "spacing", "target", "where", "where_cost")
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -73,6 +73,7 @@ class _Series:
         self.end: TargetEnd | None = None
         self.limit: MemoryLimit | None = None
         self.where_cost = WhereCost(0, 0.0, 0.0, None)
+        self.spacing: Spacing | None = None
 
 
 class Watch:
@@ -160,7 +161,9 @@ class Watch:
         for target in tick.started:
             self.series[(target.pid, target.start_time)] = _Series(target)
         for sample in tick.samples:
-            self.series[(sample.pid, sample.start_time)].samples.append(sample)
+            series = self.series[(sample.pid, sample.start_time)]
+            series.samples.append(sample)
+            series.spacing = self.sampler.spacing(sample.pid, sample.start_time)
         for found in tick.where:
             key = (found.pid, found.start_time)
             self.series[key].where.append(found)
@@ -290,7 +293,7 @@ class Watch:
                     s.where_cost,
                     s.end,
                     s.limit,
-                    _notes(s),
+                    _notes(s, self.options.interval),
                 )
             )
         status = self.child.poll() if self.child is not None else None
@@ -322,10 +325,15 @@ def _verdict_text(analysis: SeriesAnalysis) -> str:
     return str(getattr(verdict, "value", verdict))
 
 
-def _notes(s: _Series) -> tuple[str, ...]:
+def _notes(s: _Series, interval: float) -> tuple[str, ...]:
     notes = []
     if s.end is not None:
         notes.append(f"ended: {s.end.reason}")
+    if s.spacing is not None and s.spacing.rollup > interval * 1.01:
+        notes.append(
+            f"smaps_rollup (PSS, USS, SwapPss) read every {s.spacing.rollup:.3g} s only: "
+            "at this size reading it every interval would cost too much"
+        )
     cost = s.where_cost
     if cost.reads:
         notes.append(
