@@ -25,17 +25,17 @@ import os
 import re
 import time
 from collections.abc import Callable
-from types import MappingProxyType
 from typing import NamedTuple
 
 from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, NoSuchProcess, ReadError
-from memlens.models.maps import Rollup, SmapsTable
+from memlens.models.maps import SmapsTable
 from memlens.models.process import Stat
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.smaps_parser import parse_smaps
+from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters
+from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 
 Grouper = Callable[[SmapsTable], tuple[WhereGroup, ...]]
 
@@ -295,17 +295,15 @@ class Sampler:
     # Reading a target.
 
     def _sample(self, tracked: _Tracked, now: float, vmas: int | None) -> ProcessSample:
+        """status, smaps_rollup (if due) and maps (if due), then stat: read last, it vouches
+        that what came before was read of this process, alive and not a zombie."""
         proc, target = tracked.proc, tracked.target
         try:
-            stat = proc.stat()
-            if stat.start_time != target.start_time:
-                raise _Ended("exited")  # and its pid is now another process's
-            if stat.is_zombie:
-                raise _Ended("zombie")
-            status = proc.status()
-            rollup = self._rollup(tracked)
+            status_data = proc.read("status")
+            rollup_data = self._rollup(tracked)
             if vmas is None:
                 vmas = self._vmas(tracked)
+            stat = parse_stat_counters(proc.read("stat"))
         except NoSuchProcess:
             raise _Ended(_gone(proc, target)) from None
         except AccessDenied as exc:
@@ -315,42 +313,53 @@ class Sampler:
             if why == "alive" and isinstance(exc, ReadError) and exc.errno == errno.ESRCH:
                 why = "exited"  # its address space is gone: it is exiting, not yet a zombie
             raise _Ended(f"unreadable: {exc}" if why == "alive" else why) from None
-        if rollup is _NO_ROLLUP and (why := _gone(proc, target)) != "alive":
-            raise _Ended(why)  # its address space went while it was read
-        get = status.get
+        if stat.start_time != target.start_time:
+            raise _Ended("exited")  # and its pid is now another process's
+        if stat.is_zombie:
+            raise _Ended("zombie")
+        status = parse_status_counters(status_data)
+        # None: not read this time (too costly to read at every interval), or the kernel has
+        # no smaps_rollup (Linux < 4.14)
+        rollup = parse_rollup(rollup_data, f"{target.pid}/smaps_rollup") if rollup_data else None
         return ProcessSample(
             time=now,
             pid=target.pid,
             start_time=target.start_time,
-            rss=get("vm_rss"),
-            rss_anon=get("rss_anon"),
-            rss_file=get("rss_file"),
-            rss_shmem=get("rss_shmem"),
-            # None: not read this time (too costly to read every time), or no smaps_rollup
-            # (Linux < 4.14)
+            rss=status.rss,
+            rss_anon=status.rss_anon,
+            rss_file=status.rss_file,
+            rss_shmem=status.rss_shmem,
             pss=rollup.pss if rollup else None,
             uss=rollup.uss if rollup else None,
-            swap=rollup.swap if rollup and rollup is not _NO_ROLLUP else get("vm_swap"),
+            swap=rollup.swap if rollup else status.swap,
             swap_pss=rollup.swap_pss if rollup else None,
             minflt=stat.minflt,
             majflt=stat.majflt,
-            threads=status.threads if status.threads is not None else stat.num_threads,
+            threads=status.threads if status.threads is not None else stat.threads,
             vmas=vmas,
         )
 
-    def _rollup(self, tracked: _Tracked) -> Rollup | None:
+    def _rollup(self, tracked: _Tracked) -> bytes | None:
         """smaps_rollup if due: every poll, unless reading it takes more than
         ROLLUP_CPU_SHARE of a core at this interval (a process of many GiB)."""
         if not tracked.rollup.due(self.interval):
             return None
         start = self._cpu()
-        rollup = tracked.proc.smaps_rollup()
+        try:
+            data = tracked.proc.read("smaps_rollup")
+        except ReadError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            tracked.rollup.spent(float("inf"))  # Linux < 4.14: none, ever
+            return None
         tracked.rollup.spent((self._cpu() - start) / ROLLUP_CPU_SHARE)
-        return rollup if rollup is not None else _NO_ROLLUP
+        return data
 
     def _vmas(self, tracked: _Tracked) -> int | None:
-        """Lines of maps if due (a map of 10,000 VMAs is half a megabyte of text)."""
-        if not tracked.maps.due(self.interval):
+        """Lines of maps if due: as often as smaps at most (``where_every`` polls), and less
+        often if that would take more than MAPS_CPU_SHARE (a map of 10,000 VMAs is half a
+        megabyte of text)."""
+        if not tracked.maps.due(self.interval, self.where_every):
             return None
         start = self._cpu()
         data = tracked.proc.read("maps")
@@ -384,9 +393,6 @@ class Sampler:
             cost.reads + 1, cost.seconds + took, max(cost.longest, took), spacing
         )
         return WhereSample(now, target.pid, target.start_time, groups, took), table
-
-
-_NO_ROLLUP = Rollup(0, 0, MappingProxyType({}))  # read, but the kernel had none to give
 
 
 class _Ended(Exception):

@@ -1,0 +1,232 @@
+"""What ``memlens watch`` costs: memlens's own CPU while it watches one large process, the
+stall its smaps reads add to that process, and the per-interval cost of sampling many
+processes against the kernel's floor.
+
+Part 1: ``memlens watch --interval 1 --duration 60 --json PID`` of a process with 10,000 VMAs
+and 1 GiB resident (``many_maps.py --count 10000 --pages 27 --touch-every 1``). memlens's CPU
+(user + system, from wait4's rusage) over the run, as a share of one core; a run of
+``--duration 1`` gives the start-up part, so that the steady cost per second is the difference
+divided by the difference in duration. The target's stall: the time its page tables were
+walked under its mmap lock, i.e. memlens's smaps reads (from its JSON) plus its smaps_rollup
+reads (how many, times the time of one, measured here), as a share of the run.
+
+Part 2: the sampler itself, in this process, over ``--procs`` workers of ``top_load.py``:
+the time of one ``Sampler.poll()`` (stat, status, smaps_rollup, and maps or smaps where due,
+for every worker) against the floor, reading every worker's smaps_rollup once (os.open,
+os.read, os.close), which any PSS sampler must pay at each interval.
+
+    .venv/bin/python bench/watch_bench.py
+    .venv/bin/python bench/watch_bench.py --duration 20 --procs 50 --polls 10
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness import BenchError
+
+sys.path.insert(0, str(harness.REPO_ROOT / "src"))
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _time_read(path: str, repeat: int = 7) -> float:
+    """Median seconds of one whole read of ``path``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _read(path)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _run_watch(memlens: list[str], pid: int, duration: float, db: str) -> tuple[float, float, Any]:
+    """Wall seconds, CPU seconds (user + system) and the JSON of one watch."""
+    argv = [*memlens, "watch", "--interval", "1", "--duration", f"{duration:g}"]
+    argv += ["--json", "--db", db, str(pid)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=harness.CHILD_ENV)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise BenchError(f"{harness.display(argv)} exited {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, json.loads(out)
+
+
+def part_one(args: argparse.Namespace) -> dict[str, Any]:
+    memlens = harness.split_memlens(args.memlens)
+    load = harness.start_load(
+        "many_maps.py", "--count", "10000", "--pages", "27", "--touch-every", "1",
+        "--die-with-parent",
+    )  # fmt: skip
+    try:
+        pid = int(harness.read_ready_line(load, timeout=300))
+        status = _read(f"/proc/{pid}/status").decode()
+        rss = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
+        vmas = _read(f"/proc/{pid}/maps").count(b"\n")
+        rollup_s = _time_read(f"/proc/{pid}/smaps_rollup")
+        smaps_s = _time_read(f"/proc/{pid}/smaps", 3)
+        with tempfile.TemporaryDirectory(prefix="memlens-watch-bench-") as tmp:
+            short = _run_watch(memlens, pid, 1, f"{tmp}/short.db")
+            wall, cpu, doc = _run_watch(memlens, pid, args.duration, f"{tmp}/long.db")
+            rollup_reads = _rollup_reads(f"{tmp}/long.db", pid)
+    finally:
+        harness.end_load(load)
+    (proc,) = doc["processes"]
+    samples = proc["samples"]
+    reads = proc["smaps_reads"]
+    steady = (cpu - short[1]) / (wall - short[0])
+    stall = (reads["seconds"] + rollup_reads * rollup_s) / wall
+    result = {
+        "target": {"rss_bytes": rss << 10, "vmas": vmas},
+        "kernel_read_s": {"smaps_rollup": rollup_s, "smaps": smaps_s},
+        "run": {"duration_s": args.duration, "wall_s": wall, "cpu_s": cpu, "samples": samples},
+        "startup_run": {"wall_s": short[0], "cpu_s": short[1]},
+        "cpu_share_of_a_core": cpu / wall,
+        "steady_cpu_share_of_a_core": steady,
+        "smaps_reads": reads,
+        "rollup_reads": rollup_reads,
+        "target_stall_share": stall,
+        "notes": proc["notes"],
+    }
+    print(
+        f"watch of 1 process ({(rss << 10) / 2**30:.2f} GiB RSS, {vmas} VMAs) at 1 Hz for "
+        f"{wall:.0f} s: {samples} samples"
+    )
+    print(f"  kernel: smaps_rollup read {rollup_s * 1000:.1f} ms, smaps {smaps_s * 1000:.1f} ms")
+    print(
+        f"  memlens CPU {cpu:.2f} s = {cpu / wall:.2%} of a core (start-up included); "
+        f"steady {steady:.2%} (start-up run: {short[1]:.2f} s CPU)"
+    )
+    print(
+        f"  smaps read {reads['reads']} times ({reads['seconds'] * 1000:.0f} ms in all, longest "
+        f"{reads['longest_s'] * 1000:.0f} ms); smaps_rollup {rollup_reads} times"
+    )
+    print(f"  target's stall (page-table walks under its mmap lock): {stall:.2%} of the time")
+    return result
+
+
+def _rollup_reads(db: str, pid: int) -> int:
+    """Samples that have PSS (smaps_rollup was read), from the recording."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        (n,) = con.execute(
+            "SELECT count(*) FROM samples WHERE pid = ? AND pss IS NOT NULL", (pid,)
+        ).fetchone()
+    return int(n)
+
+
+def part_two(args: argparse.Namespace) -> dict[str, Any]:
+    from memlens.procfs.root import ProcRoot
+    from memlens.sampler import Sampler, Selection
+
+    try:
+        from memlens.analysis.where import where_groups
+    except ImportError:
+        where_groups = None
+    load = harness.start_load(
+        "top_load.py", "--procs", str(args.procs), "--big-maps", "0", "--die-with-parent",
+        new_session=True,
+    )  # fmt: skip
+    try:
+        harness.read_ready_line(load, timeout=300)
+        workers = _workers(load.pid)
+        paths = [f"/proc/{pid}/smaps_rollup" for pid in workers]
+        root = ProcRoot.live()
+        results: dict[str, Any] = {"processes": len(workers)}
+        rows = []
+        for name, group in (("sampler, no where", None), ("sampler, where", where_groups)):
+            if name.endswith(", where") and group is None:
+                continue
+            with Sampler(root, Selection(pids=tuple(workers)), where=group) as sampler:
+                first = sampler.poll()
+                if len(first.samples) != len(workers):
+                    raise BenchError(f"sampled {len(first.samples)} of {len(workers)} workers")
+                polls = []
+                for _ in range(args.polls):
+                    start = time.perf_counter()
+                    sampler.poll()
+                    polls.append(time.perf_counter() - start)
+            floor = []
+            for _ in range(args.polls):
+                start = time.perf_counter()
+                for path in paths:
+                    _read(path)
+                floor.append(time.perf_counter() - start)
+            rows.append((name, statistics.median(polls), statistics.median(floor)))
+            results[name] = {
+                "poll_median_s": statistics.median(polls),
+                "poll_mean_s": statistics.fmean(polls),
+                "floor_median_s": statistics.median(floor),
+                "ratio": statistics.median(polls) / statistics.median(floor),
+                "polls_s": harness.rounded(polls),
+            }
+    finally:
+        harness.end_load(load)
+    print(f"one poll over {len(workers)} processes ({args.polls} polls, medians):")
+    for name, poll, floor in rows:
+        print(
+            f"  {name:<18} {poll * 1000:7.1f} ms; floor (smaps_rollup of each, once) "
+            f"{floor * 1000:6.1f} ms; ratio {poll / floor:.2f}"
+        )
+    return results
+
+
+def _workers(group: int) -> list[int]:
+    """The load's workers: processes named top_load:wN in its process group."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = _read(f"/proc/{name}/stat")
+        except OSError:
+            continue
+        comm = stat[stat.find(b"(") + 1 : stat.rfind(b")")]
+        pgrp = int(stat[stat.rfind(b")") + 2 :].split()[2])
+        if pgrp == group and comm.startswith(b"top_load:w"):
+            found.append(int(name))
+    return sorted(found)
+
+
+def run() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of watch (part 1)")
+    p.add_argument("--procs", type=int, default=200, help="processes sampled (part 2)")
+    p.add_argument("--polls", type=int, default=20, help="timed polls (part 2)")
+    p.add_argument("--memlens", default=".venv/bin/memlens", help="the memlens command")
+    p.add_argument("--skip", choices=("one", "two"), action="append", default=[])
+    harness.add_output_option(p, harness.BENCH_DIR / "results" / "watch_bench.json")
+    args = p.parse_args()
+    data = harness.json_header("watch_bench")
+    if "one" not in args.skip:
+        data["one_large_process"] = part_one(args)
+    if "two" not in args.skip:
+        data["many_processes"] = part_two(args)
+    harness.write_results(Path(args.output), data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main("watch_bench", run))
