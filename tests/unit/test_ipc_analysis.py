@@ -119,6 +119,7 @@ class _Scripted:
     """A Source whose sysvipc/shm changes between reads, with no processes."""
 
     description = "scripted"
+    is_live = False
 
     def __init__(self, shm: list[bytes]) -> None:
         self.shm = shm

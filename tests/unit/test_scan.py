@@ -47,6 +47,7 @@ class ChangingProc:
     """A /proc whose files answer from a table; a callable answer can change the table."""
 
     description = "mem:"
+    is_live = False
 
     def __init__(self, files: dict[str, Answer], pids: list[int]) -> None:
         self.files = files

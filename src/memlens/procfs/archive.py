@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memlens.errors import SnapshotError
-from memlens.procfs.source import DirectorySource
+from memlens.procfs.source import DirectorySource, MemorySource
 
 SNAPSHOT_FORMAT = "memlens-snapshot"
 SNAPSHOT_VERSION = 1
@@ -34,6 +34,8 @@ class Manifest:
     pids: tuple[int, ...]
     links: dict[str, str] = field(default_factory=dict)  # rel path -> symlink target
     errors: dict[str, str] = field(default_factory=dict)  # rel path -> errno name at capture
+    users: dict[int, str] = field(default_factory=dict)  # uid -> name on the captured machine
+    groups: dict[int, str] = field(default_factory=dict)  # gid -> name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,8 @@ class Manifest:
             "pids": list(self.pids),
             "links": self.links,
             "errors": self.errors,
+            "users": {str(k): v for k, v in sorted(self.users.items())},
+            "groups": {str(k): v for k, v in sorted(self.groups.items())},
         }
 
     @classmethod
@@ -70,6 +74,9 @@ class Manifest:
                 pids=tuple(int(p) for p in doc["pids"]),
                 links={str(k): str(v) for k, v in dict(doc["links"]).items()},
                 errors={str(k): str(v) for k, v in dict(doc["errors"]).items()},
+                # names were added to version 1 later: older snapshots have none
+                users={int(k): str(v) for k, v in dict(doc.get("users", {})).items()},
+                groups={int(k): str(v) for k, v in dict(doc.get("groups", {})).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"{where}: corrupt manifest ({exc})") from None
@@ -119,9 +126,14 @@ class UnpackedSource(DirectorySource):
         super().__init__(proc if os.path.isdir(proc) else path)
         self.description = f"snapshot {path}"
 
+    is_live = False
+
     def read(self, rel: str) -> bytes:
         raise_recorded(self.manifest, rel)
         return super().read(rel)
+
+    def open_dir(self, rel: str) -> int | None:
+        return None  # reads go through read(), which answers with the recorded errors
 
     def readlink(self, rel: str) -> str:
         return recorded_link(self.manifest, rel)
@@ -130,18 +142,19 @@ class UnpackedSource(DirectorySource):
         return [n for n in super().listdir(rel) if rel or n not in (MANIFEST_NAME, "links.json")]
 
 
-class ArchiveSource:
+class ArchiveSource(MemorySource):
     """A snapshot archive (tar.gz), read once into memory and never written."""
 
     def __init__(self, path: str) -> None:
+        super().__init__(f"snapshot {path}")
         self.path = path
-        self.description = f"snapshot {path}"
-        self.files: dict[str, bytes] = {}
-        self.dirs: dict[str, set[str]] = {"": set()}
+        manifest_raw: bytes | None = None
         try:
             with tarfile.open(path, "r:gz") as tar:
                 for member in tar:
-                    self._add(tar, member)
+                    raw = self._add(tar, member)
+                    if raw is not None:
+                        manifest_raw = raw
         except FileNotFoundError:
             raise SnapshotError(f"{path}: no such file") from None
         except IsADirectoryError:
@@ -150,50 +163,31 @@ class ArchiveSource:
             raise SnapshotError(f"{path}: permission denied") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise SnapshotError(f"{path}: corrupt or not a snapshot archive ({exc})") from None
-        raw = self.files.pop(MANIFEST_NAME, None)
-        if raw is None:
+        if manifest_raw is None:
             raise SnapshotError(f"{path}: not a memlens snapshot (no {MANIFEST_NAME})")
-        self.manifest = load_manifest(raw, path)
+        self.manifest = load_manifest(manifest_raw, path)
         for rel in list(self.manifest.links) + list(self.manifest.errors):
-            self._register(rel)
+            self.add(rel, None)
 
-    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
+        """Take one member; returns the manifest's bytes if this member is the manifest."""
         if not member.isfile():
-            return
+            return None
         name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
         if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
         f = tar.extractfile(member)
         if f is None:
-            return
+            return None
         data = f.read()
         if name == MANIFEST_NAME:
-            self.files[name] = data
-            return
-        rel = name[len(PROC_PREFIX) :]
-        self.files[rel] = data
-        self._register(rel)
-
-    def _register(self, rel: str) -> None:
-        parent, _, child = rel.rpartition("/")
-        self.dirs.setdefault(parent, set()).add(child)
-        while parent:
-            grand, _, name = parent.rpartition("/")
-            self.dirs.setdefault(grand, set()).add(name)
-            parent = grand
+            return data
+        self.add(name[len(PROC_PREFIX) :], data)
+        return None
 
     def read(self, rel: str) -> bytes:
         raise_recorded(self.manifest, rel)
-        data = self.files.get(rel)
-        if data is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return data
+        return super().read(rel)
 
     def readlink(self, rel: str) -> str:
         return recorded_link(self.manifest, rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        entries = self.dirs.get(rel)
-        if entries is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return sorted(entries)

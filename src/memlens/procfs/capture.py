@@ -15,9 +15,9 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from memlens.errors import MemlensError, SnapshotError
+from memlens.errors import AccessDenied, MemlensError, SnapshotError
 from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
-from memlens.procfs.pid_parsers import parse_stat
+from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 
 PID_FILES = (
@@ -80,21 +80,29 @@ class _Collected:
     def read(self, root: ProcRoot, rel: str) -> None:
         try:
             self.files[rel] = root.read(rel)
-        except OSError as exc:
-            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+        except MemlensError as exc:
+            self.errors[rel] = _errno_name(exc)
 
     def readlink(self, root: ProcRoot, rel: str) -> None:
         try:
-            self.links[rel] = root.source.readlink(rel)
-        except OSError as exc:
-            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+            self.links[rel] = root.readlink(rel)
+        except MemlensError as exc:
+            self.errors[rel] = _errno_name(exc)
+
+
+def _errno_name(exc: MemlensError) -> str:
+    """The errno a read met, by name, to answer with when the snapshot is read."""
+    if isinstance(exc, AccessDenied):
+        return "EACCES"
+    code = getattr(exc, "errno", None) or errno.EIO
+    return errno.errorcode.get(code, "EIO")
 
 
 def _identity(root: ProcRoot, pid: int) -> tuple[int, bool] | None:
     """(start time, is a zombie), or None if the process is gone or its stat unreadable."""
     try:
         stat = parse_stat(root.read(f"{pid}/stat"))
-    except (OSError, MemlensError):
+    except MemlensError:
         return None
     return stat.start_time, stat.is_zombie
 
@@ -140,11 +148,43 @@ def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> C
         pids=tuple(report.pids),
         links=collected.links,
         errors=collected.errors,
+        users=_names(root, collected.files, users=True),
+        groups=_names(root, collected.files, users=False),
     )
     _write(output, manifest, collected.files)
     report.files = len(collected.files) + len(collected.links)
     report.errors = len(collected.errors)
     return report
+
+
+def _names(root: ProcRoot, files: dict[str, bytes], users: bool) -> dict[int, str]:
+    """The names of the users (or groups) owning what was captured, as this machine knows
+    them, so that the snapshot shows the same names wherever it is read."""
+    ids: set[int] = set()
+    for rel, data in files.items():
+        if rel.endswith("/status"):
+            try:
+                status = parse_status(data, rel)
+            except MemlensError:
+                continue
+            ids.update(status.uids if users else status.gids)
+        elif rel.startswith("sysvipc/"):
+            ids.update(_sysvipc_ids(data, ("uid", "cuid") if users else ("gid", "cgid")))
+    look = root.user_name if users else root.group_name
+    return {i: look(i) for i in sorted(ids)}
+
+
+def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
+    lines = data.split(b"\n")
+    header = lines[0].split() if lines else []
+    where = [header.index(c.encode()) for c in columns if c.encode() in header]
+    found = set()
+    for line in lines[1:]:
+        fields = line.split()
+        for i in where:
+            if i < len(fields) and fields[i].isdigit():
+                found.add(int(fields[i]))
+    return found
 
 
 def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
