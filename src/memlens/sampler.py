@@ -155,7 +155,6 @@ class Sampler:
         self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
         self._family: set[int] = set()  # live pids of root_pid's tree
-        self._users: dict[int, str] = {}
         self._self = os.getpid()
         self._first = True
 
@@ -167,7 +166,7 @@ class Sampler:
 
     def close(self) -> None:
         for tracked in self._tracked.values():
-            _unpin(tracked.proc)
+            tracked.proc.close()
         self._tracked.clear()
 
     @property
@@ -201,7 +200,7 @@ class Sampler:
                     where.append(found[0])
             except _Ended as end:
                 ended.append(TargetEnd(now, key[0], key[1], end.reason))
-                _unpin(tracked.proc)
+                tracked.proc.close()
                 del self._tracked[key]
                 self._seen.pop(key[0], None)  # its pid may be another process's next time
         return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended))
@@ -256,12 +255,14 @@ class Sampler:
             if self.selection.pattern is not None and not self.selection.pattern.search(command):
                 return None
             exe = _exe(proc)
-            _pin(proc)
+            proc.pin()
         except MemlensError:
             if strict:
                 raise
             return None
-        target = Target(pid, stat.start_time, stat.ppid, uid, self._user(uid), command, exe, now)
+        target = Target(
+            pid, stat.start_time, stat.ppid, uid, self.root.user_name(uid), command, exe, now
+        )
         self._tracked[(pid, stat.start_time)] = _Tracked(proc, target)
         return target
 
@@ -279,18 +280,6 @@ class Sampler:
                 return False
             self._family.add(proc.pid)
         return True
-
-    def _user(self, uid: int) -> str:
-        name = self._users.get(uid)
-        if name is None:
-            import pwd
-
-            try:
-                name = pwd.getpwuid(uid).pw_name
-            except KeyError:
-                name = str(uid)
-            self._users[uid] = name
-        return name
 
     # Reading a target.
 
@@ -421,15 +410,3 @@ def _exe(proc: Process) -> str | None:
 
 def _file(path: str) -> str:
     return path.rsplit("/", 1)[-1]
-
-
-def _pin(proc: Process) -> None:
-    pin = getattr(proc, "pin", None)
-    if pin is not None:
-        pin()
-
-
-def _unpin(proc: Process) -> None:
-    close = getattr(proc, "close", None)
-    if close is not None:
-        close()

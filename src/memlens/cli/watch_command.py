@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, UsageError
-from memlens.procfs.source import DirectorySource
+from memlens.procfs.root import ProcRoot
 from memlens.sampler import WHERE_EVERY, Selection
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def add_parser(sub: Any, name: str) -> None:
     add_root_argument(p)
 
 
-def _options(args: argparse.Namespace) -> Any:
+def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
     from memlens.api.watch import WatchOptions
 
     if not args.interval > 0:
@@ -96,7 +96,7 @@ def _options(args: argparse.Namespace) -> Any:
     selection = Selection(
         pids=tuple(dict.fromkeys(pids)),
         pattern=_regex(args.match) if args.match else None,
-        uid=_uid(args.user) if args.user else None,
+        uid=_uid(root, args.user) if args.user else None,
     )
     db = None
     if not args.no_record:
@@ -120,24 +120,20 @@ def _regex(text: str) -> re.Pattern[str]:
         raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
 
 
-def _uid(text: str) -> int:
-    import pwd
-
-    try:
-        return pwd.getpwnam(text).pw_uid
-    except KeyError:
-        if text.isdigit():
-            return int(text)
-        raise UsageError(f"-u {text!r}: unknown user") from None
+def _uid(root: ProcRoot, text: str) -> int:
+    uid = root.uid_of(text)
+    if uid is None:
+        raise UsageError(f"-u {text!r}: unknown user")
+    return uid
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     from memlens.api.watch import Watch
 
-    options = _options(args)
     root = open_root(args)
-    if not isinstance(root.source, DirectorySource):
+    if not root.is_live:
         raise UsageError("watch needs a live /proc: a snapshot does not change")
+    options = _options(args, root)
     live = not (args.json or args.json_lines or args.plain) and env.stdout.isatty()
     with Watch(root, options) as watch:
         if live:

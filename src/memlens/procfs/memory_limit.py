@@ -3,9 +3,10 @@ or v2 ``memory.max``, the lowest along its path to the root of the hierarchy), e
 machine's ``MemAvailable``. With the usage charged against it, that gives the headroom left,
 from which series analysis computes the time until the limit at the current rate.
 
-The cgroup files live in the cgroup filesystem, not below /proc: its mount points come from
-``/proc/self/mountinfo`` (memlens's own view), the process's cgroup path from
-``/proc/PID/cgroup``. Documentation/admin-guide/cgroup-v1/memory.rst and cgroup-v2.rst.
+Everything is read through the process's own view, so that a process in a container is seen
+as it sees itself: the cgroup mounts from ``/proc/PID/mountinfo``, its cgroup path from
+``/proc/PID/cgroup``, and the cgroup files through ``/proc/PID/root``. Reading /proc/PID/root
+needs the same access as smaps. Documentation/admin-guide/cgroup-v1/memory.rst, cgroup-v2.rst.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import NamedTuple
 from memlens.errors import MemlensError
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.source import DirectorySource
 from memlens.procfs.system_parsers import parse_meminfo
 
 # v1 prints PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 on x86-64) for "no limit".
@@ -82,16 +82,16 @@ def _levels(path: str, mount_root: str) -> list[str]:
     return ["/".join(parts[:n]) for n in range(len(parts), -1, -1)]
 
 
-def _read_int(fs: DirectorySource, rel: str) -> int | None:
+def _read_int(proc: Process, name: str) -> int | None:
     try:
-        text = fs.read(rel).strip()
-    except OSError:
+        text = proc.read(name).strip()
+    except MemlensError:
         return None
     return int(text) if text.isdigit() else None
 
 
-def _cgroup_limit(mount: _Mount, path: str) -> MemoryLimit | None:
-    fs = DirectorySource(mount.point)
+def _cgroup_limit(proc: Process, mount: _Mount, path: str) -> MemoryLimit | None:
+    base = "root" + mount.point.rstrip("/")
     limit_file, usage_file = (
         ("memory.limit_in_bytes", "memory.usage_in_bytes")
         if mount.version == 1
@@ -99,11 +99,11 @@ def _cgroup_limit(mount: _Mount, path: str) -> MemoryLimit | None:
     )
     best: MemoryLimit | None = None
     for level in _levels(path, mount.root):
-        prefix = f"{level}/" if level else ""
-        limit = _read_int(fs, prefix + limit_file)  # v2 "max" is not a number: no limit
+        prefix = f"{base}/{level}/" if level else f"{base}/"
+        limit = _read_int(proc, prefix + limit_file)  # v2 "max" is not a number: no limit
         if limit is None or (mount.version == 1 and limit >= _V1_UNLIMITED):
             continue
-        usage = _read_int(fs, prefix + usage_file)
+        usage = _read_int(proc, prefix + usage_file)
         if usage is None:
             continue
         if best is None or limit - usage < best.headroom:
@@ -118,15 +118,15 @@ def memory_limit(proc: Process) -> MemoryLimit:
     A root that is not live /proc (a snapshot) has no cgroup filesystem to ask."""
     root: ProcRoot = proc.root
     found: MemoryLimit | None = None
-    if isinstance(root.source, DirectorySource):
+    if root.is_live:
         try:
-            mounts = _mounts(root.read("self/mountinfo"))
+            mounts = _mounts(proc.read("mountinfo"))
             paths = _paths(proc.read("cgroup"))
-        except (OSError, MemlensError):  # no cgroup to ask: MemAvailable it is
+        except MemlensError:  # no cgroup to ask: MemAvailable it is
             mounts, paths = {}, {}
         for version in (1, 2):
             if version in mounts and version in paths:
-                found = _cgroup_limit(mounts[version], paths[version])
+                found = _cgroup_limit(proc, mounts[version], paths[version])
                 if found is not None:
                     break
     if found is not None:
