@@ -30,7 +30,15 @@ from typing import NamedTuple
 from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, NoSuchProcess, ReadError
 from memlens.models.maps import SmapsTable
 from memlens.models.process import Stat
-from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
+from memlens.models.sample import (
+    ProcessSample,
+    Target,
+    TargetEnd,
+    WhereGroup,
+    WhereSample,
+    WorkingSet,
+)
+from memlens.procfs.clear_refs import clear_referenced
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
@@ -73,6 +81,7 @@ class Tick(NamedTuple):
     samples: tuple[ProcessSample, ...]
     where: tuple[WhereSample, ...]
     ended: tuple[TargetEnd, ...]
+    working_sets: tuple[WorkingSet, ...] = ()  # --wss only
 
 
 class WhereCost(NamedTuple):
@@ -115,11 +124,24 @@ class _Budget:
 
 
 class _Tracked:
-    __slots__ = ("maps", "proc", "rollup", "target", "where", "where_cost")
+    __slots__ = (
+        "cleared",
+        "maps",
+        "proc",
+        "referenced",
+        "rollup",
+        "target",
+        "where",
+        "where_cost",
+        "wss",
+    )
 
-    def __init__(self, proc: Process, target: Target) -> None:
+    def __init__(self, proc: Process, target: Target, wss: bool) -> None:
         self.proc = proc
         self.target = target
+        self.wss = wss  # measure the working set (clear_refs) of this one
+        self.cleared: float | None = None  # when its referenced bits were last cleared
+        self.referenced: int | None = None  # Referenced of the last smaps_rollup read
         self.rollup = _Budget()
         self.maps = _Budget()
         self.where = _Budget()
@@ -142,6 +164,7 @@ class Sampler:
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
         cpu_timer: Callable[[], float] = time.thread_time,
+        working_set: Callable[[Target], bool] | None = None,
     ) -> None:
         self.root = root
         self.selection = selection
@@ -152,6 +175,8 @@ class Sampler:
         self._clock = clock
         self._timer = timer
         self._cpu = cpu_timer
+        self._working_set = working_set
+        self.wss_errors: dict[tuple[int, int], str] = {}  # why a working set was not measured
         self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
         self._family: set[int] = set()  # live pids of root_pid's tree
@@ -191,6 +216,7 @@ class Sampler:
         samples: list[ProcessSample] = []
         where: list[WhereSample] = []
         ended: list[TargetEnd] = []
+        working: list[WorkingSet] = []
         for key, tracked in list(self._tracked.items()):
             try:
                 found = self._where_if_due(tracked, now)
@@ -198,12 +224,14 @@ class Sampler:
                 samples.append(self._sample(tracked, now, vmas))
                 if found is not None:
                     where.append(found[0])
+                if tracked.wss and (ws := self._clear_refs(tracked)) is not None:
+                    working.append(ws)
             except _Ended as end:
                 ended.append(TargetEnd(now, key[0], key[1], end.reason))
                 tracked.proc.close()
                 del self._tracked[key]
                 self._seen.pop(key[0], None)  # its pid may be another process's next time
-        return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended))
+        return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended), tuple(working))
 
     # Finding targets.
 
@@ -263,7 +291,8 @@ class Sampler:
         target = Target(
             pid, stat.start_time, stat.ppid, uid, self.root.user_name(uid), command, exe, now
         )
-        self._tracked[(pid, stat.start_time)] = _Tracked(proc, target)
+        wss = self._working_set is not None and self._working_set(target)
+        self._tracked[(pid, stat.start_time)] = _Tracked(proc, target, wss)
         return target
 
     def _matches(self, proc: Process, stat: Stat, strict: bool) -> bool:
@@ -310,6 +339,7 @@ class Sampler:
         # None: not read this time (too costly to read at every interval), or the kernel has
         # no smaps_rollup (Linux < 4.14)
         rollup = parse_rollup(rollup_data, f"{target.pid}/smaps_rollup") if rollup_data else None
+        tracked.referenced = rollup.get("referenced") if rollup else None
         return ProcessSample(
             time=now,
             pid=target.pid,
@@ -331,7 +361,7 @@ class Sampler:
     def _rollup(self, tracked: _Tracked) -> bytes | None:
         """smaps_rollup if due: every poll, unless reading it takes more than
         ROLLUP_CPU_SHARE of a core at this interval (a process of many GiB)."""
-        if not tracked.rollup.due(self.interval):
+        if not tracked.rollup.due(self.interval) and not tracked.wss:
             return None
         start = self._cpu()
         try:
@@ -382,6 +412,22 @@ class Sampler:
             cost.reads + 1, cost.seconds + took, max(cost.longest, took), spacing
         )
         return WhereSample(now, target.pid, target.start_time, groups, took), table
+
+    def _clear_refs(self, tracked: _Tracked) -> WorkingSet | None:
+        """What the target referenced since its bits were last cleared, then clear them."""
+        target, referenced, cleared = tracked.target, tracked.referenced, tracked.cleared
+        try:
+            clear_referenced(tracked.proc)
+        except MemlensError as exc:
+            tracked.wss = False  # not ours to change after all: say why, once
+            self.wss_errors[(target.pid, target.start_time)] = str(exc)
+            return None
+        tracked.cleared = self._clock()
+        if cleared is None or referenced is None:
+            return None  # the first window starts now
+        return WorkingSet(
+            tracked.cleared, target.pid, target.start_time, referenced, tracked.cleared - cleared
+        )
 
 
 class _Ended(Exception):

@@ -251,3 +251,44 @@ def test_rollup_and_maps_of_a_costly_target_are_read_less_often(
     assert all(s.rss is not None and s.rss >= 8 * MiB for s in samples)  # status: every time
     assert spacing is not None and spacing.rollup == pytest.approx(2.0)
     assert spacing.maps == pytest.approx(5.0)
+
+
+_TOUCHER = """
+import sys, time
+buf = bytearray(64 << 20)
+for i in range(0, len(buf), 4096):
+    buf[i] = 1
+print("ready", flush=True)
+while True:
+    for i in range(0, 16 << 20, 4096):
+        buf[i] = 2
+    time.sleep(0.02)
+"""
+
+
+def test_working_set_counts_what_was_touched_since_the_last_clear() -> None:
+    # 64 MiB resident, of which 16 MiB touched again and again: the working set is that
+    # 16 MiB (plus the interpreter's own pages), not the 48 MiB left alone.
+    proc = subprocess.Popen([sys.executable, "-c", _TOUCHER], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        with Sampler(
+            ProcRoot.live(), Selection(pids=(proc.pid,)), working_set=lambda t: True
+        ) as sampler:
+            sets = []
+            deadline = time.monotonic() + 60
+            while not any(ws.referenced >= 16 * MiB for ws in sets):
+                assert time.monotonic() < deadline, sets
+                tick = sampler.poll()
+                sets += tick.working_sets
+                rss = tick.samples[0].rss
+                time.sleep(0.2)
+        assert sampler.wss_errors == {}
+        assert rss is not None and rss >= 64 * MiB
+        full = next(ws for ws in sets if ws.referenced >= 16 * MiB)
+        assert full.referenced < 40 * MiB < rss
+        assert full.window > 0
+    finally:
+        proc.kill()
+        proc.wait()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.errors import CommandFailed, MemlensError, NoMatchingProcess
-from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
+from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
 from memlens.procfs.memory_limit import MemoryLimit, memory_limit
 from memlens.procfs.root import ProcRoot
 from memlens.sampler import WHERE_EVERY, Sampler, Selection, Spacing, Tick, WhereCost
@@ -37,6 +37,7 @@ class WatchOptions(NamedTuple):
     duration: float | None = None  # seconds; None: until stopped or every target has gone
     db: str | None = None  # the recordings database; None: not recorded
     where_every: int = WHERE_EVERY
+    wss: bool = False  # working set per interval (clear_refs): own and started processes only
 
 
 class ProcessReport(NamedTuple):
@@ -50,6 +51,7 @@ class ProcessReport(NamedTuple):
     end: TargetEnd | None  # None: still running when the watch ended
     limit: MemoryLimit | None
     notes: tuple[str, ...]
+    working_sets: tuple[WorkingSet, ...] = ()
 
 
 class WatchReport(NamedTuple):
@@ -64,7 +66,17 @@ class WatchReport(NamedTuple):
 
 
 class _Series:
-    __slots__ = ("end", "limit", "samples", "spacing", "target", "where", "where_cost")
+    __slots__ = (
+        "end",
+        "limit",
+        "samples",
+        "spacing",
+        "target",
+        "where",
+        "where_cost",
+        "working_sets",
+        "wss_note",
+    )
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -74,6 +86,8 @@ class _Series:
         self.limit: MemoryLimit | None = None
         self.where_cost = WhereCost(0, 0.0, 0.0, None)
         self.spacing: Spacing | None = None
+        self.working_sets: list[WorkingSet] = []
+        self.wss_note: str | None = None
 
 
 class Watch:
@@ -127,12 +141,22 @@ class Watch:
 
             where = where_groups
         self.sampler = Sampler(
-            self.root, selection, interval=opts.interval, where=where, where_every=opts.where_every
+            self.root,
+            selection,
+            interval=opts.interval,
+            where=where,
+            where_every=opts.where_every,
+            working_set=self._wss_allowed if opts.wss else None,
         )
         if opts.db is not None:
             from memlens.store import RecordingStore
 
             self.store = RecordingStore.open(opts.db, create=True)  # a bad file fails now
+
+    def _wss_allowed(self, target: Target) -> bool:
+        """--wss changes what the kernel knows of a process's use of its pages: only for the
+        user's own processes and those memlens started."""
+        return target.uid == os.getuid() or bool(self.options.command)
 
     def close(self) -> None:
         if self.sampler is not None:
@@ -172,6 +196,15 @@ class Watch:
                 self.series[key].where_cost = cost
         for end in tick.ended:
             self.series[(end.pid, end.start_time)].end = end
+        for ws in tick.working_sets:
+            self.series[(ws.pid, ws.start_time)].working_sets.append(ws)
+        if self.options.wss:
+            for target in tick.started:
+                if not self._wss_allowed(target):
+                    key = (target.pid, target.start_time)
+                    self.series[key].wss_note = "working set not measured: not your process"
+            for key, why in self.sampler.wss_errors.items():
+                self.series[key].wss_note = f"working set not measured: {why}"
         self._record(tick)
         return tick
 
@@ -294,6 +327,7 @@ class Watch:
                     s.end,
                     s.limit,
                     _notes(s, self.options.interval),
+                    tuple(s.working_sets),
                 )
             )
         status = self.child.poll() if self.child is not None else None
@@ -326,7 +360,7 @@ def _verdict_text(analysis: SeriesAnalysis) -> str:
 
 
 def _notes(s: _Series, interval: float) -> tuple[str, ...]:
-    notes = []
+    notes = [s.wss_note] if s.wss_note else []
     if s.end is not None:
         notes.append(f"ended: {s.end.reason}")
     if s.spacing is not None and s.spacing.rollup > interval * 1.01:
@@ -372,7 +406,7 @@ def describe(options: WatchOptions) -> str:
     sel = options.selection
     parts = []
     if sel.pids:
-        parts.append("pids " + ",".join(map(str, sel.pids)))
+        parts.append(("PID " if len(sel.pids) == 1 else "PIDs ") + " ".join(map(str, sel.pids)))
     if sel.pattern is not None:
         parts.append(f"-P {sel.pattern.pattern}")
     if sel.uid is not None:

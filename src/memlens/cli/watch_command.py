@@ -66,6 +66,14 @@ def add_parser(sub: Any, name: str) -> None:
     out.add_argument("--plain", action="store_true", help="one line per sample on a terminal too")
     p.add_argument("--db", metavar="FILE", help="the recordings database (default: see README)")
     p.add_argument("--no-record", action="store_true", help="do not record the samples")
+    p.add_argument(
+        "--wss",
+        action="store_true",
+        help="INTRUSIVE: the working set per interval (memory touched since the last one), by "
+        "clearing the processes' referenced bits (clear_refs) at every sample, which walks "
+        "their page tables and blinds page reclaim to their recent use; only your own "
+        "processes and those memlens starts",
+    )
     add_root_argument(p)
 
 
@@ -110,6 +118,7 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
         duration=args.duration,
         db=db,
         where_every=args.where_every,
+        wss=args.wss,
     )
 
 

@@ -81,7 +81,24 @@ def process_json(p: ProcessReport) -> dict[str, Any]:
             "longest_s": cost.longest,
             "every_s": cost.spacing,
         },
+        "working_set": _working_set(p),
         "notes": notes,
+    }
+
+
+def _working_set(p: ProcessReport) -> dict[str, Any] | None:
+    if not p.working_sets:
+        return None
+    sizes = sorted(ws.referenced for ws in p.working_sets)
+    return {
+        "windows": len(sizes),
+        "median_bytes": sizes[len(sizes) // 2],
+        "max_bytes": sizes[-1],
+        "last_bytes": p.working_sets[-1].referenced,
+        "series": [
+            {"time": ws.time, "bytes": ws.referenced, "window_s": ws.window}
+            for ws in p.working_sets
+        ],
     }
 
 
@@ -117,6 +134,7 @@ def write_tick(tick: Tick, out: TextIO) -> None:
     lines += [{"type": "sample", **s._asdict()} for s in tick.samples]
     lines += [{"type": "where", **_where(w)} for w in tick.where]
     lines += [_end(e) for e in tick.ended]
+    lines += [{"type": "working_set", **ws._asdict()} for ws in tick.working_sets]
     for line in lines:
         out.write(json.dumps(line, separators=(",", ":")) + "\n")
     out.flush()

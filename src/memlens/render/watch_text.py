@@ -3,6 +3,7 @@ verdicts at the end."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -180,6 +181,13 @@ def _process_summary(p: ProcessReport) -> list[str]:
     lines = [f"{t.pid}  {t.command}"]
     pss = f"PSS {size(first.pss if first else None)} -> {size(last.pss if last else None)}"
     lines.append(f"  {len(p.samples)} samples, {pss}")
+    if p.working_sets:
+        sizes = sorted(ws.referenced for ws in p.working_sets)
+        window = statistics.median(ws.window for ws in p.working_sets)
+        lines.append(
+            f"  working set (touched within {window:.2g} s): median {size(sizes[len(sizes) // 2])},"
+            f" max {size(sizes[-1])}, over {len(sizes)} windows"
+        )
     if a is not None:
         ci = a.slope_ci
         interval = f" [{rate(ci[0])} .. {rate(ci[1])}]" if ci is not None else ""
