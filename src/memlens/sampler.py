@@ -66,6 +66,9 @@ class Selection(NamedTuple):
     pattern: re.Pattern[str] | None = None
     uid: int | None = None
     root_pid: int | None = None
+    # Within root_pid's tree, only the process running this command (argv) and its
+    # descendants: a launcher such as heaptrack starts COMMAND and helpers of its own.
+    app: tuple[str, ...] | None = None
 
     @property
     def dynamic(self) -> bool:
@@ -180,6 +183,7 @@ class Sampler:
         self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
         self._family: set[int] = set()  # live pids of root_pid's tree
+        self._app: set[int] = set()  # live pids of the app's tree (Selection.app)
         self._self = os.getpid()
         self._first = True
 
@@ -248,6 +252,7 @@ class Sampler:
         for pid in [p for p in self._seen if p not in present]:
             del self._seen[pid]
             self._family.discard(pid)
+            self._app.discard(pid)
         found: list[Target] = []
         pending = [pid for pid in listed if pid not in self._seen]
         while pending:
@@ -279,7 +284,10 @@ class Sampler:
             uid = status.uids[0]
             if self.selection.uid is not None and uid != self.selection.uid:
                 return None
-            command = command_line(proc.cmdline(), stat)
+            argv = proc.cmdline()
+            if self.selection.app is not None and not self._in_app(pid, stat.ppid, argv):
+                return None
+            command = command_line(argv, stat)
             if self.selection.pattern is not None and not self.selection.pattern.search(command):
                 return None
             exe = _exe(proc)
@@ -294,6 +302,15 @@ class Sampler:
         wss = self._working_set is not None and self._working_set(target)
         self._tracked[(pid, stat.start_time)] = _Tracked(proc, target, wss)
         return target
+
+    def _in_app(self, pid: int, ppid: int, argv: tuple[str, ...]) -> bool:
+        app = self.selection.app
+        assert app is not None
+        same = bool(argv) and argv[1:] == app[1:] and _base(argv[0]) == _base(app[0])
+        if ppid in self._app or same:
+            self._app.add(pid)
+            return True
+        return False
 
     def _matches(self, proc: Process, stat: Stat, strict: bool) -> bool:
         if stat.is_kernel_thread or stat.is_zombie:
@@ -452,6 +469,10 @@ def _exe(proc: Process) -> str | None:
         return proc.readlink("exe")
     except MemlensError:
         return None
+
+
+def _base(program: str) -> str:
+    return program.rsplit("/", 1)[-1]
 
 
 def _file(path: str) -> str:

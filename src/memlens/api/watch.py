@@ -14,16 +14,19 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from memlens.errors import CommandFailed, MemlensError, NoMatchingProcess
+from memlens.api.command import check_runnable, end_command, start_command
+from memlens.errors import MemlensError, NoMatchingProcess
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
 from memlens.procfs.memory_limit import MemoryLimit, memory_limit
 from memlens.procfs.root import ProcRoot
 from memlens.sampler import WHERE_EVERY, Sampler, Selection, Spacing, Tick, WhereCost
 
 if TYPE_CHECKING:
+    from memlens.api.heaptrack import Heaptrack
+    from memlens.models.heaptrack import HeaptrackReport
     from memlens.models.series import SeriesAnalysis
     from memlens.store import RecordingStore
 
@@ -38,6 +41,7 @@ class WatchOptions(NamedTuple):
     db: str | None = None  # the recordings database; None: not recorded
     where_every: int = WHERE_EVERY
     wss: bool = False  # working set per interval (clear_refs): own and started processes only
+    heaptrack: bool = False  # run COMMAND under heaptrack; its leaked stacks at the end
 
 
 class ProcessReport(NamedTuple):
@@ -52,6 +56,7 @@ class ProcessReport(NamedTuple):
     limit: MemoryLimit | None
     notes: tuple[str, ...]
     working_sets: tuple[WorkingSet, ...] = ()
+    heaptrack: HeaptrackReport | None = None  # --heaptrack: for COMMAND's process
 
 
 class WatchReport(NamedTuple):
@@ -63,6 +68,7 @@ class WatchReport(NamedTuple):
     processes: tuple[ProcessReport, ...]
     command_status: int | None  # -- COMMAND's exit status (negative: killed by that signal)
     stopped_by: str  # "duration", "targets gone", "quit", "interrupted"
+    heaptrack: HeaptrackReport | None = None
 
 
 class _Series:
@@ -110,6 +116,7 @@ class Watch:
         self._monotonic = monotonic
         self.series: dict[Key, _Series] = {}
         self.child: subprocess.Popen[bytes] | None = None
+        self.heaptrack: Heaptrack | None = None
         self.sampler: Sampler | None = None
         self.store: RecordingStore | None = None
         self.recording: int | None = None
@@ -132,8 +139,16 @@ class Watch:
     def open(self) -> None:
         opts = self.options
         selection = opts.selection
-        if opts.command:
-            self.child = start_command(opts.command)
+        command = opts.command
+        if command and opts.heaptrack:
+            from memlens.api.heaptrack import Heaptrack
+
+            check_runnable(command[0])  # heaptrack would start, then fail less clearly
+            self.heaptrack = Heaptrack()
+            command = self.heaptrack.wrap(command)
+            selection = selection._replace(app=tuple(opts.command))
+        if command:
+            self.child = start_command(command)
             selection = selection._replace(root_pid=self.child.pid)
         where = None
         if self._analyse:
@@ -158,16 +173,15 @@ class Watch:
         user's own processes and those memlens started."""
         return target.uid == os.getuid() or bool(self.options.command)
 
+    def end_command(self) -> None:
+        """End COMMAND (and its process group) if it still runs: it ends with the watch."""
+        if self.child is not None:
+            end_command(self.child)
+
     def close(self) -> None:
         if self.sampler is not None:
             self.sampler.close()
-        if self.child is not None and self.child.poll() is None:
-            self.child.terminate()  # memlens started it: it ends with the watch
-            try:
-                self.child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
+        self.end_command()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -261,8 +275,8 @@ class Watch:
                 if n == 0 and not tick.started and not self.options.command:
                     raise NoMatchingProcess(f"no process matches {describe(self.options)}")
                 on_tick(tick)
-                if self.live == 0:
-                    return "targets gone"
+                if self.live == 0 and (self.child is None or self.child.poll() is not None):
+                    return "targets gone"  # (COMMAND's launcher may run with none yet)
                 now = self._monotonic()
                 n = max(n + 1, int((now - t0) / interval) + 1)  # late: skip, never bunch up
                 due = t0 + n * interval
@@ -314,6 +328,14 @@ class Watch:
             return self.series[key].limit
 
     def report(self, stopped_by: str) -> WatchReport:
+        heaptrack = None
+        if self.heaptrack is not None:
+            self.end_command()  # heaptrack's data is complete once COMMAND has ended
+            heaptrack = self.heaptrack.report()
+        app = next(
+            (k for k, s in self.series.items() if self.child and s.target.ppid == self.child.pid),
+            None,
+        )
         processes = []
         for key, s in self.series.items():
             analysis = self.analysis(key)
@@ -328,6 +350,7 @@ class Watch:
                     s.limit,
                     _notes(s, self.options.interval),
                     tuple(s.working_sets),
+                    heaptrack if key == app else None,
                 )
             )
         status = self.child.poll() if self.child is not None else None
@@ -340,6 +363,7 @@ class Watch:
             tuple(processes),
             status,
             stopped_by,
+            heaptrack,
         )
 
     def finish(self, report: WatchReport) -> None:
@@ -378,19 +402,6 @@ def _notes(s: _Series, interval: float) -> tuple[str, ...]:
     else:
         notes.append("smaps never read: no breakdown of where the memory is")
     return tuple(notes)
-
-
-def start_command(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``-- COMMAND ARGS``; CommandFailed (127 not found, 126 not runnable) if it
-    cannot be."""
-    try:
-        return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise CommandFailed(argv[0], "command not found", not_found=True) from None
-    except PermissionError:
-        raise CommandFailed(argv[0], "permission denied", not_found=False) from None
-    except OSError as exc:
-        raise CommandFailed(argv[0], exc.strerror or str(exc), not_found=False) from None
 
 
 def invocation(options: WatchOptions) -> str:

@@ -74,6 +74,12 @@ def add_parser(sub: Any, name: str) -> None:
         "their page tables and blinds page reclaim to their recent use; only your own "
         "processes and those memlens starts",
     )
+    p.add_argument(
+        "--heaptrack",
+        action="store_true",
+        help="with -- COMMAND: run COMMAND under heaptrack (Debian package heaptrack) and put "
+        "its top leaked allocation stacks next to the verdict",
+    )
     add_root_argument(p)
 
 
@@ -99,6 +105,8 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
     chosen = sum(map(bool, (pids, command, args.match, args.user)))
     if chosen == 0:
         raise UsageError("watch what? give PIDs, -P REGEX, -u USER or -- COMMAND ARGS")
+    if args.heaptrack and not command:
+        raise UsageError("--heaptrack runs a command under heaptrack: give -- COMMAND ARGS")
     if command and (pids or args.match or args.user):
         raise UsageError("-- COMMAND watches COMMAND and its descendants: no PIDs, -P or -u")
     selection = Selection(
@@ -119,6 +127,7 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
         db=db,
         where_every=args.where_every,
         wss=args.wss,
+        heaptrack=args.heaptrack,
     )
 
 

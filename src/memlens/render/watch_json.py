@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
+from memlens.models.heaptrack import HeaptrackReport
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
 
 if TYPE_CHECKING:
@@ -82,7 +83,22 @@ def process_json(p: ProcessReport) -> dict[str, Any]:
             "every_s": cost.spacing,
         },
         "working_set": _working_set(p),
+        "heaptrack": heaptrack_json(p.heaptrack),
         "notes": notes,
+    }
+
+
+def heaptrack_json(h: HeaptrackReport | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    return {
+        "leaks": [
+            {"leaked_bytes": leak.leaked, "calls": leak.calls, "stack": list(leak.frames)}
+            for leak in h.leaks
+        ],
+        "total_leaked_bytes": h.total_leaked,
+        "data_file": h.data_file,
+        "note": h.note,
     }
 
 
@@ -111,6 +127,7 @@ def report_json(report: WatchReport) -> dict[str, Any]:
         "recording": report.recording,
         "db": report.db,
         "command_status": report.command_status,
+        "heaptrack": heaptrack_json(report.heaptrack),
         "processes": [process_json(p) for p in report.processes],
     }
 

@@ -14,6 +14,7 @@ from memlens.render.units import human
 
 if TYPE_CHECKING:
     from memlens.api.watch import ProcessReport, WatchReport
+    from memlens.models.heaptrack import HeaptrackReport
     from memlens.models.series import SeriesAnalysis
     from memlens.sampler import Tick
 
@@ -168,6 +169,8 @@ def write_summary(report: WatchReport, out: TextIO) -> None:
         lines.append(f"recorded as {report.recording} in {report.db}")
     if report.command_status is not None:
         lines.append(f"command exit status: {report.command_status}")
+    if report.heaptrack is not None and not any(p.heaptrack for p in report.processes):
+        lines.extend(heaptrack_lines(report.heaptrack))
     for p in report.processes:
         lines.append("")
         lines.extend(_process_summary(p))
@@ -205,4 +208,20 @@ def _process_summary(p: ProcessReport) -> list[str]:
         lines.extend(f"  evidence: {e}" for e in a.evidence)
         lines.extend(f"  note: {n}" for n in a.notes)
     lines.extend(f"  note: {n}" for n in p.notes)
+    if p.heaptrack is not None:
+        lines.extend(heaptrack_lines(p.heaptrack))
+    return lines
+
+
+def heaptrack_lines(h: HeaptrackReport) -> list[str]:
+    lines = []
+    if h.note:
+        lines.append(f"  heaptrack: {h.note}")
+    if h.total_leaked is not None:
+        lines.append(f"  heaptrack: {size(h.total_leaked)} leaked in all; largest leaks:")
+    for leak in h.leaks:
+        lines.append(f"    {size(leak.leaked)} in {leak.calls} allocations from")
+        lines.extend(f"      {frame}" for frame in leak.frames[:8])
+    if h.data_file:
+        lines.append(f"  heaptrack data: {h.data_file} (heaptrack --analyze FILE)")
     return lines
