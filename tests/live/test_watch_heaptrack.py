@@ -65,3 +65,15 @@ def test_heaptrack_needs_a_command(cli: Callable[..., Result]) -> None:
     assert result.stderr == (
         "memlens: --heaptrack runs a command under heaptrack: give -- COMMAND ARGS\n"
     )
+
+
+def test_heaptrack_missing_is_said_plainly(
+    cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # neither heaptrack nor heaptrack_print
+    result = cli("watch", "--no-record", "--heaptrack", "--", "/bin/true")
+    assert result.status == 127
+    assert result.stderr == (
+        "memlens: cannot run heaptrack: not installed "
+        "(Debian package heaptrack: apt-get install heaptrack)\n"
+    )

@@ -24,7 +24,7 @@ class Heaptrack:
         self.heaptrack = shutil.which("heaptrack")
         self.printer = shutil.which("heaptrack_print")
         if self.heaptrack is None or self.printer is None:
-            raise CommandFailed("--heaptrack", f"heaptrack is {MISSING}", not_found=True)
+            raise CommandFailed("heaptrack", MISSING, not_found=True)
         self.dir = tempfile.mkdtemp(prefix="memlens-heaptrack-")
 
     def wrap(self, argv: Sequence[str]) -> tuple[str, ...]:
