@@ -17,9 +17,7 @@ def start_command(argv: Sequence[str]) -> subprocess.Popen[bytes]:
     CommandFailed (127 not found, 126 not runnable) if it cannot be."""
     try:
         # Its output goes to memlens's stderr: stdout carries memlens's own (JSON, the view).
-        return subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=2, process_group=0
-        )
+        return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=2, process_group=0)
     except FileNotFoundError:
         raise CommandFailed(argv[0], "command not found", not_found=True) from None
     except PermissionError:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from memlens.models.heaptrack import HeaptrackReport
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
+from memlens.render.text import json_text
 
 if TYPE_CHECKING:
     from memlens.api.watch import ProcessReport, WatchReport
@@ -66,7 +67,7 @@ def process_json(p: ProcessReport) -> dict[str, Any]:
     return {
         "pid": t.pid,
         "start_time": t.start_time,
-        "command": t.command,
+        "command": json_text(t.command),
         "user": t.user,
         "samples": len(p.samples),
         "first": _sample(p.samples[0] if p.samples else None),
@@ -138,7 +139,7 @@ def write_report(report: WatchReport, out: TextIO) -> None:
 
 
 def _target(t: Target) -> dict[str, Any]:
-    return {"type": "target", **t._asdict()}
+    return {"type": "target", **t._replace(command=json_text(t.command))._asdict()}
 
 
 def _end(e: TargetEnd) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from memlens.models.sample import ProcessSample, Target
 from memlens.render.table import Column, layout
+from memlens.render.text import safe
 from memlens.render.units import human
 
 if TYPE_CHECKING:
@@ -90,11 +91,11 @@ def _num(n: int | None) -> str:
 
 def write_tick_lines(tick: Tick, out: TextIO, first: bool) -> None:
     lines = [SAMPLE_TITLE] if first else []
-    lines += [f"# {_clock(tick.time)} watching {t.pid}: {t.command}" for t in tick.started]
+    lines += [f"# {_clock(tick.time)} watching {t.pid}: {safe(t.command)}" for t in tick.started]
     lines += [sample_line(s) for s in tick.samples]
     for w in tick.where:
         top = sorted(w.groups, key=lambda g: g.pss, reverse=True)[:3]
-        groups = ", ".join(f"{g.name} {human(g.pss)}" for g in top)
+        groups = ", ".join(f"{safe(g.name)} {human(g.pss)}" for g in top)
         lines.append(f"# {_clock(w.time)} {w.pid} where (PSS): {groups}")
     lines += [f"# {_clock(e.time)} {e.pid} {e.reason}" for e in tick.ended]
     if lines:
@@ -124,7 +125,7 @@ def growth_text(a: SeriesAnalysis | None) -> str:
     top = max(a.where, key=lambda w: w.slope_bytes_per_s or 0.0)
     if not top.slope_bytes_per_s or top.slope_bytes_per_s <= 0:
         return "-"
-    return f"{top.group} {rate(top.slope_bytes_per_s)}"
+    return f"{safe(top.group)} {rate(top.slope_bytes_per_s)}"
 
 
 def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
@@ -151,7 +152,7 @@ def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
                 rate(slope),
                 verdict,
                 growth_text(r.analysis),
-                r.target.command,
+                safe(r.target.command),
             ]
         )
     return header + "\n\n" + layout(columns, table, width)
@@ -181,7 +182,7 @@ def _process_summary(p: ProcessReport) -> list[str]:
     t, a = p.target, p.analysis
     first = p.samples[0] if p.samples else None
     last = p.samples[-1] if p.samples else None
-    lines = [f"{t.pid}  {t.command}"]
+    lines = [f"{t.pid}  {safe(t.command)}"]
     pss = f"PSS {size(first.pss if first else None)} -> {size(last.pss if last else None)}"
     lines.append(f"  {len(p.samples)} samples, {pss}")
     if p.working_sets:
@@ -197,7 +198,7 @@ def _process_summary(p: ProcessReport) -> list[str]:
         lines.append(f"  verdict: {verdict_text(a)}, slope {rate(a.slope_bytes_per_s)}{interval}")
         for w in sorted(a.where, key=lambda w: -(w.slope_bytes_per_s or 0.0))[:5]:
             lines.append(
-                f"    {w.group}: {rate(w.slope_bytes_per_s)}, "
+                f"    {safe(w.group)}: {rate(w.slope_bytes_per_s)}, "
                 f"{size(w.bytes_first)} -> {size(w.bytes_last)}"
             )
         if a.time_to_limit_s is not None and p.limit is not None:
