@@ -305,7 +305,7 @@ class Watch:
         result = analyse(
             series.samples,
             where=series.where,
-            limit=limit.headroom if limit else None,
+            limit=_reachable(series.samples, limit),
             limit_source=limit.source if limit else None,
         )
         self._cache[key] = (len(series.samples), result)
@@ -376,6 +376,16 @@ class Watch:
             if p.analysis is not None
         }
         self.store.finish(self.recording, report.ended, verdicts)
+
+
+def _reachable(samples: Sequence[ProcessSample], limit: MemoryLimit | None) -> int | None:
+    """The value the process's memory may reach: what it holds now plus the headroom left
+    under its limit (the analysis measures PSS, else RSS where PSS was not read)."""
+    if limit is None:
+        return None
+    pss = next((s.pss for s in reversed(samples) if s.pss is not None), None)
+    now = pss if pss is not None else next((s.rss for s in reversed(samples) if s.rss), None)
+    return None if now is None else now + limit.headroom
 
 
 def _verdict_text(analysis: SeriesAnalysis) -> str:

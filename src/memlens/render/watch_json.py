@@ -38,6 +38,7 @@ def _analysis(a: SeriesAnalysis | None) -> dict[str, Any]:
             "slope_ci": None,
             "where": [],
             "time_to_limit_s": None,
+            "evidence": None,
         }
     verdict = getattr(a.verdict, "value", a.verdict)
     return {
@@ -55,7 +56,9 @@ def _analysis(a: SeriesAnalysis | None) -> dict[str, Any]:
             for w in a.where
         ],
         "time_to_limit_s": a.time_to_limit_s,
-        "evidence": list(a.evidence),
+        "metric": a.metric,
+        "trend_p": a.trend_p,
+        "evidence": a.evidence,
     }
 
 

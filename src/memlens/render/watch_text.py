@@ -206,7 +206,7 @@ def _process_summary(p: ProcessReport) -> list[str]:
                 f"  limit: {size(p.limit.limit)} ({p.limit.source}), "
                 f"reached in {duration(a.time_to_limit_s)} at this rate"
             )
-        lines.extend(f"  evidence: {e}" for e in a.evidence)
+        lines.append(f"  evidence: {a.evidence}")
         lines.extend(f"  note: {n}" for n in a.notes)
     lines.extend(f"  note: {n}" for n in p.notes)
     if p.heaptrack is not None:
