@@ -53,7 +53,8 @@ WHERE_EVERY = 5  # polls between two smaps reads of one target, at least
 # their wall time is also the target's stall.
 STALL_SHARE = 0.01  # wall time of smaps reads (the target's stall)
 WHERE_CPU_SHARE = 0.0025  # memlens's CPU for smaps: the read, parsing and grouping
-ROLLUP_CPU_SHARE = 0.005  # memlens's CPU for smaps_rollup (every poll unless it is large)
+ROLLUP_CPU_SHARE = 0.005  # memlens's CPU for smaps_rollup of a large process...
+ROLLUP_ALWAYS = 0.002  # ...one that costs less than 2 ms is read at every poll, whatever the rate
 MAPS_CPU_SHARE = 0.002  # memlens's CPU for the VMA count (a 10,000-VMA map is 0.5 MB)
 
 
@@ -376,8 +377,8 @@ class Sampler:
         )
 
     def _rollup(self, tracked: _Tracked) -> bytes | None:
-        """smaps_rollup if due: every poll, unless reading it takes more than
-        ROLLUP_CPU_SHARE of a core at this interval (a process of many GiB)."""
+        """smaps_rollup if due: every poll, unless reading it costs over ROLLUP_ALWAYS and
+        more than ROLLUP_CPU_SHARE of a core at this interval (a process of GiBs)."""
         if not tracked.rollup.due(self.interval) and not tracked.wss:
             return None
         start = self._cpu()
@@ -388,7 +389,8 @@ class Sampler:
                 raise
             tracked.rollup.spent(float("inf"))  # Linux < 4.14: none, ever
             return None
-        tracked.rollup.spent((self._cpu() - start) / ROLLUP_CPU_SHARE)
+        cost = self._cpu() - start
+        tracked.rollup.spent(cost / ROLLUP_CPU_SHARE if cost > ROLLUP_ALWAYS else 0.0)
         return data
 
     def _vmas(self, tracked: _Tracked) -> int | None:
