@@ -106,11 +106,13 @@ class Spacing(NamedTuple):
 
 
 class _Budget:
-    """When a costly read is next due: ``spent(cost)`` spaces the next one ``cost / share``
-    seconds later, counted in polls of ``interval`` (not the clock, so that a late poll does
-    not bunch reads up)."""
+    """When a costly read is next due: ``spent(spacing)`` (a read's cost / its share) spaces
+    the next one that far, counted in polls of ``interval`` (not the clock, so that a late poll
+    does not bunch reads up). The spacing is smoothed (moving average), so that one read slowed
+    by a busy machine does not skip the next."""
 
     __slots__ = ("since", "spacing")
+    SMOOTHING = 0.3  # the weight of the newest read
 
     def __init__(self) -> None:
         self.since: int | None = None  # polls since the last read; None: never read
@@ -123,6 +125,8 @@ class _Budget:
         return self.since >= at_least and self.since * interval >= self.spacing - 1e-9
 
     def spent(self, spacing: float) -> None:
+        if self.since is not None and spacing != float("inf"):
+            spacing = self.SMOOTHING * spacing + (1 - self.SMOOTHING) * self.spacing
         self.since = 0
         self.spacing = spacing
 
@@ -428,7 +432,7 @@ class Sampler:
         tracked.where.spent(spacing)
         cost = tracked.where_cost
         tracked.where_cost = WhereCost(
-            cost.reads + 1, cost.seconds + took, max(cost.longest, took), spacing
+            cost.reads + 1, cost.seconds + took, max(cost.longest, took), tracked.where.spacing
         )
         return WhereSample(now, target.pid, target.start_time, groups, took), table
 

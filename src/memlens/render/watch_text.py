@@ -16,7 +16,7 @@ from memlens.render.units import human
 if TYPE_CHECKING:
     from memlens.api.watch import ProcessReport, WatchReport
     from memlens.models.heaptrack import HeaptrackReport
-    from memlens.models.series import SeriesAnalysis
+    from memlens.models.series import SeriesAnalysis, WhereTrend
     from memlens.sampler import Tick
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -162,9 +162,11 @@ def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
 
 
 def write_summary(report: WatchReport, out: TextIO) -> None:
+    times = [s.time for p in report.processes for s in p.samples]
+    span = max(times) - min(times) if times else 0.0
     lines = [
         f"memlens watch: {len(report.processes)} process(es), every {report.interval:g} s, "
-        f"{report.ended - report.started:.0f} s ({report.stopped_by})"
+        f"{span:.0f} s of samples ({report.stopped_by})"
     ]
     if report.recording is not None:
         lines.append(f"recorded as {report.recording} in {report.db}")
@@ -196,7 +198,7 @@ def _process_summary(p: ProcessReport) -> list[str]:
         ci = a.slope_ci
         interval = f" [{rate(ci[0])} .. {rate(ci[1])}]" if ci is not None else ""
         lines.append(f"  verdict: {verdict_text(a)}, slope {rate(a.slope_bytes_per_s)}{interval}")
-        for w in sorted(a.where, key=lambda w: -(w.slope_bytes_per_s or 0.0))[:5]:
+        for w in _growing(a):
             lines.append(
                 f"    {safe(w.group)}: {rate(w.slope_bytes_per_s)}, "
                 f"{size(w.bytes_first)} -> {size(w.bytes_last)}"
@@ -212,6 +214,14 @@ def _process_summary(p: ProcessReport) -> list[str]:
     if p.heaptrack is not None:
         lines.extend(heaptrack_lines(p.heaptrack))
     return lines
+
+
+def _growing(a: SeriesAnalysis, most: int = 4) -> list[WhereTrend]:
+    """The groups that grew, fastest first, leaving out those under 5 % of the fastest."""
+    grew = sorted(
+        (w for w in a.where if w.slope_bytes_per_s > 0), key=lambda w: -w.slope_bytes_per_s
+    )
+    return [w for w in grew if w.slope_bytes_per_s >= 0.05 * grew[0].slope_bytes_per_s][:most]
 
 
 def heaptrack_lines(h: HeaptrackReport) -> list[str]:
