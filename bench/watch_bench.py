@@ -57,20 +57,42 @@ def _time_read(path: str, repeat: int = 7) -> float:
     return statistics.median(times)
 
 
-def _run_watch(memlens: list[str], pid: int, duration: float, db: str) -> tuple[float, float, Any]:
-    """Wall seconds, CPU seconds (user + system) and the JSON of one watch."""
+def _cpu_of(pid: int) -> float:
+    """utime + stime of a process, seconds (proc_pid_stat(5) fields 14 and 15)."""
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Watched:
+    """One watch run: wall and CPU seconds in all, CPU between ``window`` seconds after the
+    start and ``window`` seconds before the end (the steady part: no start-up, no analysis)."""
+
+    def __init__(self, wall: float, cpu: float, steady: float | None, doc: Any) -> None:
+        self.wall, self.cpu, self.steady, self.doc = wall, cpu, steady, doc
+
+
+def _run_watch(memlens: list[str], pid: int, duration: float, db: str) -> Watched:
     argv = [*memlens, "watch", "--interval", "1", "--duration", f"{duration:g}"]
     argv += ["--json", "--db", db, str(pid)]
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=harness.CHILD_ENV)
     assert proc.stdout is not None
+    steady = None
+    window = 5.0
+    if duration > 4 * window:
+        time.sleep(window)
+        cpu0, t0 = _cpu_of(proc.pid), time.perf_counter()
+        time.sleep(duration - 2 * window)
+        cpu1, t1 = _cpu_of(proc.pid), time.perf_counter()
+        steady = (cpu1 - cpu0) / (t1 - t0)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise BenchError(f"{harness.display(argv)} exited {proc.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, json.loads(out)
+    return Watched(wall, usage.ru_utime + usage.ru_stime, steady, json.loads(out))
 
 
 def part_one(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,20 +110,20 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
         smaps_s = _time_read(f"/proc/{pid}/smaps", 3)
         with tempfile.TemporaryDirectory(prefix="memlens-watch-bench-") as tmp:
             short = _run_watch(memlens, pid, 1, f"{tmp}/short.db")
-            wall, cpu, doc = _run_watch(memlens, pid, args.duration, f"{tmp}/long.db")
+            run = _run_watch(memlens, pid, args.duration, f"{tmp}/long.db")
+            wall, cpu, doc, steady = run.wall, run.cpu, run.doc, run.steady
             rollup_reads = _rollup_reads(f"{tmp}/long.db", pid)
     finally:
         harness.end_load(load)
     (proc,) = doc["processes"]
     samples = proc["samples"]
     reads = proc["smaps_reads"]
-    steady = (cpu - short[1]) / (wall - short[0])
     stall = (reads["seconds"] + rollup_reads * rollup_s) / wall
     result = {
         "target": {"rss_bytes": rss << 10, "vmas": vmas},
         "kernel_read_s": {"smaps_rollup": rollup_s, "smaps": smaps_s},
         "run": {"duration_s": args.duration, "wall_s": wall, "cpu_s": cpu, "samples": samples},
-        "startup_run": {"wall_s": short[0], "cpu_s": short[1]},
+        "startup_run": {"wall_s": short.wall, "cpu_s": short.cpu},
         "cpu_share_of_a_core": cpu / wall,
         "steady_cpu_share_of_a_core": steady,
         "smaps_reads": reads,
@@ -114,9 +136,11 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
         f"{wall:.0f} s: {samples} samples"
     )
     print(f"  kernel: smaps_rollup read {rollup_s * 1000:.1f} ms, smaps {smaps_s * 1000:.1f} ms")
+    shown = "-" if steady is None else f"{steady:.2%}"
     print(
-        f"  memlens CPU {cpu:.2f} s = {cpu / wall:.2%} of a core (start-up included); "
-        f"steady {steady:.2%} (start-up run: {short[1]:.2f} s CPU)"
+        f"  memlens CPU {cpu:.2f} s = {cpu / wall:.2%} of a core over the run (start-up and "
+        f"the final analysis included; a 1 s run takes {short.cpu:.2f} s); "
+        f"while sampling {shown}"
     )
     print(
         f"  smaps read {reads['reads']} times ({reads['seconds'] * 1000:.0f} ms in all, longest "
@@ -185,10 +209,10 @@ def part_two(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         harness.end_load(load)
     print(f"one poll over {len(workers)} processes ({args.polls} polls, medians):")
-    for name, poll, floor in rows:
+    for name, poll_s, floor_s in rows:
         print(
-            f"  {name:<18} {poll * 1000:7.1f} ms; floor (smaps_rollup of each, once) "
-            f"{floor * 1000:6.1f} ms; ratio {poll / floor:.2f}"
+            f"  {name:<18} {poll_s * 1000:7.1f} ms; floor (smaps_rollup of each, once) "
+            f"{floor_s * 1000:6.1f} ms; ratio {poll_s / floor_s:.2f}"
         )
     return results
 
