@@ -405,7 +405,7 @@ def _notes(s: _Series, interval: float) -> tuple[str, ...]:
     cost = s.where_cost
     if cost.reads:
         notes.append(
-            f"smaps read {cost.reads} times (every {cost.spacing:g} s at most), "
+            f"smaps read {cost.reads} times (every {cost.spacing:.3g} s at most), "
             f"{cost.seconds / cost.reads * 1000:.1f} ms each on average, "
             f"{cost.longest * 1000:.1f} ms at most"
         )
