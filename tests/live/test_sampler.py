@@ -4,7 +4,9 @@ cleanly when a target exits, becomes a zombie or is replaced."""
 from __future__ import annotations
 
 import os
+import pwd
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -289,6 +291,26 @@ def test_working_set_counts_what_was_touched_since_the_last_clear() -> None:
         full = next(ws for ws in sets if ws.referenced >= 16 * MiB)
         assert full.referenced < 40 * MiB < rss
         assert full.window > 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_user_selection_takes_that_users_processes_only() -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to start a process as nobody")
+    nobody = pwd.getpwnam("nobody")
+    user = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
+    proc = subprocess.Popen([*user, "sleep", "120"])
+    try:
+        with Sampler(ProcRoot.live(), Selection(uid=nobody.pw_uid)) as sampler:
+            tick = _poll_until(sampler, lambda t: proc.pid in [s.pid for s in t.samples])
+            mine = [t for t in sampler.targets if t.pid == proc.pid]
+            assert [(t.uid, t.user, t.command) for t in mine] == [
+                (nobody.pw_uid, "nobody", "sleep 120")
+            ]
+            assert all(t.uid == nobody.pw_uid for t in sampler.targets)
+            assert os.getpid() not in [s.pid for s in tick.samples]
     finally:
         proc.kill()
         proc.wait()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +129,22 @@ def test_a_target_that_becomes_unreadable_ends_with_the_reason(
     finally:
         target.kill()
         target.wait()
+
+
+def test_a_command_and_its_children_are_watched_until_they_exit(
+    cli: Callable[..., Result],
+) -> None:
+    # A shell that starts a child, waits for it, and exits 3: both are watched, and the
+    # watch ends by itself when both are gone.
+    script = f"{sys.executable} -c 'import time; time.sleep(1.5)'; exit 3"
+    result = cli("watch", "--no-record", "--json", "--interval", "0.2", "--", "sh", "-c", script)
+    assert result.status == ExitStatus.OK, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["stopped_by"] == "targets gone"
+    assert doc["command_status"] == 3
+    shell = [p for p in doc["processes"] if p["command"].startswith("sh -c")]
+    child = [p for p in doc["processes"] if p["command"].startswith(sys.executable)]
+    assert len(shell) == 1 and len(child) == 1
+    assert shell[0]["ended"]["reason"] == "exited (status 3)"
+    assert child[0]["ended"]["reason"] in ("exited", "zombie")
+    assert child[0]["samples"] >= 2
