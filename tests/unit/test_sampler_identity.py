@@ -65,4 +65,3 @@ def test_a_vanished_directory_ends_the_series(proc_dir: Path) -> None:
     shutil.rmtree(proc_dir / str(PID))
     tick = sampler.poll()
     assert [(e.pid, e.reason) for e in tick.ended] == [(PID, "exited")]
-
