@@ -138,6 +138,10 @@ class Watch:
 
     def open(self) -> None:
         opts = self.options
+        if opts.db is not None:  # first: a bad file fails before COMMAND is started
+            from memlens.store import RecordingStore
+
+            self.store = RecordingStore.open(opts.db, create=True)
         selection = opts.selection
         command = opts.command
         if command and opts.heaptrack:
@@ -163,10 +167,6 @@ class Watch:
             where_every=opts.where_every,
             working_set=self._wss_allowed if opts.wss else None,
         )
-        if opts.db is not None:
-            from memlens.store import RecordingStore
-
-            self.store = RecordingStore.open(opts.db, create=True)  # a bad file fails now
 
     def _wss_allowed(self, target: Target) -> bool:
         """--wss changes what the kernel knows of a process's use of its pages: only for the
