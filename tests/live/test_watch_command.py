@@ -148,3 +148,16 @@ def test_a_command_and_its_children_are_watched_until_they_exit(
     assert shell[0]["ended"]["reason"] == "exited (status 3)"
     assert child[0]["ended"]["reason"] in ("exited", "zombie")
     assert child[0]["samples"] >= 2
+
+
+def test_a_bad_recordings_file_fails_before_the_command_starts(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    db = tmp_path / "not-sqlite.db"
+    db.write_bytes(b"this is not a database\n" * 100)
+    marker = tmp_path / "started"
+    result = cli("watch", "--db", str(db), "--", "touch", str(marker))
+    assert result.status == ExitStatus.STORE_ERROR
+    assert _one_line(result).startswith(f"memlens: {db}")
+    assert not marker.exists()
+    assert db.read_bytes() == b"this is not a database\n" * 100
