@@ -236,10 +236,13 @@ class Sampler:
                 if tracked.wss and (ws := self._clear_refs(tracked)) is not None:
                     working.append(ws)
             except _Ended as end:
-                ended.append(TargetEnd(now, key[0], key[1], end.reason))
                 tracked.proc.close()
                 del self._tracked[key]
                 self._seen.pop(key[0], None)  # its pid may be another process's next time
+                if _passing(tracked, started, end.reason):
+                    started.remove(tracked.target)  # gone before its first sample: never seen
+                else:
+                    ended.append(TargetEnd(now, key[0], key[1], end.reason))
         return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended), tuple(working))
 
     # Finding targets.
@@ -451,6 +454,12 @@ class Sampler:
         return WorkingSet(
             tracked.cleared, target.pid, target.start_time, referenced, tracked.cleared - cleared
         )
+
+
+def _passing(tracked: _Tracked, started: list[Target], reason: str) -> bool:
+    """A process that was found and exited before its first sample (a short-lived child, a
+    shell's pipeline): not a target. One that could not be read is one, with the reason."""
+    return tracked.target in started and not reason.startswith("unreadable")
 
 
 class _Ended(Exception):
