@@ -179,36 +179,46 @@ def part_two(args: argparse.Namespace) -> dict[str, Any]:
         paths = [f"/proc/{pid}/smaps_rollup" for pid in workers]
         root = ProcRoot.live()
         results: dict[str, Any] = {"processes": len(workers)}
-        rows = []
-        for name, group in (("sampler, no where", None), ("sampler, where", where_groups)):
-            if name.endswith(", where") and group is None:
-                continue
-            with Sampler(root, Selection(pids=tuple(workers)), where=group) as sampler:
-                first = sampler.poll()
-                if len(first.samples) != len(workers):
-                    raise BenchError(f"sampled {len(first.samples)} of {len(workers)} workers")
-                polls = []
-                for _ in range(args.polls):
-                    start = time.perf_counter()
-                    sampler.poll()
-                    polls.append(time.perf_counter() - start)
-            floor = []
-            for _ in range(args.polls):
+        configs = {"sampler, no where": None, "sampler, where": where_groups}
+        if where_groups is None:
+            del configs["sampler, where"]
+        samplers = {
+            name: Sampler(root, Selection(pids=tuple(workers)), where=group)
+            for name, group in configs.items()
+        }
+        times: dict[str, list[float]] = {name: [] for name in [*samplers, "floor"]}
+
+        def floor() -> None:
+            for path in paths:
+                _read(path)
+
+        runs = {name: s.poll for name, s in samplers.items()} | {"floor": floor}
+        for name, sampler in samplers.items():
+            first = sampler.poll()
+            if len(first.samples) != len(workers):
+                raise BenchError(f"{name}: sampled {len(first.samples)} of {len(workers)}")
+        # Round-robin, one further along each round, as harness.Runner does for commands.
+        order = list(runs)
+        for n in range(args.polls):
+            for name in order[n % len(order) :] + order[: n % len(order)]:
                 start = time.perf_counter()
-                for path in paths:
-                    _read(path)
-                floor.append(time.perf_counter() - start)
-            rows.append((name, statistics.median(polls), statistics.median(floor)))
+                runs[name]()
+                times[name].append(time.perf_counter() - start)
+        for sampler in samplers.values():
+            sampler.close()
+        base = statistics.median(times["floor"])
+        rows = [(name, statistics.median(times[name]), base) for name in samplers]
+        results["floor_median_s"] = base
+        for name in samplers:
             results[name] = {
-                "poll_median_s": statistics.median(polls),
-                "poll_mean_s": statistics.fmean(polls),
-                "floor_median_s": statistics.median(floor),
-                "ratio": statistics.median(polls) / statistics.median(floor),
-                "polls_s": harness.rounded(polls),
+                "poll_median_s": statistics.median(times[name]),
+                "poll_mean_s": statistics.fmean(times[name]),
+                "ratio": statistics.median(times[name]) / base,
+                "polls_s": harness.rounded(times[name]),
             }
     finally:
         harness.end_load(load)
-    print(f"one poll over {len(workers)} processes ({args.polls} polls, medians):")
+    print(f"one poll over {len(workers)} processes ({args.polls} rounds, interleaved, medians):")
     for name, poll_s, floor_s in rows:
         print(
             f"  {name:<18} {poll_s * 1000:7.1f} ms; floor (smaps_rollup of each, once) "
