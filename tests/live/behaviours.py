@@ -108,9 +108,13 @@ class Leak(Behaviour):
 
 
 class ChurnLeak(Behaviour):
+    """The transient sizes go round a shuffled cycle of 0..16 MiB (every 4.25 s), so that the
+    churn is large but has no trend of its own."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.rng = random.Random(9)
+        self.sizes = list(range(17))
+        random.Random(9).shuffle(self.sizes)
         self.transient: list[int] = []
         self.turn = -1
 
@@ -121,7 +125,7 @@ class ChurnLeak(Behaviour):
             self.turn = turn
             for p in self.transient:
                 libc.free(p)
-            self.transient = [malloc(MIB) for _ in range(self.rng.randint(0, 16))]
+            self.transient = [malloc(MIB) for _ in range(self.sizes[turn % len(self.sizes)])]
 
 
 class MmapLeak(Behaviour):

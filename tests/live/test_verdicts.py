@@ -48,6 +48,9 @@ EXPECTED: dict[str, tuple[Verdict, str | None]] = {
     "steady": (Verdict.NO_LEAK, None),
 }
 RATES = {"leak": MIB, "churn-leak": MIB / 2, "mmap-leak": MIB, "arena-leak": MIB, "shm-leak": MIB}
+# The whole process's slope: within a few percent, but under churn within half its size (the
+# churn is up to 32 times the leak's growth in one interval).
+SPREAD = {"churn-leak": 0.5}
 
 
 class Recording(NamedTuple):
@@ -175,7 +178,9 @@ def test_leak_is_pinned_to_its_kind_of_memory(
     assert 0.8 * RATES[name] <= top.slope_bytes_per_s <= 1.25 * RATES[name], describe(got)
     assert got.slope_bytes_per_s is not None and got.slope_ci is not None
     assert got.slope_ci[0] <= got.slope_bytes_per_s <= got.slope_ci[1]
-    assert 0.8 * RATES[name] <= got.slope_bytes_per_s <= 1.25 * RATES[name], describe(got)
+    spread = SPREAD.get(name, 0.2)
+    assert got.slope_ci[0] > 0
+    assert abs(got.slope_bytes_per_s - RATES[name]) <= spread * RATES[name], describe(got)
 
 
 def test_what_stopped_growing_says_when(verdicts: dict[str, SeriesAnalysis]) -> None:

@@ -214,3 +214,26 @@ def test_show_without_scipy_gives_the_stored_verdicts_and_says_why(
     assert lines[lines.index(header) + 1].split()[6:9] == ["-", "-", "leak"]
     doc = json.loads(run_cli("recordings", "show", "1", "--db", path, "--json").stdout)
     assert [p["analysis"] for p in doc["processes"]] == [None, None]
+
+
+def test_hostile_names_are_escaped_in_every_format(tmp_path: Path) -> None:
+    from tests.unit.test_store import HOSTILE
+
+    path = str(tmp_path / "r.db")
+    with RecordingStore.open(path) as store:
+        rec = store.start("memlens watch 9", 1.0, f"-P {HOSTILE}", T0, "h", "k")
+        store.add_target(rec, target(9)._replace(command=HOSTILE))
+        store.add_samples(rec, [sample(9, 0)])
+    escaped = "bad\\xff\\x1b]0;owned\\x07 \\u202egnp.sh ünï"
+    text = run_cli("recordings", "show", "1", "--db", path).stdout
+    assert escaped in text and "\x1b" not in text and "\u202e" not in text
+    assert escaped in run_cli("recordings", "--db", path).stdout
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run_cli("recordings", "show", "1", "--db", path, "--csv").stdout)
+        )
+    )
+    assert rows[0]["command"] == "bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"  # CSV: bytes as \xNN
+    doc = json.loads(run_cli("recordings", "show", "1", "--db", path, "--json").stdout)
+    assert doc["processes"][0]["command"] == "bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"
+    assert doc["spec"] == "-P bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"

@@ -258,6 +258,9 @@ def test_a_missing_file_is_an_error_unless_created(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
     with pytest.raises(StoreError, match="is a directory"):
         RecordingStore.open(str(tmp_path))
+    with pytest.raises(StoreError, match=f"no such directory: {tmp_path}/sub$"):
+        RecordingStore.open(str(tmp_path / "sub" / "r.db"))
+    assert not (tmp_path / "sub").exists()
 
 
 def test_an_empty_file_becomes_a_database(tmp_path: Path) -> None:
@@ -331,3 +334,24 @@ def test_default_path_follows_xdg_data_home_and_makes_a_private_directory(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_path() == str(tmp_path / "home" / ".local/share/memlens/recordings.db")
     assert (tmp_path / "home" / ".local/share/memlens").stat().st_mode & 0o777 == 0o700
+
+
+HOSTILE = "bad\udcff\x1b]0;owned\x07 \u202egnp.sh ünï"  # undecodable byte, escapes, RTL override
+
+
+def test_names_that_are_not_utf8_come_back_exactly(tmp_path: Path) -> None:
+    path = str(tmp_path / "r.db")
+    t = Target(9, 500, 1, 0, "r\udcfeot", HOSTILE, "/tmp/\udcfe (deleted)", T0)
+    w = WhereSample(T0, 9, 500, (WhereGroup("file:/tmp/\udcfe", 4096, 4096, 4096, 0),), 0.001)
+    with RecordingStore.open(path) as store:
+        rec = store.start(f"memlens watch -P {HOSTILE}", 1.0, f"-P {HOSTILE}", T0, "h\udcff", "k")
+        store.add_target(rec, t)
+        store.add_samples(rec, [sample(9, 0)])
+        store.add_where(rec, w)
+        store.end_target(rec, TargetEnd(T0 + 1, 9, 500, "unreadable: /tmp/\udcfe"))
+        store.finish(rec, T0 + 2, {(9, 500): "leak"})
+    with RecordingStore.open(path) as store:
+        got = store.load(rec)
+    assert (got.info.spec, got.info.host) == (f"-P {HOSTILE}", "h\udcff")
+    assert got.targets == (t,) and got.where == (w,)
+    assert got.ends == (TargetEnd(T0 + 1, 9, 500, "unreadable: /tmp/\udcfe"),)

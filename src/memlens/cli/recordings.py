@@ -20,6 +20,9 @@ JSON, or remove it. The database is $XDG_DATA_HOME/memlens/recordings.db (else
 ~/.local/share/memlens/recordings.db) unless --db names another."""
 
 
+WATCH_EXTRA = ("scipy", "ruptures", "numpy")  # what the series analysis imports
+
+
 def _options(p: argparse.ArgumentParser, sub: bool) -> None:
     """--db, --json, --csv; on the actions too, so they may come before or after the action
     word (SUPPRESS there keeps an option given before it)."""
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             info = store.info(rec)
             store.delete(rec)
             env.stdout.write(
-                f"removed recording {rec} ({info.targets} processes, {info.samples} samples)\n"
+                f"removed recording {rec} ({info.targets} process"
+                f"{'' if info.targets == 1 else 'es'}, {info.samples} samples)\n"
             )
         else:
             _show(store.load(rec), args, env)
@@ -94,10 +98,7 @@ def _list(infos: Sequence[RecordingInfo], path: str, args: argparse.Namespace, e
     from memlens.render import recordings_output as out
 
     if args.json:
-        import json
-
-        json.dump([out.info_json(i) for i in infos], env.stdout, indent=1)
-        env.stdout.write("\n")
+        out.list_json(infos, env.stdout)
     elif args.csv:
         out.list_csv(infos, env.stdout)
     else:
@@ -115,7 +116,9 @@ def _show(recording: Recording, args: argparse.Namespace, env: Env) -> None:
     analyses: Sequence[SeriesAnalysis | None]
     try:
         analyses = analysed(series)
-    except ModuleNotFoundError as exc:  # scipy or ruptures: the watch extra
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in WATCH_EXTRA:
+            raise
         env.error(
             f"the series analysis needs {exc.name} (pip install 'memlens[watch]'); "
             "showing the stored verdicts only"

@@ -4,7 +4,6 @@ for ``memlens diff``: per process stat, status, cmdline, the exe link, smaps_rol
 
 from __future__ import annotations
 
-import pwd
 from collections.abc import Iterable
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
@@ -25,10 +24,9 @@ def read_processes(
     asked = pids is not None
     found: list[ProcessReading] = []
     unreadable: list[tuple[int, str]] = []
-    users: dict[int, str] = {}
     for pid in sorted(set(pids)) if pids is not None else root.pids():
         try:
-            reading = _read(root.process(pid), root.now(), users)
+            reading = _read(root.process(pid), root.now())
         except NoSuchProcess as exc:
             if asked:
                 unreadable.append((pid, exc.reason))
@@ -47,7 +45,7 @@ def _reason(exc: MemlensError) -> str:
     return str(exc)
 
 
-def _read(proc: Process, now: float, users: dict[int, str]) -> ProcessReading | None:
+def _read(proc: Process, now: float) -> ProcessReading | None:
     stat = proc.first_stat
     if stat.is_kernel_thread or stat.is_zombie:
         return None  # no user memory to compare
@@ -55,11 +53,6 @@ def _read(proc: Process, now: float, users: dict[int, str]) -> ProcessReading | 
     if status.tgid != proc.pid:
         return None  # a thread ID: its process is listed under its tgid
     uid = status.uids[0]
-    if uid not in users:
-        try:
-            users[uid] = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            users[uid] = str(uid)
     try:
         exe: str | None = proc.readlink("exe").removesuffix(" (deleted)")
     except AccessDenied:
@@ -72,7 +65,7 @@ def _read(proc: Process, now: float, users: dict[int, str]) -> ProcessReading | 
     except AccessDenied:
         rollup, smaps = None, None
     target = Target(
-        proc.pid, proc.start_time, stat.ppid, uid, users[uid],
+        proc.pid, proc.start_time, stat.ppid, uid, proc.root.user_name(uid),
         command_line(proc.cmdline(), stat), exe, now,
     )  # fmt: skip
     get = rollup.get if rollup is not None else _none

@@ -10,6 +10,8 @@ from memlens.render.recordings_output import duration, signed, size, when
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
 
+_TITLES = {"rss": "RSS", "pss": "PSS", "uss": "USS", "swap": "Swap"}
+UNREADABLE_SHOWN = 5
 _PROCESS_COLUMNS = [
     Column("Change", False),
     Column("PID", True),
@@ -75,12 +77,16 @@ def text(report: DiffReport, out: TextIO, top: int | None = 20) -> None:
     ]
     summary.append(f"{report.unchanged} unchanged")
     totals = ", ".join(
-        f"{f.upper()} {size(ta)} -> {size(tb)} ({signed(tb - ta)})" for f, ta, tb in report.totals
+        f"{_TITLES.get(f, f)} {size(ta)} -> {size(tb)} ({signed(tb - ta)})"
+        for f, ta, tb in report.totals
     )
     out.write(f"processes: {', '.join(summary)}\nin all: {totals}\n")
     for moment, side in ((a, "A"), (b, "B")):
-        for pid, reason in moment.unreadable:
+        for pid, reason in moment.unreadable[:UNREADABLE_SHOWN]:
             out.write(f"not read in {side}: process {pid}: {safe(reason)}\n")
+        if len(moment.unreadable) > UNREADABLE_SHOWN:
+            more = len(moment.unreadable) - UNREADABLE_SHOWN
+            out.write(f"not read in {side}: {more} more processes (--json lists them)\n")
     shown = report.changes if top is None else report.changes[:top]
     if not shown:
         return
@@ -149,7 +155,7 @@ def _moment_json(m: Moment) -> dict[str, Any]:
         "source": json_text(m.source),
         "time": m.time,
         "processes": len(m.processes),
-        "unreadable": [{"pid": pid, "reason": r} for pid, r in m.unreadable],
+        "unreadable": [{"pid": pid, "reason": json_text(r)} for pid, r in m.unreadable],
     }
 
 

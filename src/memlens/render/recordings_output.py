@@ -104,7 +104,7 @@ def info_json(i: RecordingInfo) -> dict[str, Any]:
         "ended": i.ended,
         "last_sample": i.last_sample,
         "host": json_text(i.host),
-        "kernel": i.kernel,
+        "kernel": json_text(i.kernel),
         "command": json_text(i.command),
         "interval": i.interval,
         "spec": json_text(i.spec),
@@ -117,6 +117,13 @@ def info_json(i: RecordingInfo) -> dict[str, Any]:
     }
 
 
+def list_json(infos: Sequence[RecordingInfo], out: TextIO) -> None:
+    import json  # only for --json
+
+    json.dump([info_json(i) for i in infos], out, indent=1)
+    out.write("\n")
+
+
 def list_csv(infos: Sequence[RecordingInfo], out: TextIO) -> None:
     import csv  # only for --csv
 
@@ -125,8 +132,9 @@ def list_csv(infos: Sequence[RecordingInfo], out: TextIO) -> None:
                 "targets", "samples", "verdicts"])  # fmt: skip
     for i in infos:
         w.writerow(
-            [i.id, i.started, _blank(i.ended), _blank(i.last_sample), i.host, i.kernel,
-             i.interval, i.spec, i.targets, i.samples, verdicts_text(i.verdicts)]
+            [i.id, i.started, _blank(i.ended), _blank(i.last_sample), json_text(i.host),
+             json_text(i.kernel), i.interval, json_text(i.spec), i.targets, i.samples,
+             verdicts_text(i.verdicts)]
         )  # fmt: skip
 
 
@@ -163,11 +171,12 @@ def analysis_json(a: SeriesAnalysis | None) -> dict[str, Any] | None:
 def series_json(t: TargetSeries, a: SeriesAnalysis | None) -> dict[str, Any]:
     target = t.target._asdict()
     target["command"] = json_text(target["command"])
+    target["user"] = json_text(target["user"])
     target["exe"] = None if t.target.exe is None else json_text(t.target.exe)
     return target | {
         "verdict": t.verdict,
         "analysis": analysis_json(a),
-        "end": None if t.end is None else {"time": t.end.time, "reason": t.end.reason},
+        "end": None if t.end is None else {"time": t.end.time, "reason": json_text(t.end.reason)},
         "samples": [sample_json(s) for s in t.samples],
         "where": [where_json(w) for w in t.where],
     }
@@ -200,7 +209,8 @@ def show_csv(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) -
     for t in series:
         for s in t.samples:
             values = [_blank(getattr(s, f)) for f in SAMPLE_FIELDS]
-            w.writerow([info.id, t.target.pid, t.target.start_time, t.target.command, *values])
+            command = json_text(t.target.command)
+            w.writerow([info.id, t.target.pid, t.target.start_time, command, *values])
 
 
 def show_text(

@@ -20,6 +20,21 @@ from memlens.store import schema
 
 _SAMPLE_COLUMNS = ", ".join(ProcessSample._fields)
 _TARGET_COLUMNS = ", ".join(Target._fields)
+T = "CAST(? AS TEXT)"  # the placeholder of a text column: see text()
+
+
+def text(value: str | None) -> str | bytes | None:
+    """A text value for SQLite, losslessly. Names from /proc may hold bytes that are not
+    UTF-8 (kept in str as surrogate escapes), which sqlite3 refuses to encode: they go in as
+    their original bytes, cast to TEXT (SQLite stores them as given), and come back the same
+    through the connection's text_factory."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+    return value
 
 
 class RecordingStore:
@@ -85,8 +100,8 @@ class RecordingStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO recordings (started, host, kernel, command, interval, spec)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (started, host, kernel, command, interval, spec),
+                f" VALUES (?, {T}, {T}, {T}, ?, {T})",
+                (started, text(host), text(kernel), text(command), interval, text(spec)),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -95,9 +110,19 @@ class RecordingStore:
         with self._write() as db:
             self._exists(db, rec)
             db.execute(
-                f"INSERT INTO targets (recording, {_TARGET_COLUMNS})"
-                f" VALUES (?{', ?' * len(Target._fields)})",
-                (rec, *t),
+                "INSERT INTO targets (recording, pid, start_time, ppid, uid, user, command, exe,"
+                f" first_seen) VALUES (?, ?, ?, ?, ?, {T}, {T}, {T}, ?)",
+                (
+                    rec,
+                    t.pid,
+                    t.start_time,
+                    t.ppid,
+                    t.uid,
+                    text(t.user),
+                    text(t.command),
+                    text(t.exe),
+                    t.first_seen,
+                ),
             )
 
     def add_samples(self, rec: int, samples: Sequence[ProcessSample]) -> None:
@@ -118,16 +143,16 @@ class RecordingStore:
             )
             db.executemany(
                 "INSERT INTO where_groups (where_sample, name, size, rss, pss, swap)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(cursor.lastrowid, *g) for g in w.groups],
+                f" VALUES (?, {T}, ?, ?, ?, ?)",
+                [(cursor.lastrowid, text(g.name), *g[1:]) for g in w.groups],
             )
 
     def end_target(self, rec: int, e: TargetEnd) -> None:
         with self._write() as db:
             db.execute(
                 "INSERT INTO target_ends (recording, pid, start_time, time, reason)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (rec, e.pid, e.start_time, e.time, e.reason),
+                f" VALUES (?, ?, ?, ?, {T})",
+                (rec, e.pid, e.start_time, e.time, text(e.reason)),
             )
 
     def finish(self, rec: int, ended: float, verdicts: Mapping[tuple[int, int], str]) -> None:
@@ -138,9 +163,9 @@ class RecordingStore:
             db.execute("UPDATE recordings SET ended = ? WHERE id = ?", (ended, rec))
             for (pid, start_time), verdict in verdicts.items():
                 cursor = db.execute(
-                    "UPDATE targets SET verdict = ?"
+                    f"UPDATE targets SET verdict = {T}"
                     " WHERE recording = ? AND pid = ? AND start_time = ?",
-                    (verdict, rec, pid, start_time),
+                    (text(verdict), rec, pid, start_time),
                 )
                 if cursor.rowcount != 1:
                     raise StoreError(

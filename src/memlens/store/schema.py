@@ -123,6 +123,7 @@ def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqli
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
             raise StoreError(f"{path}: cannot switch the database to WAL mode")
         migrate(db, path)
+        db.text_factory = _decode  # see recordings.text()
     except sqlite3.Error as exc:
         db.close()
         raise translate(exc, path, busy_timeout) from None
@@ -132,6 +133,10 @@ def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqli
     return db
 
 
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
 def _check_header(path: str, create: bool) -> None:
     try:
         with open(path, "rb") as f:
@@ -139,6 +144,9 @@ def _check_header(path: str, create: bool) -> None:
     except FileNotFoundError:
         if not create:
             raise StoreError(f"{path}: no such recordings database") from None
+        parent = os.path.dirname(path) or "."
+        if not os.path.isdir(parent):
+            raise StoreError(f"{path}: no such directory: {parent}") from None
         return
     except IsADirectoryError:
         raise StoreError(f"{path}: is a directory, not a recordings database") from None
