@@ -2,34 +2,32 @@
 (``memlens watch``, the Prometheus exporter, the dashboard).
 
 It holds what must persist between intervals (one ``Process`` handle per target, pinned to its
-/proc/PID directory; which pids it has already looked at; when each target's smaps was last
-read and what that cost) and, at each ``poll()``, reads only what this interval needs:
+/proc/PID directory; the target finder of ``memlens.targets``, which remembers the pids it has
+looked at; when each costly read of each target is next due) and, at each ``poll()``, reads
+only what this interval needs:
 
-- ``stat`` (identity, state, faults, threads), ``status`` (RSS split), ``smaps_rollup`` (PSS,
-  USS, swap, SwapPss) for every target;
-- ``maps`` for the VMA count, under a cost budget (a 10,000-VMA map is ~1 MB of text);
+- ``status`` (RSS split), ``smaps_rollup`` (PSS, USS, swap, SwapPss) and ``stat`` (identity,
+  state, faults, threads) for every target; smaps_rollup of a very large process less often;
+- ``maps`` for the VMA count, at most as often as smaps;
 - ``smaps`` for "where", every ``where_every`` polls at most and no more often than keeps the
   read's time (the target's page tables are walked under its mmap lock, ~20 ms per GiB of RSS)
-  below ``stall_share`` of the wall time.
+  below ``stall_share`` of the wall time and memlens's CPU for it below WHERE_CPU_SHARE.
 
-It hands plain records (``Target``, ``ProcessSample``, ``WhereSample``, ``TargetEnd``) to its
-caller: no rendering, no storage. A target whose pid is reused is a new target (identity is
-(pid, start_time)); one that exits, becomes a zombie or becomes unreadable ends with a
-``TargetEnd`` that says which.
+It hands plain records (``Target``, ``ProcessSample``, ``WhereSample``, ``TargetEnd``,
+``WorkingSet``) to its caller: no rendering, no storage. A target whose pid is reused is a new
+target (identity is (pid, start_time)); one that exits, becomes a zombie or becomes
+unreadable ends with a ``TargetEnd`` that says which.
 """
 
 from __future__ import annotations
 
 import errno
-import os
-import re
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, NoSuchProcess, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.maps import SmapsTable
-from memlens.models.process import Stat
 from memlens.models.sample import (
     ProcessSample,
     Target,
@@ -39,11 +37,13 @@ from memlens.models.sample import (
     WorkingSet,
 )
 from memlens.procfs.clear_refs import clear_referenced
-from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
+from memlens.targets import Finder, Selection
+
+__all__ = ["Sampler", "Selection", "Spacing", "Tick", "WhereCost"]
 
 Grouper = Callable[[SmapsTable], tuple[WhereGroup, ...]]
 
@@ -56,24 +56,6 @@ WHERE_CPU_SHARE = 0.0025  # memlens's CPU for smaps: the read, parsing and group
 ROLLUP_CPU_SHARE = 0.005  # memlens's CPU for smaps_rollup of a large process...
 ROLLUP_ALWAYS = 0.002  # ...one that costs less than 2 ms is read at every poll, whatever the rate
 MAPS_CPU_SHARE = 0.002  # memlens's CPU for the VMA count (a 10,000-VMA map is 0.5 MB)
-
-
-class Selection(NamedTuple):
-    """Which processes to watch. ``pids`` are fixed at the start; ``pattern`` (searched in the
-    command line), ``uid`` and ``root_pid`` (a process and its descendants) take in processes
-    that appear later too. Given together, a process must match every one given."""
-
-    pids: tuple[int, ...] = ()
-    pattern: re.Pattern[str] | None = None
-    uid: int | None = None
-    root_pid: int | None = None
-    # Within root_pid's tree, only the process running this command (argv) and its
-    # descendants: a launcher such as heaptrack starts COMMAND and helpers of its own.
-    app: tuple[str, ...] | None = None
-
-    @property
-    def dynamic(self) -> bool:
-        return not self.pids
 
 
 class Tick(NamedTuple):
@@ -186,11 +168,7 @@ class Sampler:
         self._working_set = working_set
         self.wss_errors: dict[tuple[int, int], str] = {}  # why a working set was not measured
         self._tracked: dict[tuple[int, int], _Tracked] = {}
-        self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
-        self._family: set[int] = set()  # live pids of root_pid's tree
-        self._app: set[int] = set()  # live pids of the app's tree (Selection.app)
-        self._self = os.getpid()
-        self._first = True
+        self._finder = Finder(root, selection)
 
     def __enter__(self) -> Sampler:
         return self
@@ -221,7 +199,11 @@ class Sampler:
     def poll(self) -> Tick:
         """Read every target once (and smaps where due); take in new targets first."""
         now = self._clock()
-        started = self._discover(now)
+        started = []
+        for proc, target in self._finder.find(now):
+            wss = self._working_set is not None and self._working_set(target)
+            self._tracked[(target.pid, target.start_time)] = _Tracked(proc, target, wss)
+            started.append(target)
         samples: list[ProcessSample] = []
         where: list[WhereSample] = []
         ended: list[TargetEnd] = []
@@ -238,102 +220,12 @@ class Sampler:
             except _Ended as end:
                 tracked.proc.close()
                 del self._tracked[key]
-                self._seen.pop(key[0], None)  # its pid may be another process's next time
+                self._finder.forget(key[0])  # its pid may be another process's next time
                 if _passing(tracked, started, end.reason):
                     started.remove(tracked.target)  # gone before its first sample: never seen
                 else:
                     ended.append(TargetEnd(now, key[0], key[1], end.reason))
         return Tick(now, tuple(started), tuple(samples), tuple(where), tuple(ended), tuple(working))
-
-    # Finding targets.
-
-    def _discover(self, now: float) -> list[Target]:
-        sel = self.selection
-        if not sel.dynamic:
-            if not self._first:
-                return []
-            self._first = False
-            return [t for pid in sel.pids if (t := self._take(pid, now, strict=True)) is not None]
-        self._first = False
-        listed = self.root.pids()
-        present = set(listed)
-        for pid in [p for p in self._seen if p not in present]:
-            del self._seen[pid]
-            self._family.discard(pid)
-            self._app.discard(pid)
-        found: list[Target] = []
-        pending = [pid for pid in listed if pid not in self._seen]
-        while pending:
-            rest: list[int] = []
-            for pid in pending:
-                target = self._take(pid, now, strict=False)
-                if target is not None:
-                    found.append(target)
-                else:
-                    rest.append(pid)
-            if sel.root_pid is None or len(rest) == len(pending):
-                break
-            # The family grew: a child listed before its parent (pids wrapped around) was
-            # looked at too early, so those left are looked at again.
-            pending = rest
-        return found
-
-    def _take(self, pid: int, now: float, *, strict: bool) -> Target | None:
-        """A new target for ``pid`` if it matches the selection. For PIDs the user named
-        (``strict``) errors propagate; other processes that vanish or deny access are
-        passed over."""
-        try:
-            proc = self.root.process(pid)
-            stat = proc.first_stat
-            self._seen[pid] = stat.start_time
-            if not self._matches(proc, stat, strict):
-                return None
-            status = proc.status()
-            uid = status.uids[0]
-            if self.selection.uid is not None and uid != self.selection.uid:
-                return None
-            argv = proc.cmdline()
-            if self.selection.app is not None and not self._in_app(pid, stat.ppid, argv):
-                return None
-            command = command_line(argv, stat)
-            if self.selection.pattern is not None and not self.selection.pattern.search(command):
-                return None
-            exe = _exe(proc)
-            proc.pin()
-        except MemlensError:
-            if strict:
-                raise
-            return None
-        target = Target(
-            pid, stat.start_time, stat.ppid, uid, self.root.user_name(uid), command, exe, now
-        )
-        wss = self._working_set is not None and self._working_set(target)
-        self._tracked[(pid, stat.start_time)] = _Tracked(proc, target, wss)
-        return target
-
-    def _in_app(self, pid: int, ppid: int, argv: tuple[str, ...]) -> bool:
-        app = self.selection.app
-        assert app is not None
-        same = bool(argv) and argv[1:] == app[1:] and _base(argv[0]) == _base(app[0])
-        if ppid in self._app or same:
-            self._app.add(pid)
-            return True
-        return False
-
-    def _matches(self, proc: Process, stat: Stat, strict: bool) -> bool:
-        if stat.is_kernel_thread or stat.is_zombie:
-            if strict:
-                what = "a kernel thread" if stat.is_kernel_thread else "a zombie"
-                raise NoAddressSpace(proc.pid, what)
-            return False
-        if proc.pid == self._self and not strict:
-            return False  # memlens itself matches -P python and -u root
-        root_pid = self.selection.root_pid
-        if root_pid is not None:
-            if proc.pid != root_pid and stat.ppid not in self._family:
-                return False
-            self._family.add(proc.pid)
-        return True
 
     # Reading a target.
 
@@ -477,17 +369,6 @@ def _gone(proc: Process, target: Target) -> str:
     if stat.start_time != target.start_time:
         return "exited"
     return "zombie" if stat.is_zombie else "alive"
-
-
-def _exe(proc: Process) -> str | None:
-    try:
-        return proc.readlink("exe")
-    except MemlensError:
-        return None
-
-
-def _base(program: str) -> str:
-    return program.rsplit("/", 1)[-1]
 
 
 def _file(path: str) -> str:
