@@ -24,7 +24,6 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.maps import SmapsTable
@@ -36,6 +35,7 @@ from memlens.models.sample import (
     WhereSample,
     WorkingSet,
 )
+from memlens.models.watch import Spacing, Tick, WhereCost
 from memlens.procfs.clear_refs import clear_referenced
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
@@ -56,35 +56,6 @@ WHERE_CPU_SHARE = 0.0025  # memlens's CPU for smaps: the read, parsing and group
 ROLLUP_CPU_SHARE = 0.005  # memlens's CPU for smaps_rollup of a large process...
 ROLLUP_ALWAYS = 0.002  # ...one that costs less than 2 ms is read at every poll, whatever the rate
 MAPS_CPU_SHARE = 0.002  # memlens's CPU for the VMA count (a 10,000-VMA map is 0.5 MB)
-
-
-class Tick(NamedTuple):
-    """What one poll found: targets seen for the first time, one sample of every live
-    target, the smaps reads that were due, and the targets whose series ended."""
-
-    time: float
-    started: tuple[Target, ...]
-    samples: tuple[ProcessSample, ...]
-    where: tuple[WhereSample, ...]
-    ended: tuple[TargetEnd, ...]
-    working_sets: tuple[WorkingSet, ...] = ()  # --wss only
-
-
-class WhereCost(NamedTuple):
-    """How often a target's smaps was read, and what the reads cost it."""
-
-    reads: int
-    seconds: float  # total time of the reads
-    longest: float  # the longest single read, seconds
-    spacing: float | None  # the planned time between reads, seconds (None before the first)
-
-
-class Spacing(NamedTuple):
-    """How far apart (seconds) the costly reads of a target are planned, from their cost."""
-
-    rollup: float  # smaps_rollup (PSS, USS, SwapPss); at most the interval: every sample
-    maps: float  # maps (the VMA count)
-    where: float  # smaps (where); 0 before the first read
 
 
 class _Budget:

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from memlens.api.command import check_runnable, end_command, start_command
 from memlens.errors import MemlensError, NoMatchingProcess
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
-from memlens.procfs.memory_limit import MemoryLimit, memory_limit
+from memlens.models.watch import MemoryLimit, ProcessReport, Spacing, WatchReport, WhereCost
+from memlens.procfs.memory_limit import memory_limit
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import WHERE_EVERY, Sampler, Selection, Spacing, Tick, WhereCost
+from memlens.sampler import WHERE_EVERY, Sampler, Selection, Tick
 
 if TYPE_CHECKING:
     from memlens.api.heaptrack import Heaptrack
-    from memlens.models.heaptrack import HeaptrackReport
     from memlens.models.series import SeriesAnalysis
     from memlens.store import RecordingStore
 
@@ -42,33 +42,6 @@ class WatchOptions(NamedTuple):
     where_every: int = WHERE_EVERY
     wss: bool = False  # working set per interval (clear_refs): own and started processes only
     heaptrack: bool = False  # run COMMAND under heaptrack; its leaked stacks at the end
-
-
-class ProcessReport(NamedTuple):
-    """One target's series and what the analysis makes of it."""
-
-    target: Target
-    samples: tuple[ProcessSample, ...]
-    where: tuple[WhereSample, ...]
-    analysis: SeriesAnalysis | None  # None: no analysis asked for, or no sample
-    where_cost: WhereCost
-    end: TargetEnd | None  # None: still running when the watch ended
-    limit: MemoryLimit | None
-    notes: tuple[str, ...]
-    working_sets: tuple[WorkingSet, ...] = ()
-    heaptrack: HeaptrackReport | None = None  # --heaptrack: for COMMAND's process
-
-
-class WatchReport(NamedTuple):
-    interval: float
-    started: float
-    ended: float
-    recording: int | None  # the recording's id in ``db``
-    db: str | None
-    processes: tuple[ProcessReport, ...]
-    command_status: int | None  # -- COMMAND's exit status (negative: killed by that signal)
-    stopped_by: str  # "duration", "targets gone", "quit", "interrupted"
-    heaptrack: HeaptrackReport | None = None
 
 
 class _Series:

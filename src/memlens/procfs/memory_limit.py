@@ -14,24 +14,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from memlens.errors import MemlensError
+from memlens.models.watch import MemoryLimit
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.system_parsers import parse_meminfo
 
 # v1 prints PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 on x86-64) for "no limit".
 _V1_UNLIMITED = 1 << 62
-
-
-class MemoryLimit(NamedTuple):
-    """A limit in bytes and what is charged against it now (headroom = limit - usage)."""
-
-    limit: int
-    usage: int
-    source: str  # "cgroup v1 /a/b memory.limit_in_bytes", "cgroup v2 /a memory.max", "MemAvailable"
-
-    @property
-    def headroom(self) -> int:
-        return max(0, self.limit - self.usage)
 
 
 class _Mount(NamedTuple):

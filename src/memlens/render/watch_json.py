@@ -11,9 +11,8 @@ from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
 from memlens.render.text import json_text
 
 if TYPE_CHECKING:
-    from memlens.api.watch import ProcessReport, WatchReport
     from memlens.models.series import SeriesAnalysis
-    from memlens.sampler import Tick
+    from memlens.models.watch import ProcessReport, Tick, WatchReport
 
 
 def _sample(s: ProcessSample | None) -> dict[str, Any] | None:

@@ -14,10 +14,9 @@ from memlens.render.text import safe
 from memlens.render.units import human
 
 if TYPE_CHECKING:
-    from memlens.api.watch import ProcessReport, WatchReport
     from memlens.models.heaptrack import HeaptrackReport
     from memlens.models.series import SeriesAnalysis, WhereTrend
-    from memlens.sampler import Tick
+    from memlens.models.watch import ProcessReport, Tick, WatchReport
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
