@@ -211,7 +211,9 @@ class Sampler:
                 vmas = self._vmas(tracked)
             stat = parse_stat_counters(proc.read("stat"))
         except NoSuchProcess:
-            raise _Ended(_gone(proc, target)) from None
+            # Gone, or exiting (its address space torn down, not yet a zombie): "exited"
+            why = _gone(proc, target)
+            raise _Ended("exited" if why == "alive" else why) from None
         except AccessDenied as exc:
             raise _Ended(f"unreadable: permission denied reading {_file(exc.path)}") from None
         except MemlensError as exc:
