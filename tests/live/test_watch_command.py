@@ -18,6 +18,8 @@ import memlens.analysis.series
 from memlens.errors import ExitStatus
 from memlens.store import RecordingStore
 
+TREES = Path(__file__).resolve().parents[1] / "data" / "trees"
+
 
 def _one_line(result: Result) -> str:
     assert "Traceback" not in result.stderr
@@ -57,6 +59,10 @@ def test_a_command_that_cannot_be_run_gives_126(cli: Callable[..., Result], tmp_
         (("--duration", "-1", "1"), "--duration needs a positive number of seconds"),
         (("-P", "(", "--no-record"), "-P '(': bad regular expression"),
         (("-u", "no-such-user-memlens"), "-u 'no-such-user-memlens': unknown user"),
+        (
+            ("--proc-root", str(TREES / "zombie"), "10049"),
+            "watch needs a live /proc: a snapshot does not change",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
