@@ -191,7 +191,7 @@ class Sampler:
             except _Ended as end:
                 tracked.proc.close()
                 del self._tracked[key]
-                self._finder.forget(key[0])  # its pid may be another process's next time
+                self._finder.ended(*key)  # its pid may be another process's next time
                 if _passing(tracked, started, end.reason):
                     started.remove(tracked.target)  # gone before its first sample: never seen
                 else:

@@ -62,6 +62,9 @@ def test_damage_between_polls_ends_series_with_a_reason(
         for where in tick.where:
             assert all(SECRET not in g.name for g in where.groups)
     ended = {(e.pid, e.start_time) for t in ticks for e in t.ended}
+    # A changed start time is another process with that pid: a new target, a new series.
+    new = {(t.pid, t.start_time) for tick in ticks for t in tick.started}
     sampled = {(x.pid, x.start_time) for x in ticks[-1].samples}
-    assert ended <= watched and sampled <= watched
+    assert ended <= watched | new and sampled <= watched | new
     assert not ended & sampled  # an ended series takes no more samples
+    assert not new & watched
