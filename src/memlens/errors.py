@@ -16,6 +16,7 @@ class ExitStatus(IntEnum):
     PARSE_ERROR = 5  # a /proc file is truncated or malformed
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
+    NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
 
 
 class MemlensError(Exception):
@@ -83,6 +84,12 @@ class ReadError(MemlensError):
 
 class SnapshotError(MemlensError):
     exit_status = ExitStatus.SNAPSHOT_ERROR
+
+
+class NoSuchCgroup(MemlensError):
+    """A memory cgroup that does not exist, or a root with no memory cgroup hierarchy."""
+
+    exit_status = ExitStatus.NO_SUCH_CGROUP
 
 
 class PagesUnavailable(MemlensError):

@@ -23,6 +23,7 @@ COMMANDS = {
     "ipc": "memlens.cli.ipc",
     "shared": "memlens.cli.shared",
     "layout": "memlens.cli.layout",
+    "cgroup": "memlens.cli.cgroup",
 }
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus
+from memlens.errors import ExitStatus, NoSuchCgroup
+from memlens.procfs.root import ProcRoot
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -27,7 +28,31 @@ def add_parser(sub: Any, name: str) -> None:
         help="capture these processes only (repeatable; default: every process)",
     )
     p.add_argument("-o", "--output", required=True, metavar="FILE.tar.gz")
+    p.add_argument(
+        "--cgroup-root",
+        metavar="PATH",
+        default=None,
+        help="also capture the memory cgroup files below PATH (default: /sys/fs/cgroup when "
+        "reading the live /proc)",
+    )
     add_root_argument(p)
+
+
+def _cgroup_files(args: argparse.Namespace, root: ProcRoot, env: Env) -> dict[str, bytes] | None:
+    """The memory cgroup files to keep: those below --cgroup-root, else the live hierarchy
+    when /proc is live (a machine without one is said, not an error)."""
+    from memlens.procfs.cgroupfs import LIVE_PATH, CgroupRoot, capture_files
+
+    if args.cgroup_root is None and not (root.is_live and args.proc_root == "/proc"):
+        return None
+    try:
+        cgroups = CgroupRoot.open(args.cgroup_root or LIVE_PATH)
+    except NoSuchCgroup as exc:
+        if args.cgroup_root is not None:
+            raise
+        env.error(f"no cgroup files captured: {exc}")
+        return None
+    return capture_files(cgroups)
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
@@ -35,7 +60,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
 
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
-    report = capture(root, args.output, pids)
+    report = capture(root, args.output, pids, _cgroup_files(args, root, env))
     if pids is not None:  # asked for by name: say what could not be had
         for pid, reason in report.skipped:
             env.error(f"process {pid}: not captured: {reason}")

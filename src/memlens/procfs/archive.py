@@ -19,6 +19,9 @@ SNAPSHOT_FORMAT = "memlens-snapshot"
 SNAPSHOT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 PROC_PREFIX = "proc/"
+# The memory cgroup hierarchy's files (memlens cgroup), relative to the hierarchy's base: a
+# later addition, under its own prefix, so snapshots without it read as before.
+CGROUP_PREFIX = "cgroup/"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,12 @@ class UnpackedSource(DirectorySource):
         proc = os.path.join(path, PROC_PREFIX)
         super().__init__(proc if os.path.isdir(proc) else path)
         self.description = f"snapshot {path}"
+        cgroup = os.path.join(path, CGROUP_PREFIX)
+        self.cgroup: DirectorySource | None = None
+        if os.path.isdir(cgroup):
+            self.cgroup = DirectorySource(cgroup)
+            self.cgroup.is_live = False
+            self.cgroup.description = f"snapshot {path} cgroup/"
 
     is_live = False
 
@@ -148,6 +157,7 @@ class ArchiveSource(MemorySource):
     def __init__(self, path: str) -> None:
         super().__init__(f"snapshot {path}")
         self.path = path
+        self.cgroup: MemorySource | None = None
         manifest_raw: bytes | None = None
         try:
             with tarfile.open(path, "r:gz") as tar:
@@ -174,7 +184,7 @@ class ArchiveSource(MemorySource):
         if not member.isfile():
             return None
         name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
-        if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
+        if name != MANIFEST_NAME and not name.startswith((PROC_PREFIX, CGROUP_PREFIX)):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
         f = tar.extractfile(member)
         if f is None:
@@ -182,6 +192,11 @@ class ArchiveSource(MemorySource):
         data = f.read()
         if name == MANIFEST_NAME:
             return data
+        if name.startswith(CGROUP_PREFIX):
+            if self.cgroup is None:
+                self.cgroup = MemorySource(f"snapshot {self.path} cgroup/")
+            self.cgroup.add(name[len(CGROUP_PREFIX) :], data)
+            return None
         self.add(name[len(PROC_PREFIX) :], data)
         return None
 

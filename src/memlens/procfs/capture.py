@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from memlens.errors import AccessDenied, MemlensError, SnapshotError
-from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
+from memlens.procfs.archive import CGROUP_PREFIX, MANIFEST_NAME, PROC_PREFIX, Manifest
 from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 
@@ -60,6 +60,7 @@ SYSTEM_FILES = (
     "sysvipc/shm",
     "sysvipc/msg",
     "sysvipc/sem",
+    "pressure/memory",
 )
 
 
@@ -125,7 +126,14 @@ def _capture_process(root: ProcRoot, pid: int, out: _Collected) -> str | None:
     return None
 
 
-def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> CaptureReport:
+def capture(
+    root: ProcRoot,
+    output: str,
+    pids: Iterable[int] | None = None,
+    cgroup_files: dict[str, bytes] | None = None,
+) -> CaptureReport:
+    """Write a snapshot of ``root`` (every process, or ``pids``) to ``output``, with the
+    memory cgroup files ``cgroup_files`` (procfs.cgroupfs.capture_files) when given."""
     report = CaptureReport()
     collected = _Collected()
     for rel in SYSTEM_FILES:
@@ -151,8 +159,8 @@ def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> C
         users=_names(root, collected.files, users=True),
         groups=_names(root, collected.files, users=False),
     )
-    _write(output, manifest, collected.files)
-    report.files = len(collected.files) + len(collected.links)
+    _write(output, manifest, collected.files, cgroup_files or {})
+    report.files = len(collected.files) + len(collected.links) + len(cgroup_files or {})
     report.errors = len(collected.errors)
     return report
 
@@ -187,13 +195,17 @@ def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
     return found
 
 
-def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+def _write(
+    output: str, manifest: Manifest, files: dict[str, bytes], cgroup_files: dict[str, bytes]
+) -> None:
     mtime = int(manifest.capture_time)
     try:
         with tarfile.open(output, "w:gz", compresslevel=6) as tar:
             _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
             for rel in sorted(files):
                 _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+            for rel in sorted(cgroup_files):
+                _add(tar, CGROUP_PREFIX + rel, cgroup_files[rel], mtime)
     except OSError as exc:
         if os.path.isfile(output):
             os.unlink(output)
