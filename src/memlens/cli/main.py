@@ -24,6 +24,7 @@ COMMANDS = {
     "shared": "memlens.cli.shared",
     "layout": "memlens.cli.layout",
     "cgroup": "memlens.cli.cgroup",
+    "oom": "memlens.cli.oom",
 }
 
 

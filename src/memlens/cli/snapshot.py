@@ -39,20 +39,24 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def _cgroup_files(args: argparse.Namespace, root: ProcRoot, env: Env) -> dict[str, bytes] | None:
-    """The memory cgroup files to keep: those below --cgroup-root, else the live hierarchy
-    when /proc is live (a machine without one is said, not an error)."""
+    """The memory cgroup files to keep: those below --cgroup-root; else those of a snapshot
+    being copied, or the live hierarchy when /proc is live (a machine without one is said,
+    not an error)."""
     from memlens.procfs.cgroupfs import LIVE_PATH, CgroupRoot, capture_files
 
-    if args.cgroup_root is None and not (root.is_live and args.proc_root == "/proc"):
-        return None
     try:
-        cgroups = CgroupRoot.open(args.cgroup_root or LIVE_PATH)
+        if args.cgroup_root is not None:
+            return capture_files(CgroupRoot.open(args.cgroup_root))
+        if root.manifest is not None:
+            return capture_files(CgroupRoot.for_proc_root(root, None))
+        if root.is_live and args.proc_root == "/proc":
+            return capture_files(CgroupRoot.open(LIVE_PATH))
     except NoSuchCgroup as exc:
         if args.cgroup_root is not None:
             raise
-        env.error(f"no cgroup files captured: {exc}")
-        return None
-    return capture_files(cgroups)
+        if root.manifest is None:
+            env.error(f"no cgroup files captured: {exc}")
+    return None
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:

@@ -32,6 +32,7 @@ PID_FILES = (
     "auxv",
     "cgroup",
     "oom_score_adj",
+    "oom_score",
     "personality",
 )
 PID_LINKS = ("exe", "cwd", "root", "ns/ipc", "ns/mnt", "ns/pid", "ns/user")

@@ -258,6 +258,7 @@ CAPTURED_V2 = (
     "memory.stat",
     "memory.events",
     "memory.pressure",
+    "memory.oom.group",
 )
 CAPTURED_V1 = (
     "cgroup.procs",
