@@ -7,7 +7,7 @@ from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, NoSuchCgroup
+from memlens.errors import ExitStatus, NoSuchCgroup, UsageError
 from memlens.procfs.root import ProcRoot
 
 
@@ -27,7 +27,13 @@ def add_parser(sub: Any, name: str) -> None:
         metavar="PID[,PID...]",
         help="capture these processes only (repeatable; default: every process)",
     )
-    p.add_argument("-o", "--output", required=True, metavar="FILE.tar.gz")
+    p.add_argument("-o", "--output", metavar="FILE.tar.gz", help="the archive to write")
+    p.add_argument(
+        "--script",
+        action="store_true",
+        help="print a POSIX sh script (busybox, toybox) that writes the same snapshot on a "
+        "machine without Python: sh SCRIPT OUTPUT.tar.gz [PID...]",
+    )
     p.add_argument(
         "--cgroup-root",
         metavar="PATH",
@@ -60,6 +66,13 @@ def _cgroup_files(args: argparse.Namespace, root: ProcRoot, env: Env) -> dict[st
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
+    if args.script:
+        from memlens.procfs.capture_script import capture_script
+
+        env.stdout.write(capture_script())
+        return ExitStatus.OK
+    if args.output is None:
+        raise UsageError("snapshot: -o/--output FILE.tar.gz is required (or --script)")
     from memlens.procfs.capture import capture  # tarfile and friends: only this command
 
     pids = parse_pid_list(args.pid) if args.pid else None
