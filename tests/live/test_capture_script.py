@@ -23,16 +23,22 @@ pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="needs busybox (Debian p
 # A frozen process's files still change with what others do: its smaps when processes
 # elsewhere map or unmap the same files (its python3.11, libc: a page's PSS share, whether
 # it is shared or private) or when reclaim anywhere clears the accessed bits of pages it
-# shares (Referenced); its status's SigQ, the signals queued for its user across the
-# machine. Those lines are left out of the comparison; every other byte must be equal.
+# shares (Referenced); its numa_maps's mapmax (the most processes mapping one of the pages);
+# its status's SigQ, the signals queued for its user across the machine. Those are left out
+# of the comparison; every other byte must be equal.
 MOVING = re.compile(
     rb"^(Pss[A-Za-z_]*|Shared_[A-Za-z]+|Private_[A-Za-z]+|SwapPss|Referenced|SigQ):.*$", re.M
 )
 
 
+MAPMAX = re.compile(rb" mapmax=\d+")
+
+
 def _steady(name: str, data: bytes) -> bytes:
     if name.endswith(("/smaps", "/smaps_rollup", "/status")):
         return MOVING.sub(b"", data)
+    if name.endswith("/numa_maps"):
+        return MAPMAX.sub(b"", data)
     return data
 
 

@@ -65,6 +65,17 @@ def _cgroup_files(args: argparse.Namespace, root: ProcRoot, env: Env) -> dict[st
     return None
 
 
+def _sysfs_files(args: argparse.Namespace, root: ProcRoot) -> dict[str, bytes] | None:
+    """The /sys files memlens reads (THP, KSM, NUMA nodes): a snapshot's own when copying
+    one, the live /sys when /proc is live."""
+    from memlens.procfs.sysfs import SysRoot, capture_files
+
+    if root.manifest is None and not (root.is_live and args.proc_root == "/proc"):
+        return None
+    sysfs = SysRoot.for_proc_root(root)
+    return None if sysfs is None else capture_files(sysfs)
+
+
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if args.script:
         from memlens.procfs.capture_script import capture_script
@@ -77,7 +88,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
 
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
-    report = capture(root, args.output, pids, _cgroup_files(args, root, env))
+    report = capture(
+        root, args.output, pids, _cgroup_files(args, root, env), _sysfs_files(args, root)
+    )
     if pids is not None:  # asked for by name: say what could not be had
         for pid, reason in report.skipped:
             env.error(f"process {pid}: not captured: {reason}")

@@ -22,6 +22,10 @@ PROC_PREFIX = "proc/"
 # The memory cgroup hierarchy's files (memlens cgroup), relative to the hierarchy's base: a
 # later addition, under its own prefix, so snapshots without it read as before.
 CGROUP_PREFIX = "cgroup/"
+# Files below /sys that memlens reads (THP and KSM settings, NUMA nodes online), relative to
+# /sys; likewise a later addition under its own prefix.
+SYSFS_PREFIX = "sysfs/"
+EXTRA_PREFIXES = (CGROUP_PREFIX, SYSFS_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,12 @@ class UnpackedSource(DirectorySource):
         proc = os.path.join(path, PROC_PREFIX)
         super().__init__(proc if os.path.isdir(proc) else path)
         self.description = f"snapshot {path}"
-        cgroup = os.path.join(path, CGROUP_PREFIX)
-        self.cgroup: DirectorySource | None = None
-        if os.path.isdir(cgroup):
-            self.cgroup = DirectorySource(cgroup)
-            self.cgroup.is_live = False
-            self.cgroup.description = f"snapshot {path} cgroup/"
+        self.extra: dict[str, DirectorySource] = {}  # prefix -> the files below it
+        for prefix in EXTRA_PREFIXES:
+            if os.path.isdir(os.path.join(path, prefix)):
+                extra = self.extra[prefix] = DirectorySource(os.path.join(path, prefix))
+                extra.is_live = False
+                extra.description = f"snapshot {path} {prefix}"
 
     is_live = False
 
@@ -157,7 +161,7 @@ class ArchiveSource(MemorySource):
     def __init__(self, path: str) -> None:
         super().__init__(f"snapshot {path}")
         self.path = path
-        self.cgroup: MemorySource | None = None
+        self.extra: dict[str, MemorySource] = {}  # prefix -> the files below it
         manifest_raw: bytes | None = None
         try:
             with tarfile.open(path, "r:gz") as tar:
@@ -184,7 +188,7 @@ class ArchiveSource(MemorySource):
         if not member.isfile():
             return None
         name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
-        if name != MANIFEST_NAME and not name.startswith((PROC_PREFIX, CGROUP_PREFIX)):
+        if name != MANIFEST_NAME and not name.startswith((PROC_PREFIX, *EXTRA_PREFIXES)):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
         f = tar.extractfile(member)
         if f is None:
@@ -192,11 +196,13 @@ class ArchiveSource(MemorySource):
         data = f.read()
         if name == MANIFEST_NAME:
             return data
-        if name.startswith(CGROUP_PREFIX):
-            if self.cgroup is None:
-                self.cgroup = MemorySource(f"snapshot {self.path} cgroup/")
-            self.cgroup.add(name[len(CGROUP_PREFIX) :], data)
-            return None
+        for prefix in EXTRA_PREFIXES:
+            if name.startswith(prefix):
+                extra = self.extra.get(prefix)
+                if extra is None:
+                    extra = self.extra[prefix] = MemorySource(f"snapshot {self.path} {prefix}")
+                extra.add(name[len(prefix) :], data)
+                return None
         self.add(name[len(PROC_PREFIX) :], data)
         return None
 

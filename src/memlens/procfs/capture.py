@@ -16,7 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from memlens.errors import AccessDenied, MemlensError, SnapshotError
-from memlens.procfs.archive import CGROUP_PREFIX, MANIFEST_NAME, PROC_PREFIX, Manifest
+from memlens.procfs.archive import (
+    CGROUP_PREFIX,
+    MANIFEST_NAME,
+    PROC_PREFIX,
+    SYSFS_PREFIX,
+    Manifest,
+)
 from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 
@@ -33,6 +39,9 @@ PID_FILES = (
     "cgroup",
     "oom_score_adj",
     "oom_score",
+    "numa_maps",
+    "ksm_stat",
+    "ksm_merging_pages",
     "personality",
 )
 PID_LINKS = ("exe", "cwd", "root", "ns/ipc", "ns/mnt", "ns/pid", "ns/user")
@@ -132,9 +141,11 @@ def capture(
     output: str,
     pids: Iterable[int] | None = None,
     cgroup_files: dict[str, bytes] | None = None,
+    sysfs_files: dict[str, bytes] | None = None,
 ) -> CaptureReport:
     """Write a snapshot of ``root`` (every process, or ``pids``) to ``output``, with the
-    memory cgroup files ``cgroup_files`` (procfs.cgroupfs.capture_files) when given."""
+    memory cgroup files ``cgroup_files`` (procfs.cgroupfs.capture_files) and the /sys files
+    ``sysfs_files`` (procfs.sysfs.capture_files) when given."""
     report = CaptureReport()
     collected = _Collected()
     for rel in SYSTEM_FILES:
@@ -160,8 +171,10 @@ def capture(
         users=_names(root, collected.files, users=True),
         groups=_names(root, collected.files, users=False),
     )
-    _write(output, manifest, collected.files, cgroup_files or {})
-    report.files = len(collected.files) + len(collected.links) + len(cgroup_files or {})
+    extra = {CGROUP_PREFIX: cgroup_files or {}, SYSFS_PREFIX: sysfs_files or {}}
+    _write(output, manifest, collected.files, extra)
+    report.files = len(collected.files) + len(collected.links)
+    report.files += sum(len(files) for files in extra.values())
     report.errors = len(collected.errors)
     return report
 
@@ -197,7 +210,7 @@ def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
 
 
 def _write(
-    output: str, manifest: Manifest, files: dict[str, bytes], cgroup_files: dict[str, bytes]
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
 ) -> None:
     mtime = int(manifest.capture_time)
     try:
@@ -205,8 +218,9 @@ def _write(
             _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
             for rel in sorted(files):
                 _add(tar, PROC_PREFIX + rel, files[rel], mtime)
-            for rel in sorted(cgroup_files):
-                _add(tar, CGROUP_PREFIX + rel, cgroup_files[rel], mtime)
+            for prefix, more in extra.items():
+                for rel in sorted(more):
+                    _add(tar, prefix + rel, more[rel], mtime)
     except OSError as exc:
         if os.path.isfile(output):
             os.unlink(output)

@@ -15,20 +15,24 @@ from __future__ import annotations
 from memlens.procfs.archive import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 from memlens.procfs.capture import PID_FILES, PID_LINKS, SYSTEM_FILES
 from memlens.procfs.cgroupfs import CAPTURED_V1, CAPTURED_V2
+from memlens.procfs.sysfs import CAPTURED as SYSFS_CAPTURED
 
 _TEMPLATE = r"""#!/bin/sh
 # memlens snapshot, without Python: sh memlens-snapshot.sh OUTPUT.tar.gz [PID...]
 # Writes the archive `memlens snapshot -o OUTPUT.tar.gz [-p PID,...]` writes; read it with
 # `memlens COMMAND --proc-root OUTPUT.tar.gz`. MEMLENS_PROC (default /proc) and
-# MEMLENS_CGROUP (default /sys/fs/cgroup; "none": no cgroup files) name what to read.
+# MEMLENS_CGROUP (default /sys/fs/cgroup; "none": no cgroup files), MEMLENS_SYS (default
+# /sys; "none": no THP, KSM and NUMA settings) name what to read.
 set -u
 PID_FILES="@PID_FILES@"
 PID_LINKS="@PID_LINKS@"
 SYSTEM_FILES="@SYSTEM_FILES@"
 CGROUP_V1="@CGROUP_V1@"
 CGROUP_V2="@CGROUP_V2@"
+SYSFS_FILES="@SYSFS_FILES@"
 P=${MEMLENS_PROC:-/proc}
 CG=${MEMLENS_CGROUP:-/sys/fs/cgroup}
+SYS=${MEMLENS_SYS:-/sys}
 [ $# -ge 1 ] || { echo "usage: sh $0 OUTPUT.tar.gz [PID...]" >&2; exit 2; }
 OUT=$1; shift
 case $OUT in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
@@ -142,6 +146,12 @@ capture_cgroups() {  # the memory hierarchy: v1 memory.usage_in_bytes, v2 with m
     done
 }
 [ "$CG" = none ] || capture_cgroups
+if [ "$SYS" != none ]; then
+    for f in $SYSFS_FILES; do
+        mkdir -p "$W/sysfs/$(dirname "$f")"
+        cat "$SYS/$f" > "$W/sysfs/$f" 2>/dev/null || rm -f "$W/sysfs/$f"
+    done
+fi
 
 ids() {  # ids KEY COLUMNS...: numbers on the KEY line of every status file, and sysvipc columns
     key=$1; shift; want="$*"
@@ -214,8 +224,11 @@ pids=$(sort -n "$W/meta/pids" | tr '\n' ' ' | sed -e 's/ *$//' -e 's/ /, /g')
     printf ' "users": %s,\n' "$(names /etc/passwd Uid: uid cuid)"
     printf ' "groups": %s}\n' "$(names /etc/group Gid: gid cgid)"
 } > "$W/manifest.json"
-files=$(find "$W/proc" "$W/cgroup" -type f 2>/dev/null | wc -l)
-(cd "$W" && tar czf "$OUT" manifest.json proc $( [ -d cgroup ] && echo cgroup )) || {
+files=$(find "$W/proc" "$W/cgroup" "$W/sysfs" -type f 2>/dev/null | wc -l)
+parts="manifest.json proc"
+for d in cgroup sysfs; do [ -d "$W/$d" ] && parts="$parts $d"; done
+# shellcheck disable=SC2086
+(cd "$W" && tar czf "$OUT" $parts) || {
     echo "memlens: cannot write $OUT" >&2; exit 6; }
 n=$(wc -l < "$W/meta/pids")
 echo "memlens: wrote $OUT: $n processes, $files files, $skipped not captured" >&2
@@ -232,6 +245,7 @@ def capture_script() -> str:
         "@SYSTEM_FILES@": " ".join(SYSTEM_FILES),
         "@CGROUP_V1@": " ".join(CAPTURED_V1),
         "@CGROUP_V2@": " ".join(CAPTURED_V2),
+        "@SYSFS_FILES@": " ".join(SYSFS_CAPTURED),
         "@FORMAT@": SNAPSHOT_FORMAT,
         "@VERSION@": str(SNAPSHOT_VERSION),
     }

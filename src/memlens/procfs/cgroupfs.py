@@ -74,7 +74,7 @@ class CgroupRoot:
         if path is not None:
             return cls.open(path)
         if root.manifest is not None:
-            source = getattr(root.source, "cgroup", None)
+            source = getattr(root.source, "extra", {}).get("cgroup/")
             if source is None:
                 raise NoSuchCgroup(f"{root.description}: the snapshot holds no cgroup files")
             return cls.detect(source)
