@@ -25,6 +25,7 @@ COMMANDS = {
     "layout": "memlens.cli.layout",
     "cgroup": "memlens.cli.cgroup",
     "oom": "memlens.cli.oom",
+    "placement": "memlens.cli.placement",
 }
 
 
