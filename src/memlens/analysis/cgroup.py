@@ -87,10 +87,17 @@ def reconcile(cg: CgroupMemory, members: MemberTotals) -> tuple[ChargePart, ...]
         return None
     swapcached = c.swapcached or 0
     cache = max(0, c.file - c.shmem - swapcached)
-    parts = [
-        ChargePart(MEMBER_ANON, members.pss_anon, "members' Pss_Anon: heaps, stacks, CoW"),
-        ChargePart(MEMBER_FILE, members.pss_file, "members' Pss_File: mapped files, libraries"),
-        ChargePart(MEMBER_SHMEM, members.pss_shmem, "members' Pss_Shmem: shmem, SysV, memfd"),
+    # No member read (all unreadable, or none at all but some listed): the members' PSS is
+    # unknown, not 0; their memory stays in the "no member maps" parts, as the note says.
+    known = members.processes > 0 or members.unreadable == 0
+    parts = []
+    if known:
+        parts += [
+            ChargePart(MEMBER_ANON, members.pss_anon, "members' Pss_Anon: heaps, stacks, CoW"),
+            ChargePart(MEMBER_FILE, members.pss_file, "members' Pss_File: mapped files, libraries"),
+            ChargePart(MEMBER_SHMEM, members.pss_shmem, "members' Pss_Shmem: shmem, SysV, memfd"),
+        ]
+    parts += [
         ChargePart(
             ANON_UNMAPPED,
             max(0, c.anon - members.pss_anon),

@@ -69,9 +69,13 @@ def _one(v: CgroupView, report: CgroupReport, size: Size, width: int | None) -> 
     if v.members is not None:
         m = v.members
         pss = m.pss_anon + m.pss_file + m.pss_shmem
-        out.append(
-            f"  members: {m.processes} processes read, PSS {size(pss)}, {m.unreadable} unreadable"
-        )
+        if m.processes == 0 and m.unreadable:
+            out.append(f"  members: none readable, {m.unreadable} unreadable")
+        else:
+            out.append(
+                f"  members: {m.processes} processes read, PSS {size(pss)}, "
+                f"{m.unreadable} unreadable"
+            )
     if v.parts is not None and cg.current is not None:
         out.append("")
         out.append(_parts_table(v, cg.current, size, width).rstrip("\n"))
