@@ -6,14 +6,18 @@ manifest with its errno, so the snapshot answers with the same error when read b
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import os
+import secrets
 import socket
+import stat
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from memlens.errors import AccessDenied, MemlensError, SnapshotError
 from memlens.procfs.archive import (
@@ -110,10 +114,13 @@ def _errno_name(exc: MemlensError) -> str:
 
 
 def _identity(root: ProcRoot, pid: int) -> tuple[int, bool] | None:
-    """(start time, is a zombie), or None if the process is gone or its stat unreadable."""
+    """(start time, is a zombie), or None if the process is gone, exiting (its memory files
+    read empty while it is torn down) or its stat unreadable."""
     try:
         stat = parse_stat(root.read(f"{pid}/stat"))
     except MemlensError:
+        return None
+    if stat.is_exiting and not stat.is_zombie:
         return None
     return stat.start_time, stat.is_zombie
 
@@ -212,19 +219,103 @@ def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
 def _write(
     output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
 ) -> None:
-    mtime = int(manifest.capture_time)
+    """Write the archive so that nothing is lost at ``output``.
+
+    A new or regular file is written beside it (O_EXCL: nothing is overwritten or followed),
+    flushed to disk, then renamed over it: a failure or an interruption leaves what was there,
+    and removes only the file memlens made. A device, FIFO or socket (``-o /dev/stdout``, a
+    pipe) is written as a stream. A symbolic link to anything else is refused: writing through
+    it would replace a file its owner did not name."""
     try:
-        with tarfile.open(output, "w:gz", compresslevel=6) as tar:
-            _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
-            for rel in sorted(files):
-                _add(tar, PROC_PREFIX + rel, files[rel], mtime)
-            for prefix, more in extra.items():
-                for rel in sorted(more):
-                    _add(tar, prefix + rel, more[rel], mtime)
+        st = os.lstat(output)
+    except FileNotFoundError:
+        st = None
     except OSError as exc:
-        if os.path.isfile(output):
-            os.unlink(output)
         raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(output)
+        except OSError:
+            target = None
+        if target is None or not _is_stream(target.st_mode):
+            raise SnapshotError(
+                f"cannot write {output}: it is a symbolic link; memlens does not write "
+                "through one to a file (give the path it leads to)"
+            )
+        st = target
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise SnapshotError(f"cannot write {output}: Is a directory")
+    if st is not None and _is_stream(st.st_mode):
+        _write_stream(output, manifest, files, extra)
+        return
+    _write_replacing(output, manifest, files, extra)
+
+
+def _is_stream(mode: int) -> bool:
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _write_stream(
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CLOEXEC)
+        with os.fdopen(fd, "wb") as raw:
+            _pack(raw, manifest, files, extra)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _write_replacing(
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
+    directory = os.path.dirname(output) or "."
+    base = os.path.basename(output)
+    if not base:
+        raise SnapshotError(f"cannot write {output}: a file name is needed, not a directory")
+    try:
+        fd, temp = _exclusive(directory, base)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            _pack(raw, manifest, files, extra)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.rename(temp, output)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise
+
+
+def _pack(
+    raw: BinaryIO, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
+    """The archive: the manifest, the /proc files under proc/, then each prefix's files
+    (cgroup/, sysfs/)."""
+    mtime = int(manifest.capture_time)
+    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+        _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
+        for rel in sorted(files):
+            _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+        for prefix, more in extra.items():
+            for rel in sorted(more):
+                _add(tar, prefix + rel, more[rel], mtime)
+
+
+def _exclusive(directory: str, base: str) -> tuple[int, str]:
+    """A new file in ``directory``, created by this call (never an existing one)."""
+    for _ in range(100):
+        temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            return os.open(temp, flags, 0o644), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "cannot find a free temporary name", directory)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:

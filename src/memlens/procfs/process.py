@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.maps import MapsTable, Rollup, SmapsTable
-from memlens.models.process import ProcessId, Stat, Statm, Status
+from memlens.models.process import PF_EXITING, ProcessId, Stat, Statm, Status
 from memlens.procfs.maps_parser import parse_maps
 from memlens.procfs.pid_parsers import (
     parse_cmdline,
@@ -91,6 +91,10 @@ class Process:
         try:
             return call()
         except AccessDenied:
+            # An exiting process refuses access to its memory files (no mm to check against):
+            # that is "gone", not "denied".
+            if name and not self._still_here():
+                raise self._gone() from None
             raise AccessDenied(self._display(self._path(name)), self.pid) from None
         except ReadError as exc:
             if exc.errno in _VANISHED and not self._still_here():
@@ -115,14 +119,17 @@ class Process:
         return self.root.shown(rel)
 
     def _still_here(self) -> bool:
-        """The same process (same start time) still has its memory: one that became a zombie
-        meanwhile has lost its address space, and what was read of it may be cut short."""
+        """The same process (same start time) still has its memory: one that is exiting or
+        became a zombie meanwhile has lost its address space (exit_mm runs early in do_exit,
+        long before the zombie state), and what was read of it may be cut short or empty."""
         try:
             data = self._raw("stat")
         except MemlensError:
             return False
         now = stat_identity(data)
         if now is None or now[0] != self.id.start_time:
+            return False
+        if now[2] & PF_EXITING and not self._first_stat.is_zombie:
             return False
         return (now[1] in ("Z", "X")) == self._first_stat.is_zombie
 
