@@ -100,6 +100,7 @@ def test_ksm_merged_pages() -> None:
             )
             with frozen_all(a["pid"], b["pid"]):
                 doc = _placement(a["pid"], b["pid"])
+                ranked = run_cli("procrank", "-k", "--json", "-P", f"{a['pid']},{b['pid']}")
     finally:
         for name in ("run", "pages_to_scan", "sleep_millisecs"):
             (KSM / name).write_text(saved[name])
@@ -113,3 +114,8 @@ def test_ksm_merged_pages() -> None:
     most = doc["ksm"]["max_page_sharing"]
     assert doc["ksm"]["pages_sharing"] >= 2 * n - -(-2 * n // most)
     assert doc["ksm_saved"] == doc["ksm"]["pages_sharing"] * PAGE
+    # procrank -k: each process's 256 pages map KSM pages each mapped max_page_sharing times
+    assert ranked.status == 0, ranked.stderr
+    for row in json.loads(ranked.stdout)["rows"]:
+        assert row["rss"] == n * PAGE and row["uss"] == 0
+        assert row["pss"] == n * PAGE // min(most, 2 * n)

@@ -26,6 +26,7 @@ COMMANDS = {
     "cgroup": "memlens.cli.cgroup",
     "oom": "memlens.cli.oom",
     "placement": "memlens.cli.placement",
+    "procrank": "memlens.cli.procrank",
 }
 
 
