@@ -62,3 +62,16 @@ def test_a_kill_shows_in_counters_and_the_kernel_log() -> None:
             assert kill["memcg"] and kill["oom_memcg"] == group.path
             assert kill["task_memcg"] == group.path
             assert kill["anon_rss"] >= 40 * MiB
+
+
+def test_top_shows_oom_score_and_adj() -> None:
+    with workload_process("--anon", "8M:8M") as w:
+        _set_adj(w.pid, 500)
+        with frozen_all(w.pid):
+            out = run_cli(
+                "top", "-p", str(w.pid), "--json", "--columns", "pid,oom_score,oom_score_adj"
+            )
+            kernel = int(Path(f"/proc/{w.pid}/oom_score").read_text())
+    assert out.status == 0, out.stderr
+    text = out.stdout
+    assert f'"oom_score": {kernel}' in text and '"oom_score_adj": 500' in text
