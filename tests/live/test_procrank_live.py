@@ -60,3 +60,28 @@ def test_procrank_format() -> None:
     assert lines[0].split() == ["PID", "Vss", "Rss", "Pss", "Uss", "Swap", "PSwap", "cmdline"]
     assert lines[1].split()[0] == str(w.pid) and lines[1].split()[2].endswith("K")
     assert lines[-1].endswith("TOTAL")
+
+
+def test_working_set_reset_and_read() -> None:
+    with workload_process("--anon", "16M:16M") as w, frozen(w.pid):
+        before = _rollup(w.pid, "Referenced")
+        reset = run_cli("procrank", "-W", "-P", str(w.pid))
+        after = _rollup(w.pid, "Referenced")
+        row = _row(w.pid, "-w")
+    assert reset.status == 0 and "reset the working set of 1 process" in reset.stderr
+    assert before >= 16 * MiB
+    assert after < MiB  # stopped: it touched nothing since the reset
+    assert row["rss"] == after
+    assert row["pss"] is None and row["uss"] is None  # unknown, not 0
+
+
+def test_reset_needs_named_processes() -> None:
+    out = run_cli("procrank", "-W")
+    assert out.status == 2 and "-P PID" in out.stderr
+
+
+def _rollup(pid: int, field: str) -> int:
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    assert match is not None
+    return int(match.group(1)) * 1024

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from memlens.procfs.kpageflags import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE
 
 U64 = NDArray[np.uint64]
-PageClass = Literal["all", "cached", "noncached", "ksm"]
+PageClass = Literal["all", "cached", "noncached", "ksm", "working"]
 
 
 def in_class(flags: U64, page_class: PageClass) -> NDArray[np.bool_]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
-from memlens.errors import ExitStatus
+from memlens.errors import ExitStatus, UsageError
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -24,6 +24,20 @@ def add_parser(sub: Any, name: str) -> None:
     which.add_argument("-c", dest="page_class", action="store_const", const="cached")
     which.add_argument("-C", dest="page_class", action="store_const", const="noncached")
     which.add_argument("-k", dest="page_class", action="store_const", const="ksm")
+    which.add_argument(
+        "-w",
+        dest="page_class",
+        action="store_const",
+        const="working",
+        help="the working set: pages accessed since the last -W (smaps Referenced; RSS only)",
+    )
+    which.add_argument(
+        "-W",
+        dest="reset",
+        action="store_true",
+        help="reset the working set of the -P processes (clear_refs): their accessed bits "
+        "are cleared; it costs them minor faults",
+    )
     order = p.add_mutually_exclusive_group()
     for flag, key in (("-v", "vss"), ("-r", "rss"), ("-p", "pss"), ("-u", "uss"),
                       ("-s", "swap"), ("-o", "oom_score_adj")):  # fmt: skip
@@ -44,6 +58,15 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
 
     root = open_root(args)
     pids = parse_pid_list(args.pid) if args.pid else None
+    if args.reset:
+        if not pids:
+            raise UsageError("procrank -W resets named processes only: give them with -P PID")
+        from memlens.api.procrank import reset_working_sets
+
+        done = reset_working_sets(root, pids)
+        env.error(f"reset the working set of {done} process{'es' if done != 1 else ''}: "
+                  "accessed bits cleared, Referenced counts from now")  # fmt: skip
+        return ExitStatus.OK
     report = procrank(root, pids, args.page_class or "all", args.sort or "pss")
     if args.json:
         json.dump(text.report_json(report), env.stdout, indent=1)

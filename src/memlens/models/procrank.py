@@ -10,6 +10,7 @@ CLASSES = {
     "cached": "page cache: pages not backed by swap (procrank -c)",
     "noncached": "anonymous and shmem pages, backed by swap (procrank -C)",
     "ksm": "pages merged by KSM (procrank -k)",
+    "working": "the working set: pages accessed since the last reset (procrank -w, -W)",
 }
 
 
@@ -22,8 +23,8 @@ class ProcrankRow(NamedTuple):
     command: str
     vss: int
     rss: int
-    pss: int
-    uss: int
+    pss: int | None  # None for the working set: it needs a per-page accessed bit
+    uss: int | None
     swap: int | None
     swap_pss: int | None
     oom_score_adj: int | None

@@ -23,8 +23,8 @@ def table(r: ProcrankReport, units: str, width: int | None) -> str:
             str(x.pid),
             size(x.vss),
             size(x.rss),
-            size(x.pss),
-            size(x.uss),
+            _opt(x.pss, size),
+            _opt(x.uss, size),
             _opt(x.swap, size),
             _opt(x.swap_pss, size),
             _opt(x.oom_score_adj, str),
@@ -34,9 +34,17 @@ def table(r: ProcrankReport, units: str, width: int | None) -> str:
     ]
     text = f"pages: {r.page_class} ({CLASSES[r.page_class]})\n"
     text += layout([*cols, Column("Command", False)], rows, width)
-    total = [sum(getattr(x, k) for x in r.rows) for k in ("rss", "pss", "uss")]
-    text += f"total: RSS {size(total[0])}, PSS {size(total[1])}, USS {size(total[2])}\n"
+    totals = [_total(r, k) for k in ("rss", "pss", "uss")]
+    text += "total: " + ", ".join(
+        f"{name} {_opt(t, size)}" for name, t in zip(("RSS", "PSS", "USS"), totals, strict=True)
+    )
+    text += "\n"
     return text + _tail(r)
+
+
+def _total(r: ProcrankReport, key: str) -> int | None:
+    values = [getattr(x, key) for x in r.rows]
+    return None if any(v is None for v in values) else sum(values)
 
 
 def _tail(r: ProcrankReport) -> str:
@@ -60,7 +68,7 @@ def procrank_format(r: ProcrankReport) -> str:
         line = f"{x.pid:>5} {_k(x.vss):>8} {_k(x.rss):>8} {_k(x.pss):>8} {_k(x.uss):>8}"
         line += f" {_k(x.swap):>8} {_k(x.swap_pss):>8}" if swap else ""
         out.append(f"{line}  {safe(x.command)}")
-    pss, uss = sum(x.pss for x in r.rows), sum(x.uss for x in r.rows)
+    pss, uss = _total(r, "pss"), _total(r, "uss")
     pad = " " * 24
     out.append(f"{pad}{'------':>8} {'------':>8}" + (f" {'------':>8}" if swap else ""))
     totals = f"{pad}{_k(pss):>8} {_k(uss):>8}"
