@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
@@ -57,6 +56,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     report = inspect_cgroups(root, cgroups, args.paths, pids, tree=args.tree)
     if args.json:
         from memlens.render.cgroup.json import report_json
+
+        import json  # only for --json: start-up cost
 
         json.dump(report_json(report), env.stdout, indent=1)
         env.stdout.write("\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root
@@ -47,6 +46,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     report = inspect_oom(root, cgroups, args.paths, args.kmsg)
     if args.json:
         from memlens.render.oom.json import report_json
+
+        import json  # only for --json: start-up cost
 
         json.dump(report_json(report, None), env.stdout, indent=1)
         env.stdout.write("\n")

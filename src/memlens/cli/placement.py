@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
@@ -46,6 +45,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     report = inspect_placement(root, SysRoot.for_proc_root(root, args.sys_root), pids)
     if args.json:
         from memlens.render.placement.json import report_json
+
+        import json  # only for --json: start-up cost
 
         json.dump(report_json(report), env.stdout, indent=1)
         env.stdout.write("\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
@@ -69,6 +68,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         return ExitStatus.OK
     report = procrank(root, pids, args.page_class or "all", args.sort or "pss")
     if args.json:
+        import json  # only for --json: start-up cost
+
         json.dump(text.report_json(report), env.stdout, indent=1)
         env.stdout.write("\n")
     elif args.procrank:
