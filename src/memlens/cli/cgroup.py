@@ -55,9 +55,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = parse_pid_list(args.pid)
     report = inspect_cgroups(root, cgroups, args.paths, pids, tree=args.tree)
     if args.json:
-        from memlens.render.cgroup.json import report_json
-
         import json  # only for --json: start-up cost
+
+        from memlens.render.cgroup.json import report_json
 
         json.dump(report_json(report), env.stdout, indent=1)
         env.stdout.write("\n")

@@ -45,9 +45,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         cgroups = None
     report = inspect_oom(root, cgroups, args.paths, args.kmsg)
     if args.json:
-        from memlens.render.oom.json import report_json
-
         import json  # only for --json: start-up cost
+
+        from memlens.render.oom.json import report_json
 
         json.dump(report_json(report, None), env.stdout, indent=1)
         env.stdout.write("\n")

@@ -44,9 +44,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     root = open_root(args)
     report = inspect_placement(root, SysRoot.for_proc_root(root, args.sys_root), pids)
     if args.json:
-        from memlens.render.placement.json import report_json
-
         import json  # only for --json: start-up cost
+
+        from memlens.render.placement.json import report_json
 
         json.dump(report_json(report), env.stdout, indent=1)
         env.stdout.write("\n")
