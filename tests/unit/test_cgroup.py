@@ -150,3 +150,20 @@ def test_cli_bad_paths() -> None:
     nothing = run_cli("cgroup", "--cgroup-root", str(DATA), "--proc-root", PROC)
     assert nothing.status == ExitStatus.NO_SUCH_CGROUP
     assert "no memory cgroup hierarchy" in nothing.stderr
+
+
+def test_table_with_members_sums_up_the_hierarchy() -> None:
+    out = run_cli(
+        "cgroup", "--cgroup-root", V2, "--proc-root", PROC, "--tree", "--members", "--bytes"
+    )
+    assert out.status == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines()[1:] if not ln.startswith("note:")]
+    rows = {ln.split()[-1]: ln.split() for ln in lines}
+    pss = (156 + 648 + 39) * KiB
+    # app.service holds the three processes; system.slice counts them too (hierarchical)
+    assert rows["app.service"][10:12] == [str(pss), str(14176256 - pss)]
+    assert rows["system.slice"][10:12] == [str(pss), str(20000000 - pss)]
+    assert rows["idle.service"][10] == "0"
+    report = inspect_cgroups(ProcRoot.open(PROC), CgroupRoot.open(V2), tree=True, members=True)
+    app = next(v for v in report.views if v.memory.path == APP)
+    assert app.parts is not None and sum(p.bytes for p in app.parts) == 14176256

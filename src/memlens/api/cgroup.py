@@ -27,9 +27,12 @@ def inspect_cgroups(
     pids: Sequence[int] = (),
     *,
     tree: bool = False,
+    members: bool = False,
 ) -> CgroupReport:
     """Detailed views of ``paths`` and of the groups of ``pids``; with ``tree`` (or nothing
-    named) a view of every group below them (or below the root), without member reads."""
+    named) a view of every group below them (or below the root), from the cgroup files only,
+    or with ``members`` also each group's members' PSS and reconciled parts (one scan of
+    every process, summed up the hierarchy)."""
     named = [_normal(p) for p in paths] + [cgroup_of(root, cgroups, pid) for pid in pids]
     named = list(dict.fromkeys(named))
     cache: dict[str, CgroupMemory] = {}
@@ -39,6 +42,8 @@ def inspect_cgroups(
     if tree or not named:
         tops = named or ["/"]
         views = tuple(_summary(cgroups, p, cache) for top in tops for p in cgroups.walk(top))
+        if members:
+            views = _with_members(root, cgroups, views)
     else:
         views = tuple(_detailed(root, cgroups, path, cache) for path in named)
     notes: list[str] = []
@@ -80,6 +85,31 @@ def _summary(cgroups: CgroupRoot, path: str, cache: dict[str, CgroupMemory]) -> 
     cg = _read(cgroups, path, cache)
     room = analysis.headroom(cg, _ancestors(cgroups, path, cache))
     return CgroupView(cg, None, None, room, analysis.lacks(cg))
+
+
+def _with_members(
+    root: ProcRoot, cgroups: CgroupRoot, views: tuple[CgroupView, ...]
+) -> tuple[CgroupView, ...]:
+    """Each view with its members' PSS (its processes and its descendants') and its parts."""
+    own: dict[str, tuple[int, ...]] = {}
+    for group in cgroups.walk("/"):
+        try:
+            own[group] = cgroups.procs(group)
+        except MemlensError:
+            own[group] = ()
+    result = scan(root, Want(rollup=True), [pid for pids in own.values() for pid in pids])
+    usage = {u.pid: u for u in result.processes}
+    denied = {u.pid for u in result.unreadable}
+    out = []
+    for v in views:
+        path = v.memory.path
+        below = [g for g in own if g == path or path == "/" or g.startswith(path + "/")]
+        pids = [pid for g in below for pid in own[g]]
+        totals = analysis.member_totals(
+            (usage[p] for p in pids if p in usage), sum(p in denied for p in pids)
+        )
+        out.append(v._replace(members=totals, parts=analysis.reconcile(v.memory, totals)))
+    return tuple(out)
 
 
 def _detailed(

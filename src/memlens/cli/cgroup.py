@@ -32,6 +32,12 @@ def add_parser(sub: Any, name: str) -> None:
         help="the cgroups of these processes",
     )
     p.add_argument("--tree", action="store_true", help="a table of the groups below, as a tree")
+    p.add_argument(
+        "--members",
+        action="store_true",
+        help="in the table, also each group's members' PSS and the charge no member maps "
+        "(reads every process's smaps_rollup)",
+    )
     p.add_argument("--json", action="store_true", help="JSON instead of text")
     units = p.add_mutually_exclusive_group()
     units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     root = open_root(args)
     cgroups = CgroupRoot.for_proc_root(root, args.cgroup_root)
     pids = parse_pid_list(args.pid)
-    report = inspect_cgroups(root, cgroups, args.paths, pids, tree=args.tree)
+    report = inspect_cgroups(root, cgroups, args.paths, pids, tree=args.tree, members=args.members)
     if args.json:
         import json  # only for --json: start-up cost
 
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     units = "kb" if args.kb else "bytes" if args.bytes else "human"
     width = terminal_size().columns if env.stdout.isatty() else None
     if args.tree or not (args.paths or pids):
-        env.stdout.write(text.table(report, units, width, args.tree))
+        env.stdout.write(text.table(report, units, width, args.tree, args.members))
     else:
         env.stdout.write(text.detailed(report, units, width))
     return ExitStatus.OK

@@ -92,6 +92,15 @@ def _one(v: CgroupView, report: CgroupReport, size: Size, width: int | None) -> 
     return "\n".join(out) + "\n"
 
 
+def _member_cells(v: CgroupView, size: Size) -> list[str]:
+    m = v.members
+    if m is None or (m.processes == 0 and m.unreadable):
+        return ["-", "-"]
+    pss = m.pss_anon + m.pss_file + m.pss_shmem
+    current = v.memory.current
+    return [size(pss), "-" if current is None else size(current - pss)]
+
+
 def _parts_table(v: CgroupView, charge: int, size: Size, width: int | None) -> str:
     assert v.parts is not None
 
@@ -104,9 +113,12 @@ def _parts_table(v: CgroupView, charge: int, size: Size, width: int | None) -> s
     return layout([*cols, Column("What it is", False)], rows, width)
 
 
-def table(report: CgroupReport, units: str, width: int | None, tree: bool) -> str:
+def table(
+    report: CgroupReport, units: str, width: int | None, tree: bool, members: bool = False
+) -> str:
     """One row per group: charge, peak, limit, headroom, anon, file, kernel, swap, OOM kills,
-    processes of the group itself."""
+    processes of the group itself; with ``members``, the members' PSS (group and below) and
+    the charge that no member maps (charge - PSS)."""
     size = UNITS[units]
     rows = []
     for v in report.views:
@@ -130,11 +142,13 @@ def table(report: CgroupReport, units: str, width: int | None, tree: bool) -> st
                 _opt(cg.swap_current, size),
                 "-" if kills is None else str(kills),
                 str(len(cg.procs)),
+                *(_member_cells(v, size) if members else []),
                 safe(name),
             ]
         )
     titles = ("Charge", "Peak", "Limit", "Headroom", "Anon", "File", "Kernel", "Swap")
-    cols = [Column(t, True) for t in (*titles, "OOMkill", "Procs")]
+    more = ("PSS", "NotMapped") if members else ()
+    cols = [Column(t, True) for t in (*titles, "OOMkill", "Procs", *more)]
     text = layout([*cols, Column("Cgroup", False)], rows, width)
     lacking = [f"{safe(v.memory.path)}: {n}" for v in report.views for n in v.notes]
     if report.version == 1:  # the same for every group: said once
