@@ -147,6 +147,8 @@ def test_cli_bad_paths() -> None:
     assert missing.stderr.count("\n") == 1 and "/nope" in missing.stderr
     relative = run_cli("cgroup", "--cgroup-root", V2, "--proc-root", PROC, "nope")
     assert relative.status == ExitStatus.USAGE
+    escape = run_cli("cgroup", "--cgroup-root", V2, "--proc-root", PROC, "/../v2")
+    assert escape.status == ExitStatus.USAGE
     nothing = run_cli("cgroup", "--cgroup-root", str(DATA), "--proc-root", PROC)
     assert nothing.status == ExitStatus.NO_SUCH_CGROUP
     assert "no memory cgroup hierarchy" in nothing.stderr

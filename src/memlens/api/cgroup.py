@@ -65,6 +65,8 @@ def cgroup_of(root: ProcRoot, cgroups: CgroupRoot, pid: int) -> str:
 def _normal(path: str) -> str:
     if not path.startswith("/"):
         raise UsageError(f"{path!r}: a cgroup path starts with / (as /proc/PID/cgroup shows)")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise UsageError(f"{path!r}: a cgroup path has no . or .. parts")
     return "/" + "/".join(x for x in path.split("/") if x) if path != "/" else "/"
 
 
