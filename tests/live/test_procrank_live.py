@@ -71,7 +71,10 @@ def test_working_set_reset_and_read() -> None:
     assert reset.status == 0 and "reset the working set of 1 process" in reset.stderr
     assert before >= 16 * MiB
     assert after < MiB  # stopped: it touched nothing since the reset
-    assert row["rss"] == after
+    # Referenced also counts shared file pages that other processes mark accessed
+    # (PG_referenced is per page, not per mapping): it may creep up, a few pages at a time
+    assert row["rss"] < MiB
+    assert before - row["rss"] >= 15 * MiB
     assert row["pss"] is None and row["uss"] is None  # unknown, not 0
 
 
