@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="needs busybox (Debian p
 # A frozen process's files still change with what others do: its smaps when processes
 # elsewhere map or unmap the same files (its python3.11, libc: a page's PSS share, whether
 # it is shared or private) or when reclaim anywhere clears the accessed bits of pages it
-# shares (Referenced); its numa_maps's mapmax (the most processes mapping one of the pages);
+# shares (Referenced); its numa_maps's mapmax (the most processes mapping one of the pages)
+# and active (pages on the active LRU list, which reclaim elsewhere ages);
 # its status's SigQ, the signals queued for its user across the machine. Those are left out
 # of the comparison; every other byte must be equal.
 MOVING = re.compile(
@@ -31,7 +32,7 @@ MOVING = re.compile(
 )
 
 
-MAPMAX = re.compile(rb" mapmax=\d+")
+MAPMAX = re.compile(rb" (?:mapmax|active)=\d+")
 
 
 def _steady(name: str, data: bytes) -> bytes:
