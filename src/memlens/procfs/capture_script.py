@@ -82,7 +82,8 @@ link() {  # link PID NAME META_DIR
     printf '%s\t%s\n' "$1/$2" "$(errno_of "$msg")" >> "$3/errors"
 }
 
-identity() {  # start time and zombie-ness of a process (field 22 and 3 of stat), or nothing
+identity() {  # start time and zombie-ness of a process (fields 22 and 3 of stat), or
+    # nothing if it is gone or exiting (PF_EXITING in field 9: its files read empty meanwhile)
     s=$(cat "$P/$1/stat" 2>/dev/null) || return 0
     [ -n "$s" ] || return 0
     rest=${s##*) }
@@ -91,6 +92,7 @@ identity() {  # start time and zombie-ness of a process (field 22 and 3 of stat)
     [ $# -ge 20 ] || return 0
     case $1 in Z|X) z=1 ;; *) z=0 ;; esac
     eval "start=\${20}"
+    if [ "$z" = 0 ] && [ $(($7 & 4)) -ne 0 ]; then return 0; fi
     echo "$start $z"
 }
 
