@@ -169,3 +169,11 @@ def test_table_with_members_sums_up_the_hierarchy() -> None:
     report = inspect_cgroups(ProcRoot.open(PROC), CgroupRoot.open(V2), tree=True, members=True)
     app = next(v for v in report.views if v.memory.path == APP)
     assert app.parts is not None and sum(p.bytes for p in app.parts) == 14176256
+
+
+def test_counters_of_absurd_length_are_parse_errors() -> None:
+    with pytest.raises(ParseError, match=r"memory\.stat:1"):
+        p.parse_flat(b"anon " + b"9" * 5000 + b"\n", "memory.stat")
+    with pytest.raises(ParseError):
+        p.parse_value(b"9" * 21 + b"\n", "memory.current")
+    assert p.parse_value(b"9" * 20 + b"\n", "memory.current") == int("9" * 20)

@@ -60,3 +60,17 @@ def test_settings_and_savings() -> None:
     assert notes[0].startswith("enabled=never") and "ShmemPmdMapped" in notes[1]
     assert ksm_saved({"pages_sharing": 10}, 4096) == 40960
     assert ksm_saved({}, 4096) is None
+
+
+def test_damage_is_a_parse_error_not_a_blowup() -> None:
+    with pytest.raises(ParseError):
+        parse_node_list(b"0-99999999999999\n")
+    with pytest.raises(ParseError):
+        parse_node_list(b"9" * 5000 + b"\n")
+    # a node count of 5000 digits is not a node count: the field is not taken
+    (m,) = parse_numa_maps(b"1000 default anon=1 N0=" + b"9" * 5000 + b"\n", "numa_maps")
+    assert m.nodes == {}
+    assert (
+        parse_ksm_stat(b"ksm_merging_pages " + b"9" * 5000 + b"\n", None, None).merging_pages
+        is None
+    )

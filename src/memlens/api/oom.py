@@ -12,10 +12,12 @@ from memlens.analysis.cgroup import headroom
 from memlens.errors import MemlensError, NoSuchCgroup, NoSuchProcess, ParseError
 from memlens.models.cgroup import CgroupMemory
 from memlens.models.oom import OOM_SCORE_ADJ_MIN, OomInputs, OomRanking, OomReport
+from memlens.procfs.cgroup_parsers import number
 from memlens.procfs.cgroupfs import CgroupRoot
 from memlens.procfs.kmsg import KMSG, read_kmsg_or_reason
 from memlens.procfs.oom_parsers import parse_oom_kills
 from memlens.procfs.pid_parsers import command_line
+from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.system_parsers import parse_meminfo
 
@@ -98,9 +100,9 @@ def _inputs(root: ProcRoot, membership: Mapping[int, str]) -> tuple[list[OomInpu
             status = proc.status()
             if status.tgid != pid:
                 continue
-            adj = int(proc.read("oom_score_adj"))
+            adj = _adj(proc)
             try:
-                score: int | None = int(proc.read("oom_score"))
+                score: int | None = number(proc.read("oom_score").strip(), "oom_score", 1)
             except MemlensError:
                 score = None  # not captured by older snapshots
             command = command_line(proc.cmdline(), stat)
@@ -179,3 +181,10 @@ def _vmstat_kills(root: ProcRoot) -> int | None:
         if line.startswith(b"oom_kill "):
             return int(line.split()[1])
     return None
+
+
+def _adj(proc: Process) -> int:
+    """oom_score_adj (-1000..1000); ParseError if it is not a number."""
+    return number(
+        proc.read("oom_score_adj").strip(), proc.root.shown(f"{proc.pid}/oom_score_adj"), 1
+    )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from memlens.errors import AccessDenied, MemlensError, ReadError
 from memlens.models.placement import HugeMapping, PlacementReport, ProcessPlacement
+from memlens.procfs.cgroup_parsers import MAX_DIGITS
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.placement_parsers import (
     parse_ksm_stat,
@@ -50,8 +51,9 @@ def inspect_placement(
                 thp[rel.removeprefix(THP + "/")] = selected(data)
         for rel in KSM_FILES:
             data = sysfs.read_optional(rel)
-            if data is not None and data.strip().lstrip(b"-").isdigit():
-                ksm[rel.rsplit("/", 1)[1]] = int(data)
+            value = data.strip() if data is not None else b""
+            if value.lstrip(b"-").isdigit() and len(value) <= MAX_DIGITS:
+                ksm[rel.rsplit("/", 1)[1]] = int(value)
         if not thp:
             notes.append("THP: no /sys/kernel/mm/transparent_hugepage (kernel without THP)")
         if not ksm:
@@ -63,12 +65,12 @@ def inspect_placement(
 def _nodes(root: ProcRoot, sysfs: SysRoot | None) -> tuple[int, ...] | None:
     data = sysfs.read_optional(NODES_ONLINE) if sysfs is not None else None
     if data is not None:
-        return parse_node_list(data)
+        return parse_node_list(data, NODES_ONLINE)
     try:
         zoneinfo = root.read("zoneinfo")
     except MemlensError:
         return None
-    found = sorted({int(n) for n in re.findall(rb"^Node (\d+),", zoneinfo, re.M)})
+    found = sorted({int(n) for n in re.findall(rb"^Node (\d{1,4}),", zoneinfo, re.M)})
     return tuple(found) or None
 
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from memlens.errors import MemlensError, NoSuchProcess, PagesUnavailable
 from memlens.models.procrank import ProcrankReport, ProcrankRow
 from memlens.procfs import pagemap
+from memlens.procfs.cgroup_parsers import number
 from memlens.procfs.kpageflags import kpageflags_of
 from memlens.procfs.pid_parsers import command_line
+from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ def _read(root: ProcRoot, pid: int, page: int) -> tuple[ProcrankRow, U64] | None
     with pagemap.pagemap_of(proc) as read_map:
         got = read_frames(read_map, pagemap.spans_to_read(smaps, page))
     try:
-        adj: int | None = int(proc.read("oom_score_adj"))
+        adj: int | None = _adj(proc)
     except (MemlensError, ValueError):
         adj = None
     row = ProcrankRow(
@@ -121,7 +123,7 @@ def _working_set(root: ProcRoot, pids: Sequence[int] | None, sort: str) -> Procr
             rollup = proc.smaps_rollup()
             status = proc.status()
             command = command_line(proc.cmdline(), stat)
-            adj: int | None = int(proc.read("oom_score_adj"))
+            adj: int | None = _adj(proc)
         except NoSuchProcess:
             continue
         except (MemlensError, ValueError) as exc:
@@ -147,3 +149,10 @@ def reset_working_sets(root: ProcRoot, pids: Sequence[int]) -> int:
         reset_working_set(root.process(pid))
         done += 1
     return done
+
+
+def _adj(proc: Process) -> int:
+    """oom_score_adj (-1000..1000); ParseError if it is not a number."""
+    return number(
+        proc.read("oom_score_adj").strip(), proc.root.shown(f"{proc.pid}/oom_score_adj"), 1
+    )

@@ -10,6 +10,17 @@ from memlens.models.cgroup import Limit, Pressure, PressureLine
 # v1 prints "no limit" as PAGE_COUNTER_MAX pages (LONG_MAX / PAGE_SIZE, times the page size:
 # 9223372036854771712 with 4 KiB pages); v2 prints "max". Anything this large is no limit.
 _V1_UNLIMITED = 1 << 62
+# A counter is a u64: at most 20 digits. Longer is damage, and Python would refuse (or take
+# long) to convert it.
+MAX_DIGITS = 20
+
+
+def number(text: bytes, path: str, line: int | None) -> int:
+    """A decimal counter (an optional minus sign, at most MAX_DIGITS digits)."""
+    digits = text.lstrip(b"-")
+    if not digits.isdigit() or len(digits) > MAX_DIGITS or len(text) - len(digits) > 1:
+        raise ParseError(path, line, f"not a counter: {text[:40]!r}")
+    return int(text)
 
 
 def parse_flat(data: bytes, path: str) -> dict[str, int]:
@@ -19,9 +30,9 @@ def parse_flat(data: bytes, path: str) -> dict[str, int]:
         if not line.strip():
             continue
         fields = line.split()
-        if len(fields) != 2 or not fields[1].lstrip(b"-").isdigit():
+        if len(fields) != 2:
             raise ParseError(path, n, f"expected 'key value', got {line[:80]!r}")
-        out[fields[0].decode("ascii", "replace")] = int(fields[1])
+        out[fields[0].decode("ascii", "replace")] = number(fields[1], path, n)
     return out
 
 
@@ -30,7 +41,7 @@ def parse_value(data: bytes, path: str) -> int:
     text = data.strip()
     if not text.isdigit():
         raise ParseError(path, 1, f"expected a number, got {text[:40]!r}")
-    return int(text)
+    return number(text, path, 1)
 
 
 def parse_limit(data: bytes, path: str) -> Limit:
@@ -52,12 +63,12 @@ def parse_pressure(data: bytes, path: str) -> Pressure:
         try:
             values = dict(p.split(b"=", 1) for p in pairs)
             lines[kind] = PressureLine(
-                float(values[b"avg10"]),
-                float(values[b"avg60"]),
-                float(values[b"avg300"]),
-                int(values[b"total"]),
+                float(values[b"avg10"][:20]),
+                float(values[b"avg60"][:20]),
+                float(values[b"avg300"][:20]),
+                number(values[b"total"], path, n),
             )
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, ParseError):
             raise ParseError(path, n, f"not a PSI line: {line[:80]!r}") from None
     if b"some" not in lines:
         raise ParseError(path, None, "no 'some' line")
@@ -72,7 +83,7 @@ def parse_procs(data: bytes, path: str) -> tuple[int, ...]:
             continue
         if not line.strip().isdigit():
             raise ParseError(path, n, f"not a process ID: {line[:40]!r}")
-        pids.append(int(line))
+        pids.append(number(line.strip(), path, n))
     return tuple(pids)
 
 

@@ -45,7 +45,7 @@ def parse_record(raw: bytes) -> tuple[int, str] | None:
     """One /dev/kmsg record; None if it is not one (a regular file with other text)."""
     head, sep, rest = raw.partition(b";")
     fields = head.split(b",")
-    if not sep or len(fields) < 3 or not fields[2].isdigit():
+    if not sep or len(fields) < 3 or not fields[2].isdigit() or len(fields[2]) > 20:
         return None
     message = rest.split(b"\n", 1)[0].decode("utf-8", "backslashreplace")
     return int(fields[2]), message

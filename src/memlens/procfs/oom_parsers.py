@@ -7,10 +7,10 @@ import re
 from memlens.models.oom import OomKill
 
 _KILLED = re.compile(
-    r"(?P<kind>Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d+) "
-    r"\((?P<comm>.*)\) total-vm:\d+kB, anon-rss:(?P<anon>\d+)kB, file-rss:(?P<file>\d+)kB, "
-    r"shmem-rss:(?P<shmem>\d+)kB, UID:(?P<uid>\d+) pgtables:(?P<pt>\d+)kB "
-    r"oom_score_adj:(?P<adj>-?\d+)"
+    r"(?P<kind>Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d{1,10}) "
+    r"\((?P<comm>.*)\) total-vm:\d+kB, anon-rss:(?P<anon>\d{1,17})kB, "
+    r"file-rss:(?P<file>\d{1,17})kB, shmem-rss:(?P<shmem>\d{1,17})kB, UID:(?P<uid>\d{1,10}) "
+    r"pgtables:(?P<pt>\d{1,17})kB oom_score_adj:(?P<adj>-?\d{1,5})"
 )
 _CONTEXT_KEYS = ("constraint", "oom_memcg", "task_memcg", "pid")
 

@@ -7,9 +7,11 @@ import re
 
 from memlens.errors import ParseError
 from memlens.models.placement import KsmProcess, NumaMapping
+from memlens.procfs.cgroup_parsers import MAX_DIGITS, number
 
-_NODE = re.compile(rb"(?:^| )N(\d+)=(\d+)")
-_PAGE = re.compile(rb" kernelpagesize_kB=(\d+)")
+_NODE = re.compile(rb"(?:^| )N(\d{1,5})=(\d{1,20})(?= |$)")
+_PAGE = re.compile(rb" kernelpagesize_kB=(\d{1,9})(?= |$)")
+MAX_NODES = 1 << 10  # MAX_NUMNODES is at most 1024 (CONFIG_NODES_SHIFT <= 10)
 
 
 def parse_numa_maps(data: bytes, path: str) -> tuple[NumaMapping, ...]:
@@ -23,6 +25,8 @@ def parse_numa_maps(data: bytes, path: str) -> tuple[NumaMapping, ...]:
         if len(fields) < 2:
             raise ParseError(path, n, f"expected 'address policy ...', got {line[:60]!r}")
         try:
+            if len(fields[0]) > 16:
+                raise ValueError
             start = int(fields[0], 16)
         except ValueError:
             raise ParseError(path, n, f"not an address: {fields[0][:20]!r}") from None
@@ -64,11 +68,12 @@ def parse_ksm_stat(stat: bytes | None, merging: bytes | None, ksm: int | None) -
         key, value = parts[0].decode(), parts[1]
         if value in (b"yes", b"no"):
             flags[key] = value == b"yes"
-        elif value.lstrip(b"-").isdigit():
+        elif value.lstrip(b"-").isdigit() and len(value) <= MAX_DIGITS:
             values[key] = int(value)
     pages = values.get("ksm_merging_pages")
-    if pages is None and merging is not None and merging.strip().isdigit():
-        pages = int(merging)
+    text = merging.strip() if merging is not None else b""
+    if pages is None and text.isdigit() and len(text) <= MAX_DIGITS:
+        pages = int(text)
     return KsmProcess(values, flags.get("ksm_merge_any"), flags.get("ksm_mergeable"), pages, ksm)
 
 
@@ -80,12 +85,15 @@ def selected(data: bytes) -> str:
     return match.group(1) if match else text
 
 
-def parse_node_list(data: bytes) -> tuple[int, ...]:
-    """A kernel CPU/node list: "0", "0-3", "0,2-3"."""
+def parse_node_list(data: bytes, path: str = "node/online") -> tuple[int, ...]:
+    """A kernel node list: "0", "0-3", "0,2-3" (nodes below MAX_NODES)."""
     nodes: list[int] = []
-    for part in data.decode("ascii", "replace").strip().split(","):
+    for part in data.strip().split(b","):
         if not part:
             continue
-        low, _, high = part.partition("-")
-        nodes.extend(range(int(low), int(high or low) + 1))
+        low, _, high = part.partition(b"-")
+        first, last = number(low, path, 1), number(high or low, path, 1)
+        if not 0 <= first <= last < MAX_NODES:
+            raise ParseError(path, 1, f"not a node range: {part[:40]!r}")
+        nodes.extend(range(first, last + 1))
     return tuple(nodes)
