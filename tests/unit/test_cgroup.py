@@ -177,3 +177,28 @@ def test_counters_of_absurd_length_are_parse_errors() -> None:
     with pytest.raises(ParseError):
         p.parse_value(b"9" * 21 + b"\n", "memory.current")
     assert p.parse_value(b"9" * 20 + b"\n", "memory.current") == int("9" * 20)
+
+
+class _Vanishing(MemorySource):
+    """A hierarchy whose group "/gone" is removed after the walk has listed it."""
+
+    def __init__(self) -> None:
+        super().__init__("vanishing")
+        self.add("cgroup.controllers", b"memory\n")
+        self.add("gone/memory.current", b"4096\n")
+        self.add("stays/memory.current", b"8192\n")
+        self.add("stays/memory.stat", b"anon 0\nfile 0\nshmem 0\n")
+        self.listed = 0
+
+    def listdir(self, rel: str) -> list[str]:
+        if rel == "gone":
+            self.listed += 1
+            if self.listed > 1:  # the first probe found it a directory; then it went
+                raise FileNotFoundError(2, "No such file or directory", rel)
+        return super().listdir(rel)
+
+
+def test_a_group_removed_during_the_walk_is_left_out() -> None:
+    cgroups = CgroupRoot.detect(_Vanishing())
+    report = inspect_cgroups(ProcRoot.open(PROC), cgroups, tree=True)
+    assert [v.memory.path for v in report.views] == ["/", "/stays"]

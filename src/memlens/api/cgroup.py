@@ -41,7 +41,12 @@ def inspect_cgroups(
             raise NoSuchCgroup(f"{path}: no such memory cgroup in {cgroups.description}")
     if tree or not named:
         tops = named or ["/"]
-        views = tuple(_summary(cgroups, p, cache) for top in tops for p in cgroups.walk(top))
+        views = tuple(
+            view
+            for top in tops
+            for path in cgroups.walk(top)
+            if (view := _summary_if_there(cgroups, path, cache, path in named)) is not None
+        )
         if members:
             views = _with_members(root, cgroups, views)
     else:
@@ -81,6 +86,19 @@ def _ancestors(
     cgroups: CgroupRoot, path: str, cache: dict[str, CgroupMemory]
 ) -> dict[str, CgroupMemory]:
     return {a: _read(cgroups, a, cache) for a in analysis.ancestors_of(path)}
+
+
+def _summary_if_there(
+    cgroups: CgroupRoot, path: str, cache: dict[str, CgroupMemory], named: bool
+) -> CgroupView | None:
+    """A group's summary; None if a group found by the walk was removed since (a group the
+    user named is an error)."""
+    try:
+        return _summary(cgroups, path, cache)
+    except NoSuchCgroup:
+        if named:
+            raise
+        return None
 
 
 def _summary(cgroups: CgroupRoot, path: str, cache: dict[str, CgroupMemory]) -> CgroupView:

@@ -46,7 +46,7 @@ def inspect_oom(
     groups: tuple[OomRanking, ...] = ()
     group_kills: tuple[tuple[str, int], ...] = ()
     if cgroups is not None:
-        memory = {p: cgroups.read_memory(p) for p in cgroups.walk("/")}
+        memory = _every_group(cgroups)
         paths = [p if p == "/" else p.rstrip("/") for p in paths]
         for path in paths:
             if path not in memory:
@@ -72,6 +72,15 @@ def inspect_oom(
     else:
         notes.append("kernel log: not read (snapshot, or not asked for)")
     return OomReport(system, groups, group_kills, _vmstat_kills(root), tuple(kills), tuple(notes))
+
+
+def _every_group(cgroups: CgroupRoot) -> dict[str, CgroupMemory]:
+    """Every group's files; a group removed while the hierarchy is read is left out."""
+    found = {}
+    for path in cgroups.walk("/"):
+        with contextlib.suppress(NoSuchCgroup):
+            found[path] = cgroups.read_memory(path)
+    return found
 
 
 def _own_limit(cg: CgroupMemory) -> int | None:

@@ -107,6 +107,8 @@ class CgroupRoot:
         """The child groups' paths (directories below this group's directory)."""
         try:
             names = self.source.listdir(self._rel(cgroup))
+        except FileNotFoundError:
+            return ()  # removed meanwhile: groups come and go while the hierarchy is walked
         except OSError as exc:
             raise translate(exc, self._rel(cgroup)) from None
         found = []
