@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from memlens.errors import MemlensError, NoSuchProcess, PagesUnavailable
+from memlens.errors import MemlensError, NoSuchProcess, PagesUnavailable, UsageError
 from memlens.models.procrank import ProcrankReport, ProcrankRow
 from memlens.procfs import pagemap
 from memlens.procfs.cgroup_parsers import number
@@ -142,11 +142,13 @@ def _working_set(root: ProcRoot, pids: Sequence[int] | None, sort: str) -> Procr
 
 def reset_working_sets(root: ProcRoot, pids: Sequence[int]) -> int:
     """Clear the accessed bits of these processes (procrank -W); how many were reset."""
-    from memlens.procfs.working_set import reset_working_set
+    from memlens.procfs.clear_refs import clear_referenced
 
+    if not root.is_live:
+        raise UsageError(f"{root.description}: the working set of a snapshot cannot be reset")
     done = 0
     for pid in sorted(set(pids)):
-        reset_working_set(root.process(pid))
+        clear_referenced(root.process(pid))
         done += 1
     return done
 
