@@ -33,6 +33,7 @@ from memlens.errors import (
     ExitStatus,
     MemlensError,
     NoSuchProcess,
+    ParseError,
     ReadError,
     UsageError,
 )
@@ -96,6 +97,7 @@ def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
         exe="exe" in needs or query.by == "program",
         cgroup="cgroup" in needs or query.by == "cgroup" or query.cgroup is not None,
         vmas="vmas" in needs,
+        oom="oom" in needs,
     )
     if sort is None:
         found = registry.get("pss") if want.rollup else None
@@ -135,6 +137,7 @@ class Want(NamedTuple):
     exe: bool = False  # --by program: the executable's path
     cgroup: bool = False  # --by cgroup, --cgroup
     vmas: bool = False  # the VMA count: maps
+    oom: bool = False  # oom_score and oom_score_adj
 
 
 # The default: status figures and smaps_rollup's (PSS, USS, SwapPss), what plain ``memlens top``
@@ -242,7 +245,24 @@ def _usage(
         referenced=get("referenced"),
         vmas=len(proc.maps()) if want.vmas else None,
         cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
+        oom_score=_number(proc, "oom_score") if want.oom else None,
+        oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
     )
+
+
+def _number(proc: Process, name: str) -> int | None:
+    """A one-number file (oom_score); None where it is absent (a snapshot made before
+    memlens kept it)."""
+    try:
+        data = proc.read(name)
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        return int(data)
+    except ValueError:
+        raise ParseError(proc.root.shown(f"{proc.pid}/{name}"), 1, "not a number") from None
 
 
 def _none(name: str) -> None:

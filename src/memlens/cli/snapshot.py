@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.api.snapshot import snapshot
+from memlens.api.snapshot import script, snapshot
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus
+from memlens.errors import ExitStatus, UsageError
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -27,14 +27,32 @@ def add_parser(sub: Any, name: str) -> None:
         metavar="PID[,PID...]",
         help="capture these processes only (repeatable; default: every process)",
     )
-    p.add_argument("-o", "--output", required=True, metavar="FILE.tar.gz")
+    p.add_argument("-o", "--output", metavar="FILE.tar.gz", help="the archive to write")
+    p.add_argument(
+        "--script",
+        action="store_true",
+        help="print a POSIX sh script (busybox, toybox) that writes the same snapshot on a "
+        "machine without Python: sh SCRIPT OUTPUT.tar.gz [PID...]",
+    )
+    p.add_argument(
+        "--cgroup-root",
+        metavar="PATH",
+        default=None,
+        help="also capture the memory cgroup files below PATH (default: /sys/fs/cgroup when "
+        "reading the live /proc)",
+    )
     add_root_argument(p)
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
+    if args.script:
+        env.stdout.write(script())
+        return ExitStatus.OK
+    if args.output is None:
+        raise UsageError("snapshot: -o/--output FILE.tar.gz is required (or --script)")
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
-    report = snapshot(root, args.output, pids)
+    report = snapshot(root, args.output, pids, args.cgroup_root, env.error)
     if pids is not None:  # asked for by name: say what could not be had
         for pid, reason in report.skipped:
             env.error(f"process {pid}: not captured: {reason}")
