@@ -26,6 +26,8 @@ COMMANDS = {
     "recordings": "memlens.cli.recordings",
     "diff": "memlens.cli.diff",
     "watch": "memlens.cli.watch_command",
+    "report": "memlens.cli.report",
+    "serve": "memlens.cli.serve",
 }
 
 
