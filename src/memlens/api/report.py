@@ -79,7 +79,7 @@ def moment_doc(root: ProcRoot, source: Source) -> Doc:
     treemap, IPC, and per process its layout and maps."""
     pids = list(source.pids) or None
     result = scan(root, Want(rollup=True, exe=True, cgroup=True), pids)
-    shown = sorted(result.processes, key=lambda p: p.pss or 0, reverse=True)
+    shown = _largest_first(result)
     doc: Doc = {
         "kind": "snapshot" if root.manifest is not None else "live",
         "source": json_text(source.snapshot or source.proc_root),
@@ -95,6 +95,37 @@ def moment_doc(root: ProcRoot, source: Source) -> Doc:
     doc["processes"] = [process_doc(root, p.pid, doc["errors"]) for p in detailed]
     doc["ipc"] = ipc_doc(root, doc["errors"])
     return doc
+
+
+def _largest_first(result: Scan) -> list[ProcessUsage]:
+    return sorted(result.processes, key=lambda p: p.pss or 0, reverse=True)
+
+
+def top_now(root: ProcRoot) -> Doc:
+    """Every process now, as ``memlens top --json`` with PSS."""
+    result = scan(root, Want(rollup=True, exe=True, cgroup=True))
+    return top_doc(result, _largest_first(result))
+
+
+def system_now(root: ProcRoot) -> Doc:
+    return system_doc(root, scan(root, Want(rollup=True)))
+
+
+def treemap_now(root: ProcRoot) -> list[Doc]:
+    shown = _largest_first(scan(root, Want(rollup=True, exe=True)))
+    return treemap(shown, _smaps(root, shown, []))
+
+
+def recordings_list(db: str | None) -> list[Doc]:
+    """As ``memlens recordings --json``; no database yet is no recording."""
+    from memlens.render.recordings_output import info_json
+    from memlens.store import RecordingStore, default_path
+
+    path = db or default_path()
+    if not os.path.exists(path):
+        return []
+    with RecordingStore.open(path, create=False) as store:
+        return [info_json(i) for i in store.recordings()]
 
 
 def top_doc(result: Scan, shown: Sequence[ProcessUsage]) -> Doc:

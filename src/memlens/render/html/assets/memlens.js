@@ -12,6 +12,7 @@
     bytes: (n) => String(n),
   };
   memlens.units = "human";
+  const tables = [];
 
   function human(n) {
     if (n === null || n === undefined) return "-";
@@ -128,7 +129,10 @@
             if (v !== null && v !== undefined) td.dataset.bytes = String(v);
           } else if (col.link && options.link) {
             td.append(options.link(row, v));
-          } else td.textContent = v === null || v === undefined ? "-" : visible(v);
+          } else {
+            td.textContent = v === null || v === undefined ? "-" : visible(v);
+            if (col.kind === "text") td.title = td.textContent;
+          }
           tr.append(td);
         }
         tbody.append(tr);
@@ -136,11 +140,12 @@
       count.textContent = shown.length + " of " + state.rows.length;
     }
     draw();
-    return {draw: draw, update: (rows) => { state.rows = rows; draw(); }};
+    const t = {draw: draw, update: (rows) => { state.rows = rows; draw(); }};
+    tables.push(t);
+    return t;
   }
   memlens.table = table;
 
-  const tables = [];
   /* A unit switch redraws every table. */
   memlens.unitSwitch = function (select) {
     select.value = memlens.units;
@@ -164,7 +169,6 @@
 
   memlens.usageTable = function (container, processes, link) {
     const t = table(container, memlens.PROCESS_COLUMNS, processes, {sort: "pss", rowKey: (p) => p.pid, link: link});
-    tables.push(t);
     return t;
   };
 
@@ -239,7 +243,6 @@
       {key: "name", title: "Mapping", kind: "text"},
     ];
     const t = table(container, cols, maps.mappings, {sort: "pss"});
-    tables.push(t);
     return t;
   };
 
@@ -260,13 +263,13 @@
       }));
       const d = el("div");
       container.append(d);
-      tables.push(table(d, [
+      table(d, [
         {key: "id", title: "Id", kind: "text"},
         {key: "name", title: "Name", kind: "text"},
         {key: "size", title: "Size", kind: "size"},
         {key: "rss", title: "Resident", kind: "size"},
         {key: "attachers", title: "Attached by", kind: "text"},
-      ], rows, {sort: "size"}));
+      ], rows, {sort: "size"});
     }
     if (!container.children.length) container.append(el("p", {text: "No shared memory objects."}));
   };
@@ -327,7 +330,6 @@
       {key: "delta", title: "Delta", kind: "size"},
       {key: "command", title: "Command", kind: "text"},
     ], rows, {sort: "delta"});
-    tables.push(t);
     return t;
   };
 
@@ -347,7 +349,6 @@
       {key: "samples", title: "Samples", kind: "count"},
       {key: "command", title: "Command", kind: "text"},
     ], rows, {rowKey: (r) => r.pid, link: link});
-    tables.push(t);
     return t;
   };
 })();
