@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from memlens.analysis.groups import by_mapping
 from memlens.analysis.system import totals_from_scan, where_ram_went
-from memlens.errors import MemlensError, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
@@ -80,6 +80,8 @@ def moment_doc(root: ProcRoot, source: Source) -> Doc:
     pids = list(source.pids) or None
     result = scan(root, Want(rollup=True, exe=True, cgroup=True), pids)
     shown = _largest_first(result)
+    if pids is not None:
+        _check_pids(pids, result)
     doc: Doc = {
         "kind": "snapshot" if root.manifest is not None else "live",
         "source": json_text(source.snapshot or source.proc_root),
@@ -126,6 +128,19 @@ def recordings_list(db: str | None) -> list[Doc]:
         return []
     with RecordingStore.open(path, create=False) as store:
         return [info_json(i) for i in store.recordings()]
+
+
+def _check_pids(pids: Sequence[int], result: Scan) -> None:
+    """Every process asked for must be shown: the first that cannot be says why."""
+    seen = {p.pid for p in result.processes}
+    unreadable = {u.pid: u for u in result.unreadable}
+    for pid in pids:
+        if pid in unreadable:
+            raise AccessDenied(f"/proc/{pid}/smaps_rollup ({unreadable[pid].reason})", pid)
+        if pid not in seen:
+            raise NoSuchProcess(
+                pid, "no such process (or a kernel thread or a zombie: no memory of its own)"
+            )
 
 
 def top_doc(result: Scan, shown: Sequence[ProcessUsage]) -> Doc:
