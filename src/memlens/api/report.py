@@ -28,6 +28,7 @@ from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 from memlens.render import system_output, top_output
 from memlens.render.text import json_text
 
+IPC_SECTIONS = ("shm", "posix", "memfd", "shared_anon")
 DETAILS = 10  # processes given their layout picture and maps table when a whole system is shown
 LEAF_SHARE = 0.01  # treemap: mapping groups under 1% of their process's PSS go to "other"
 
@@ -36,7 +37,8 @@ Doc = dict[str, Any]
 # left out: a process with thousands of mappings would make the file large).
 MAPPING_KEYS = (
     "start", "end", "perms", "offset", "inode", "path", "kind", "name", "deleted",
-    "rss", "pss", "swap", "swap_pss", "anonymous", "private_dirty",
+    "rss", "pss", "shared_clean", "shared_dirty", "private_clean", "private_dirty", "swap",
+    "swap_pss", "anonymous",
 )  # fmt: skip
 
 
@@ -262,6 +264,23 @@ def ipc_doc(root: ProcRoot, errors: list[Doc]) -> Doc | None:
         errors.append({"pid": None, "what": "ipc", "message": json_text(str(exc))})
         return None
     return ipc_json.document(report, frozenset({"shm", "msg", "sem", *ALL_KINDS}))
+
+
+def shared_doc(root: ProcRoot, pid: int) -> Doc:
+    """The shared memory objects ``pid`` maps (as ``memlens ipc --json``), each with every
+    process attached: whom this process shares memory with, and how much."""
+    errors: list[Doc] = []
+    root.process(pid)  # no such process: said so, not an empty list
+    doc = ipc_doc(root, errors)
+    if doc is None:
+        raise AccessDenied(errors[0]["message"] if errors else "IPC", pid)
+    objects = []
+    for section in IPC_SECTIONS:
+        for o in doc.get(section, []):
+            who = o.get("attachers", o.get("mappers", []))
+            if any(a["pid"] == pid for a in who):
+                objects.append(o | {"section": section})
+    return {"pid": pid, "objects": objects}
 
 
 def recording_doc(rec: int, db: str | None) -> Doc:

@@ -142,11 +142,8 @@ def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None
 
     @app.get("/api/processes/{pid}/shared", response_model=m.Shared, tags=["process"])
     def shared(pid: PidParam) -> dict[str, Any]:
-        """What of its memory is shared, per mapping, as ``memlens shared PID --json``."""
-        from memlens.ipc import shared_between
-        from memlens.render.shared_output import document
-
-        return document(shared_between(root, [pid]))
+        """The shared memory objects it maps, with every process attached to each."""
+        return data.shared_doc(root, pid)
 
     @app.get("/api/recordings", response_model=list[m.RecordingInfo], tags=["recordings"])
     def recordings() -> list[dict[str, Any]]:

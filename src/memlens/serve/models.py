@@ -101,10 +101,13 @@ class Mapping(BaseModel):
     deleted: bool
     rss: int | None
     pss: int | None
+    shared_clean: int | None
+    shared_dirty: int | None
+    private_clean: int | None
+    private_dirty: int | None
     swap: int | None
     swap_pss: int | None
     anonymous: int | None
-    private_dirty: int | None
 
 
 class Maps(_Open):
@@ -119,10 +122,9 @@ class Layout(BaseModel):
     svg: str = Field(description="an SVG element, as memlens layout --svg draws it")
 
 
-class Shared(_Open):
-    method: str
-    processes: list[dict[str, Any]]
-    mappings: list[dict[str, Any]]
+class Shared(BaseModel):
+    pid: int
+    objects: list[dict[str, Any]] = Field(description="as in memlens ipc --json, with section")
 
 
 class RecordingInfo(_Open):

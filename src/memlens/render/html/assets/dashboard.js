@@ -65,18 +65,9 @@
         byId("layout").append(document.importNode(svg, true));
       }),
       api("/api/processes/" + pid + "/shared").then((doc) => {
-        const rows = doc.mappings.map((mp) => {
-          const v = mp.processes[0] || {};
-          return {name: mp.name, what: mp.what, rss: v.rss, pss: v.pss, shared: v.shared, private: v.private};
-        });
-        memlens.table(byId("shared"), [
-          {key: "name", title: "Mapping", kind: "text"},
-          {key: "what", title: "What", kind: "text"},
-          {key: "rss", title: "RSS", kind: "size"},
-          {key: "pss", title: "PSS", kind: "size"},
-          {key: "shared", title: "Shared", kind: "size"},
-          {key: "private", title: "Private", kind: "size"},
-        ], rows, {sort: "shared"});
+        const by = {};
+        for (const o of doc.objects) (by[o.section] = by[o.section] || []).push(o);
+        memlens.ipcTables(byId("shared"), by);
       }),
     ];
     const results = await Promise.allSettled(jobs);

@@ -238,6 +238,7 @@
       {key: "perms", title: "Perms", kind: "text"},
       {key: "rss", title: "RSS", kind: "size"},
       {key: "pss", title: "PSS", kind: "size"},
+      {key: "shared", title: "Shared", kind: "size", get: (m) => (m.shared_clean === null || m.shared_dirty === null ? null : m.shared_clean + m.shared_dirty)},
       {key: "swap", title: "Swap", kind: "size"},
       {key: "kind", title: "Kind", kind: "text"},
       {key: "name", title: "Mapping", kind: "text"},
@@ -255,11 +256,11 @@
       if (!items.length) continue;
       container.append(el("h3", {text: title + " (" + items.length + ")"}));
       const rows = items.map((o) => ({
-        id: o.shmid ?? o.key ?? o.name ?? o.path ?? "",
-        name: o.name ?? o.path ?? (o.key !== undefined ? String(o.key) : ""),
+        id: String(o.id ?? o.inode ?? ""),
+        name: o.name ?? o.key ?? "",
         size: o.size ?? null,
-        rss: o.rss ?? null,
-        attachers: (o.mappers || o.attachers || []).map((m) => m.pid + " " + (m.command || "")).join(", "),
+        rss: o.rss ?? o.resident ?? null,
+        attachers: (o.attachers || o.mappers || []).map((m) => m.pid + " " + (m.command || "")).join(", "),
       }));
       const d = el("div");
       container.append(d);
