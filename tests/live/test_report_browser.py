@@ -64,7 +64,9 @@ def cell_bytes(page: Any, pid: int, column: int) -> int:
     return int(text)
 
 
-def test_report_numbers_equal_top_json_of_the_same_moment(browser: Any, moment: dict[str, Any]) -> None:
+def test_report_numbers_equal_top_json_of_the_same_moment(
+    browser: Any, moment: dict[str, Any]
+) -> None:
     w = open_report(browser, moment["html"])
     page, pid = w.page, moment["pid"]
     row = next(p for p in moment["top"]["processes"] if p["pid"] == pid)

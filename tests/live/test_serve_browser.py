@@ -67,7 +67,9 @@ def test_top_page_shows_what_the_api_served(browser: Any, tmp_path: Path) -> Non
         assert served_top["processes"] == top["processes"]
         row = top["processes"][0]
         for name, col in {"vss": 3, "rss": 4, "pss": 5, "uss": 6}.items():
-            cell = p.get_attribute(f"#usage tr[data-key='{row['pid']}'] td:nth-child({col})", "data-bytes")
+            cell = p.get_attribute(
+                f"#usage tr[data-key='{row['pid']}'] td:nth-child({col})", "data-bytes"
+            )
             assert int(cell) == row[name], name
         command = p.inner_text(f"#usage tr[data-key='{row['pid']}'] td:nth-child(9)")
         assert command.startswith("<img src=x onerror=alert(1)>")
@@ -80,9 +82,10 @@ def test_top_page_shows_what_the_api_served(browser: Any, tmp_path: Path) -> Non
 
 def test_process_page_layout_maps_and_a_live_watch(browser: Any, tmp_path: Path) -> None:
     db = tmp_path / "rec.db"
-    with hostile_process("--anon", "16M:16M", "--memfd", "2M:2M") as w, served(
-        app_for("/proc", db)
-    ) as url:
+    with (
+        hostile_process("--anon", "16M:16M", "--memfd", "2M:2M") as w,
+        served(app_for("/proc", db)) as url,
+    ):
         page = open_page(browser, f"{url}/process/{w.pid}")
         p = page.page
         assert p.locator("#layout svg").count() == 1

@@ -197,7 +197,9 @@ def treemap(shown: Sequence[ProcessUsage], smaps: dict[int, Any]) -> list[Doc]:
             {"name": prog, "value": sum(n["value"] for n in procs), "children": procs}
             for prog, procs in programs.items()
         ]
-        tree.append({"name": user, "value": sum(c["value"] for c in children), "children": children})
+        tree.append(
+            {"name": user, "value": sum(c["value"] for c in children), "children": children}
+        )
     tree.sort(key=lambda n: n["value"], reverse=True)
     return tree
 

@@ -25,14 +25,18 @@ REPORT_EXTRA = ("jinja2", "markupsafe")
 
 def add_parser(sub: Any, name: str) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        name, help="one self-contained HTML report (charts, treemap, layout)", description=DESCRIPTION
+        name,
+        help="one self-contained HTML report (charts, treemap, layout)",
+        description=DESCRIPTION,
     )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("pids", nargs="*", metavar="PID", default=[], help="these processes")
     what.add_argument("--system", action="store_true", help="every process and the machine")
     what.add_argument("--recording", metavar="ID", help="a recording of memlens watch")
     what.add_argument("--snapshot", metavar="FILE", help="a snapshot archive (memlens snapshot)")
-    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file ('-': stdout)")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="the HTML file ('-': stdout)"
+    )
     p.add_argument(
         "--details",
         type=int,
@@ -40,8 +44,12 @@ def add_parser(sub: Any, name: str) -> None:
         metavar="N",
         help="with --system or --snapshot: layout and maps of the N largest processes (default 10)",
     )
-    p.add_argument("--diff", nargs=2, metavar=("A", "B"), help="also what changed from A to B "
-                   "(snapshots, /proc directories or RECORDING@TIME)")
+    p.add_argument(
+        "--diff",
+        nargs=2,
+        metavar=("A", "B"),
+        help="also what changed from A to B (snapshots, /proc directories or RECORDING@TIME)",
+    )
     p.add_argument("--db", metavar="FILE", help="the recordings database (default: as recordings)")
     p.add_argument("--proc-root", metavar="PATH", default="/proc", help="read /proc from PATH")
     p.add_argument("--open", action="store_true", help="open the report in the browser")
@@ -76,7 +84,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in REPORT_EXTRA:
             raise
-        raise MemlensError(f"memlens report needs {exc.name} (pip install 'memlens[report]')") from None
+        raise MemlensError(
+            f"memlens report needs {exc.name} (pip install 'memlens[report]')"
+        ) from None
     doc = gather(src)
     text = report.render(doc)
     if args.output == "-":

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in SERVE_EXTRA:
             raise
-        raise MemlensError(f"memlens serve needs {exc.name} (pip install 'memlens[serve]')") from None
+        raise MemlensError(
+            f"memlens serve needs {exc.name} (pip install 'memlens[serve]')"
+        ) from None
     root = ProcRoot.live() if args.proc_root == "/proc" else ProcRoot.open(args.proc_root)
     token = None if loopback else secrets.token_urlsafe(24)
     allowed = LOOPBACK_NAMES if loopback else None

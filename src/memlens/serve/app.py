@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from memlens.api import report as data
@@ -41,7 +41,17 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
-PAGES = {"top": "top.js", "process": "process.js", "recordings": "recordings.js"}
+# The errors an API route may answer with, each {"detail": message} (in its OpenAPI entry).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": m.Error, "description": what}
+    for code, what in (
+        (400, "a bad argument"),
+        (403, "not readable (permissions)"),
+        (404, "no such process, recording or watch"),
+        (409, "the files could not be read as expected"),
+        (429, "too many watches running"),
+    )
+}
 
 
 def create_app(
@@ -73,7 +83,9 @@ def create_app(
     app.state.watches = watches
 
     @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         host = request.headers.get("host", "").rsplit(":", 1)[0]
         if allowed_hosts is not None and host not in allowed_hosts:
             return PlainTextResponse("unknown Host", status_code=421)
@@ -81,6 +93,8 @@ def create_app(
         if token is not None and not (given and secrets.compare_digest(given, token)):
             return PlainTextResponse("a token is needed (printed by memlens serve)", 401)
         response = await call_next(request)
+        if response.status_code == 405:  # Starlette lists one route's methods only
+            response.headers["Allow"] = _allowed_methods(app, request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -98,6 +112,16 @@ def create_app(
     return app
 
 
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def _token_of(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -106,22 +130,24 @@ def _token_of(request: Request) -> str | None:
 
 
 def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None:
-    @app.get("/api/top", response_model=m.Top, tags=["system"])
+    api = APIRouter(prefix="/api", responses=ERRORS)
+
+    @api.get("/top", response_model=m.Top, tags=["system"])
     def top() -> dict[str, Any]:
         """Every process, as ``memlens top --json`` (with PSS), largest PSS first."""
         return data.top_now(root)
 
-    @app.get("/api/system", response_model=m.System, tags=["system"])
+    @api.get("/system", response_model=m.System, tags=["system"])
     def system() -> dict[str, Any]:
         """Where the RAM went, as ``memlens top --system --json``: the parts add up to MemTotal."""
         return data.system_now(root)
 
-    @app.get("/api/treemap", response_model=list[m.TreeNode], tags=["system"])
+    @api.get("/treemap", response_model=list[m.TreeNode], tags=["system"])
     def treemap() -> list[dict[str, Any]]:
         """PSS by user, program, process and mapping group."""
         return data.treemap_now(root)
 
-    @app.get("/api/ipc", response_model=m.Ipc, tags=["system"])
+    @api.get("/ipc", response_model=m.Ipc, tags=["system"])
     def ipc() -> dict[str, Any]:
         """Shared memory and IPC objects with the processes attached, as ``memlens ipc --json``."""
         errors: list[dict[str, Any]] = []
@@ -130,54 +156,56 @@ def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None
             raise HTTPException(403, errors[0]["message"] if errors else "IPC not readable")
         return doc
 
-    @app.get("/api/processes/{pid}/maps", response_model=m.Maps, tags=["process"])
+    @api.get("/processes/{pid}/maps", response_model=m.Maps, tags=["process"])
     def maps(pid: PidParam) -> dict[str, Any]:
         """The mappings of one process, as ``memlens maps --json`` (the table's fields)."""
         return data.maps_doc(root, pid)
 
-    @app.get("/api/processes/{pid}/layout", response_model=m.Layout, tags=["process"])
+    @api.get("/processes/{pid}/layout", response_model=m.Layout, tags=["process"])
     def layout(pid: PidParam) -> dict[str, Any]:
         """The address-space picture of ``memlens layout --svg``."""
         return {"pid": pid, "svg": data.layout_svg(root, pid)}
 
-    @app.get("/api/processes/{pid}/shared", response_model=m.Shared, tags=["process"])
+    @api.get("/processes/{pid}/shared", response_model=m.Shared, tags=["process"])
     def shared(pid: PidParam) -> dict[str, Any]:
         """The shared memory objects it maps, with every process attached to each."""
         return data.shared_doc(root, pid)
 
-    @app.get("/api/recordings", response_model=list[m.RecordingInfo], tags=["recordings"])
+    @api.get("/recordings", response_model=list[m.RecordingInfo], tags=["recordings"])
     def recordings() -> list[dict[str, Any]]:
         """The recordings, as ``memlens recordings --json``."""
         return data.recordings_list(db)
 
-    @app.get("/api/recordings/{rec}", response_model=m.Recording, tags=["recordings"])
+    @api.get("/recordings/{rec}", response_model=m.Recording, tags=["recordings"])
     def recording(rec: IdParam) -> dict[str, Any]:
         """One recording with its series re-analysed, as ``memlens recordings show ID --json``."""
         doc: dict[str, Any] = data.recording_doc(rec, db)["recording"]
         return doc
 
-    @app.get("/api/watches", response_model=list[m.WatchState], tags=["watches"])
+    @api.get("/watches", response_model=list[m.WatchState], tags=["watches"])
     def list_watches() -> list[dict[str, Any]]:
         """The watches started here."""
         return [w.document(samples=False) for w in watches.watches.values()]
 
-    @app.post("/api/watches", response_model=m.WatchState, status_code=201, tags=["watches"])
+    @api.post("/watches", response_model=m.WatchState, status_code=201, tags=["watches"])
     def start_watch(request: Annotated[m.WatchRequest, Body()]) -> dict[str, Any]:
         """Start watching a process (recorded like ``memlens watch -p PID``)."""
         return watches.start(request.pid, request.interval).document(samples=False)
 
-    @app.get("/api/watches/{ident}", response_model=m.WatchLive, tags=["watches"])
+    @api.get("/watches/{ident}", response_model=m.WatchLive, tags=["watches"])
     def get_watch(ident: IdParam) -> dict[str, Any]:
         """A watch: its samples so far and their analysis."""
         return _watch(watches, ident).document(samples=True)
 
-    @app.delete("/api/watches/{ident}", response_model=m.WatchState, tags=["watches"])
+    @api.delete("/watches/{ident}", response_model=m.WatchState, tags=["watches"])
     def stop_watch(ident: IdParam) -> dict[str, Any]:
         """Stop a watch; its recording keeps what it sampled."""
         w = _watch(watches, ident)
         w.stop()
         w.thread.join(30)
         return w.document(samples=False)
+
+    app.include_router(api)
 
 
 def _watch(watches: Watches, ident: int) -> Any:

@@ -14,6 +14,10 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Error(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
 class ProcessRow(BaseModel):
     pid: int
     start_time: int
@@ -85,7 +89,7 @@ class TreeNode(BaseModel):
 
 
 class Ipc(_Open):
-    namespace: int | None
+    namespace: str | None
     unreadable: list[dict[str, Any]]
 
 

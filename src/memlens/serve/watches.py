@@ -80,7 +80,9 @@ class LiveWatch:
             with self._lock:
                 doc["analysis"] = analysis_json(self.analysis)
             doc["samples"] = (
-                [] if series is None else [sample_json(s) for s in series.samples[-MAX_SAMPLES_SHOWN:]]
+                []
+                if series is None
+                else [sample_json(s) for s in series.samples[-MAX_SAMPLES_SHOWN:]]
             )
             doc["where"] = [] if series is None else [where_json(w) for w in series.where[-200:]]
         return doc
