@@ -122,7 +122,8 @@ def canvas_painted(page: Any, element_id: str) -> bool:
         """(id) => {
             const canvas = document.getElementById(id).querySelector("canvas");
             if (!canvas) return false;
-            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            const context = canvas.getContext("2d");
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
             for (let i = 3; i < data.length; i += 4 * 97) if (data[i] !== 0) return true;
             return false;
         }""",
