@@ -18,14 +18,16 @@ pytest.importorskip(
 )
 
 MiB = 1 << 20
-DATA = re.compile(r'<script id="memlens-data" type="application/json">(.*?)</script>', re.S)
+DATA = re.compile(r'<script id="memlens-data" type="application/gzip\+base64">(.*?)</script>', re.S)
 
 
 def document(html: Path) -> dict[str, Any]:
+    """The document the page draws, unpacked from the file."""
+    from memlens.render.html.report import unpacked
+
     found = DATA.search(html.read_text("utf-8"))
     assert found is not None
-    doc: dict[str, Any] = json.loads(found[1])
-    return doc
+    return unpacked(found[1])
 
 
 def test_report_of_a_process_holds_its_64_mib_and_its_picture(
@@ -53,8 +55,8 @@ def test_report_of_a_process_holds_its_64_mib_and_its_picture(
     ]
     assert mapping["end"] - mapping["start"] == 64 * MiB
     assert mapping["rss"] == mapping["pss"] == 64 * MiB
-    html = out.read_text("utf-8")
-    assert html.count("<svg") == 1 and f"memlens layout {w.pid}" in html
+    svg = doc["processes"][0]["svg"]
+    assert svg.startswith("<svg") and f"memlens layout {w.pid}" in svg
     assert doc["system"] is None  # some processes: not the machine
 
 

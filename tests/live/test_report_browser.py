@@ -134,6 +134,8 @@ def test_report_shows_a_hostile_name_as_text(browser: Any, moment: dict[str, Any
     assert "\\x1b]0;pwn\\x07" in command  # the terminal escape, shown escaped
     assert "\x1b" not in page.content()
     assert page.locator("img").count() == 0  # no element was made of the name
+    assert page.locator(f"#layout-{pid} svg").count() == 1  # its picture, drawn from the data
+    assert page.locator(f"#maps-{pid} tbody tr").count() > 0
     heading = page.inner_text(f"#process-{pid} h2")
     assert "<img src=x onerror=alert(1)>" in heading
     assert w.dialogs == [] and w.problems() == []

@@ -36,7 +36,7 @@ Doc = dict[str, Any]
 # What the maps table shows of each mapping of ``maps --json`` (its other smaps fields are
 # left out: a process with thousands of mappings would make the file large).
 MAPPING_KEYS = (
-    "start", "end", "perms", "offset", "inode", "path", "kind", "name", "deleted",
+    "start", "end", "perms", "offset", "inode", "kind", "name", "deleted",
     "rss", "pss", "shared_clean", "shared_dirty", "private_clean", "private_dirty", "swap",
     "swap_pss", "anonymous",
 )  # fmt: skip

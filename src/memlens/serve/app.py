@@ -23,7 +23,7 @@ from memlens.api import report as data
 from memlens.errors import ExitStatus, MemlensError
 from memlens.procfs.root import ProcRoot
 from memlens.serve import models as m
-from memlens.serve.watches import TooManyWatches, Watches
+from memlens.serve.watches import LiveWatch, TooManyWatches, Watches
 
 PID_MAX = 1 << 22  # the kernel's largest pid_max
 PidParam = Annotated[int, Path(ge=1, le=PID_MAX, description="a process ID")]
@@ -208,7 +208,7 @@ def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None
     app.include_router(api)
 
 
-def _watch(watches: Watches, ident: int) -> Any:
+def _watch(watches: Watches, ident: int) -> LiveWatch:
     w = watches.get(ident)
     if w is None:
         raise HTTPException(404, f"no watch {ident}")

@@ -99,7 +99,6 @@ class Mapping(BaseModel):
     perms: str
     offset: int
     inode: int
-    path: str
     kind: str
     name: str
     deleted: bool
