@@ -146,3 +146,30 @@ def test_report_file_loads_nothing_from_outside(moment: dict[str, Any]) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert "default-src 'none'" in text  # and its policy forbids it
     assert HOSTILE_ARGV0 not in text  # the raw name never appears unescaped
+
+
+def test_report_of_a_recording_charts_every_series_and_the_diff(
+    browser: Any, workload: Any, tmp_path: Path
+) -> None:
+    w = workload("--anon", "8M:8M")
+    db = str(tmp_path / "rec.db")
+    done = run_cli("watch", str(w.pid), "--interval", "0.2", "--duration", "1.5", "--db", db)
+    assert done.status == 0, done.stderr
+    html = tmp_path / "r.html"
+    assert run_cli("report", "--recording", "1", "--db", db, "-o", str(html)).status == 0
+    shown = json.loads(run_cli("recordings", "show", "1", "--json", "--db", db).stdout)
+    diff = json.loads(run_cli("diff", "1@start", "1@end", "--db", db, "--json").stdout)
+    page = open_report(browser, html)
+    p = page.page
+    (proc,) = shown["processes"]
+    series = chart_series(p, "series-0")
+    groups = {g["name"] for where in proc["where"] for g in where["groups"]}
+    assert [s["name"] for s in series[:3]] == ["RSS", "PSS", "USS"]
+    assert len(series) == 3 + min(len(groups), 8)  # where, stacked under them
+    assert all(s["points"] == len(proc["samples"]) for s in series[:3])
+    assert p.get_attribute("#series-0", "data-verdict") == proc["analysis"]["verdict"]
+    assert canvas_painted(p, "series-0")
+    assert p.inner_text("#verdicts tbody tr td:nth-child(2)") == proc["analysis"]["verdict"]
+    assert p.locator("#diff tbody tr").count() == len(diff["processes"])
+    page.screenshot("report-recording")
+    assert page.problems() == []

@@ -76,6 +76,10 @@ def test_top_page_shows_what_the_api_served(browser: Any, tmp_path: Path) -> Non
         parts = [x["name"] for x in system["parts"] if x["bytes"] > 0]
         assert [s["name"] for s in chart_series(p, "where")] == parts
         assert canvas_painted(p, "where") and canvas_painted(p, "treemap")
+        # It refreshes by itself (every 5 s), keeping the sort and the filter.
+        p.fill("#usage input.filter", "onerror")
+        poll(lambda: int(p.get_attribute("body", "data-loads") or 0) >= 2, "a refresh")
+        assert p.locator("#usage tbody tr").count() == 1
         page.screenshot("dashboard-top")
         assert page.problems() == []
 

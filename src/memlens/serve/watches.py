@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from memlens.errors import MemlensError, UsageError
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     from memlens.api.watch import Watch
 
 MAX_WATCHES = 8  # running at once: each one reads a process every interval
-MAX_SAMPLES_SHOWN = 2000  # the live view's series: the latest ones
+MAX_SAMPLES_SHOWN = 2000
+ANALYSE_EVERY = 2.0  # seconds between analyses of a live series  # the live view's series: the latest ones
 
 
 class TooManyWatches(MemlensError):
@@ -34,6 +36,7 @@ class LiveWatch:
         self.error: str | None = None
         self.analysis: Any = None
         self._stop = threading.Event()
+        self._analysed = -ANALYSE_EVERY
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"watch-{ident}", daemon=True)
 
@@ -54,6 +57,12 @@ class LiveWatch:
             self.state = "ended"
 
     def _tick(self, tick: Any) -> None:
+        """The analysis, redone at most every ANALYSE_EVERY seconds: it takes the watch's own
+        thread, and sampling comes first."""
+        now = time.monotonic()
+        if now - self._analysed < ANALYSE_EVERY:
+            return
+        self._analysed = now
         for key in list(self.watch.series):
             analysis = self.watch.analysis(key)
             with self._lock:
