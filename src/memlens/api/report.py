@@ -1,45 +1,37 @@
-"""The use case behind ``memlens report`` and ``memlens serve``: gather one moment (or one
-recording) into a JSON-ready document that the HTML pages draw.
+"""The use case behind ``memlens report`` and ``memlens serve``: read one moment (live or a
+snapshot) or load one recording, as the records the other commands show.
 
-Every figure in the document is the one memlens's own ``--json`` output gives for the same
-moment: the usage table is ``top --json``'s process records, "where the RAM went" is
-``top --system --json``'s breakdown, each process's maps are ``maps --json``'s, the IPC section
-is ``ipc --json``'s, a recording is ``recordings show --json``'s, a diff is ``diff --json``'s.
-The pages add no arithmetic of their own beyond unit conversion and the treemap's sums.
+It reads what ``top --system`` (a scan with smaps_rollup, /proc/meminfo), ``maps`` (smaps),
+``layout``, ``ipc``, ``recordings show`` and ``diff`` read, through the same functions, so a
+report shows the figures those commands give for the same moment. render/html/document.py
+makes the JSON document the pages draw.
 """
 
 from __future__ import annotations
 
 import errno
-import io
-import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from memlens.analysis.groups import by_mapping
-from memlens.analysis.system import totals_from_scan, where_ram_went
+from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
+from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
-from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
-from memlens.render import system_output, top_output
-from memlens.render.text import json_text
 
-IPC_SECTIONS = ("shm", "posix", "memfd", "shared_anon")
+if TYPE_CHECKING:
+    from memlens.analysis.ipc import IpcReport
+    from memlens.analysis.layout import Layout
+    from memlens.analysis.mapview import ProcessMap
+    from memlens.models.diff import DiffReport
+    from memlens.models.recording import RecordingInfo, TargetSeries
+    from memlens.models.series import SeriesAnalysis
+
 DETAILS = 10  # processes given their layout picture and maps table when a whole system is shown
-LEAF_SHARE = 0.01  # treemap: mapping groups under 1% of their process's PSS go to "other"
-
-Doc = dict[str, Any]
-# What the maps table shows of each mapping of ``maps --json`` (its other smaps fields are
-# left out: a process with thousands of mappings would make the file large).
-MAPPING_KEYS = (
-    "start", "end", "perms", "offset", "inode", "kind", "name", "deleted",
-    "rss", "pss", "shared_clean", "shared_dirty", "private_clean", "private_dirty", "swap",
-    "swap_pss", "anonymous",
-)  # fmt: skip
+WANT = Want(rollup=True, exe=True, cgroup=True)  # what top reads for PSS, program and cgroup
 
 
 class Source(NamedTuple):
@@ -55,81 +47,89 @@ class Source(NamedTuple):
     diff: tuple[str, str] | None = None  # two moments (snapshot, /proc dir, RECORDING@TIME)
 
 
+class Problem(NamedTuple):
+    """Something a report could not show, and why (the report is made without it)."""
+
+    pid: int | None
+    what: str
+    message: str
+
+
+class Detail(NamedTuple):
+    """One process shown in detail: its maps and its layout (None where unreadable)."""
+
+    pid: int
+    maps: ProcessMap | None
+    layout: Layout | None
+
+
+class Moment(NamedTuple):
+    kind: str  # "live" or "snapshot"
+    source: str
+    scan: Scan
+    shown: tuple[ProcessUsage, ...]  # largest PSS first
+    breakdown: SystemBreakdown | None  # the whole machine only
+    smaps: dict[int, SmapsTable]
+    details: tuple[Detail, ...]
+    ipc: IpcReport | None
+
+
+class Recorded(NamedTuple):
+    info: RecordingInfo
+    series: tuple[TargetSeries, ...]
+    analyses: tuple[SeriesAnalysis, ...]
+
+
+class Report(NamedTuple):
+    moment: Moment | None
+    recording: Recorded | None
+    diff: DiffReport | None
+    problems: tuple[Problem, ...]
+    generated: float
+    host: str
+
+
 def open_root(source: Source) -> ProcRoot:
     path = source.snapshot or source.proc_root
     return ProcRoot.live(path) if path == "/proc" else ProcRoot.open(path)
 
 
-def gather(source: Source) -> Doc:
-    """The whole document for ``source``."""
+def gather(source: Source) -> Report:
+    """Everything a report of ``source`` shows. A recording comes with the diff from its
+    start to its end unless ``source.diff`` names two other moments."""
+    problems: list[Problem] = []
+    moment = recorded = None
+    diff_of = source.diff
     if source.recording is not None:
-        doc = recording_doc(source.recording, source.db)
-        if source.diff is None:
-            rec = source.recording
-            doc["diff"] = diff_doc(f"{rec}@start", f"{rec}@end", source.db)
+        recorded = recording(source.recording, source.db)
+        diff_of = diff_of or (f"{source.recording}@start", f"{source.recording}@end")
     else:
-        doc = moment_doc(open_root(source), source)
-    if source.diff is not None:
-        doc["diff"] = diff_doc(source.diff[0], source.diff[1], source.db)
-    doc["generated"] = time.time()
-    doc["host"] = json_text(os.uname().nodename)
-    return doc
+        moment = read_moment(open_root(source), source, problems)
+    diff = compare(*diff_of, source.db) if diff_of is not None else None
+    return Report(moment, recorded, diff, tuple(problems), time.time(), os.uname().nodename)
 
 
-def moment_doc(root: ProcRoot, source: Source) -> Doc:
-    """One moment of a system (live or a snapshot): summary, usage, where the RAM went,
-    treemap, IPC, and per process its layout and maps."""
+def read_moment(root: ProcRoot, source: Source, problems: list[Problem]) -> Moment:
     pids = list(source.pids) or None
-    result = scan(root, Want(rollup=True, exe=True, cgroup=True), pids)
-    shown = _largest_first(result)
+    result = scan(root, WANT, pids)
     if pids is not None:
         _check_pids(pids, result)
-    doc: Doc = {
-        "kind": "snapshot" if root.manifest is not None else "live",
-        "source": json_text(source.snapshot or source.proc_root),
-        "top": top_doc(result, shown),
-        "system": None,
-        "errors": [],
-    }
-    if pids is None:
-        doc["system"] = system_doc(root, result)
-    smaps = _smaps(root, shown, doc["errors"])
-    doc["treemap"] = treemap(shown, smaps)
+    shown = largest_first(result)
     detailed = shown if pids is not None else shown[: source.details]
-    doc["processes"] = [process_doc(root, p.pid, doc["errors"]) for p in detailed]
-    doc["ipc"] = ipc_doc(root, doc["errors"])
-    return doc
+    return Moment(
+        "snapshot" if root.manifest is not None else "live",
+        source.snapshot or source.proc_root,
+        result,
+        tuple(shown),
+        None if pids is not None else breakdown(root, result),
+        smaps_of(root, shown, problems),
+        tuple(detail(root, p.pid, problems) for p in detailed),
+        ipc(root, problems),
+    )
 
 
-def _largest_first(result: Scan) -> list[ProcessUsage]:
+def largest_first(result: Scan) -> list[ProcessUsage]:
     return sorted(result.processes, key=lambda p: p.pss or 0, reverse=True)
-
-
-def top_now(root: ProcRoot) -> Doc:
-    """Every process now, as ``memlens top --json`` with PSS."""
-    result = scan(root, Want(rollup=True, exe=True, cgroup=True))
-    return top_doc(result, _largest_first(result))
-
-
-def system_now(root: ProcRoot) -> Doc:
-    return system_doc(root, scan(root, Want(rollup=True)))
-
-
-def treemap_now(root: ProcRoot) -> list[Doc]:
-    shown = _largest_first(scan(root, Want(rollup=True, exe=True)))
-    return treemap(shown, _smaps(root, shown, []))
-
-
-def recordings_list(db: str | None) -> list[Doc]:
-    """As ``memlens recordings --json``; no database yet is no recording."""
-    from memlens.render.recordings_output import info_json
-    from memlens.store import RecordingStore, default_path
-
-    path = db or default_path()
-    if not os.path.exists(path):
-        return []
-    with RecordingStore.open(path, create=False) as store:
-        return [info_json(i) for i in store.recordings()]
 
 
 def _check_pids(pids: Sequence[int], result: Scan) -> None:
@@ -145,167 +145,104 @@ def _check_pids(pids: Sequence[int], result: Scan) -> None:
             )
 
 
-def top_doc(result: Scan, shown: Sequence[ProcessUsage]) -> Doc:
-    """As ``memlens top --json`` (with PSS) for the same moment."""
-    return {
-        "time": result.time,
-        "processes": [top_output.process_json(p) for p in shown],
-        "unreadable": [u._asdict() | {"command": json_text(u.command)} for u in result.unreadable],
-        "kernel_threads": result.kernel_threads,
-        "zombies": result.zombies,
-    }
+def processes(root: ProcRoot) -> Scan:
+    """Every process now, as ``memlens top`` reads them for PSS, program and cgroup."""
+    return scan(root, WANT)
 
 
-def system_doc(root: ProcRoot, result: Scan) -> Doc:
-    """As ``memlens top --system --json``: the parts add up to MemTotal."""
+def breakdown(root: ProcRoot, result: Scan | None = None) -> SystemBreakdown:
+    """Where the RAM went, as ``memlens top --system``: the parts add up to MemTotal."""
+    from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
+
+    result = result if result is not None else scan(root, Want(rollup=True))
     meminfo = parse_meminfo(root.read("meminfo"))
     try:
         segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
     except ReadError as exc:
         if exc.errno != errno.ENOENT:
             raise
-        segments = ()
-    breakdown = where_ram_went(meminfo, totals_from_scan(result), segments)
-    return system_output.breakdown_json(breakdown)
+        segments = ()  # a kernel without System V IPC
+    return where_ram_went(meminfo, totals_from_scan(result), segments)
 
 
-def _smaps(root: ProcRoot, shown: Sequence[ProcessUsage], errors: list[Doc]) -> dict[int, Any]:
-    tables: dict[int, Any] = {}
+def smaps_of(
+    root: ProcRoot, shown: Sequence[ProcessUsage], problems: list[Problem]
+) -> dict[int, SmapsTable]:
+    """Each process's smaps (for the treemap's mapping groups); one gone since is skipped."""
+    tables: dict[int, SmapsTable] = {}
     for p in shown:
         try:
             tables[p.pid] = root.process(p.pid).smaps()
-        except MemlensError as exc:  # exited or unreadable since the scan
-            errors.append({"pid": p.pid, "what": "smaps", "message": json_text(str(exc))})
+        except MemlensError as exc:
+            problems.append(Problem(p.pid, "smaps", str(exc)))
     return tables
 
 
-def treemap(shown: Sequence[ProcessUsage], smaps: dict[int, Any]) -> list[Doc]:
-    """PSS by user -> program -> process -> mapping group (a file, or a kind of anonymous
-    memory). A process's value is its exact PSS (smaps_rollup); its mapping groups are the
-    smaps rows summed (rounded per VMA by the kernel), the small ones gathered in "other"."""
-    users: dict[str, dict[str, list[Doc]]] = {}
-    for p in shown:
-        if p.pss is None:
-            continue
-        node: Doc = {"name": f"{json_text(p.name)} ({p.pid})", "value": p.pss, "pid": p.pid}
-        if p.pid in smaps:
-            node["children"] = _mapping_groups(p.pid, p.pss, smaps[p.pid])
-        users.setdefault(json_text(p.user), {}).setdefault(json_text(p.program), []).append(node)
-    tree = []
-    for user, programs in users.items():
-        children = [
-            {"name": prog, "value": sum(n["value"] for n in procs), "children": procs}
-            for prog, procs in programs.items()
-        ]
-        tree.append(
-            {"name": user, "value": sum(c["value"] for c in children), "children": children}
-        )
-    tree.sort(key=lambda n: n["value"], reverse=True)
-    return tree
-
-
-def _mapping_groups(pid: int, pss: int, table: Any) -> list[Doc]:
-    groups = sorted(by_mapping([(pid, table)]), key=lambda g: g.values.get("pss") or 0)
-    leaves: list[Doc] = []
-    other = 0
-    for g in reversed(groups):
-        value = g.values.get("pss") or 0
-        if value <= 0:
-            continue
-        if value < pss * LEAF_SHARE:
-            other += value
-        else:
-            leaves.append({"name": json_text(g.name), "value": value, "kind": g.kind})
-    if other:
-        leaves.append({"name": "other", "value": other, "kind": "other"})
-    return leaves
-
-
-def process_doc(root: ProcRoot, pid: int, errors: list[Doc]) -> Doc:
-    """One process's layout picture (``layout --svg``) and maps (``maps --json``)."""
-    doc: Doc = {"pid": pid, "svg": None, "maps": None}
+def detail(root: ProcRoot, pid: int, problems: list[Problem]) -> Detail:
     try:
-        doc["maps"] = maps_doc(root, pid)
-        doc["svg"] = layout_svg(root, pid)
+        return Detail(pid, process_map(root, pid), layout(root, pid))
     except MemlensError as exc:
-        errors.append({"pid": pid, "what": "details", "message": json_text(str(exc))})
-    return doc
+        problems.append(Problem(pid, "details", str(exc)))
+        return Detail(pid, None, None)
 
 
-def maps_doc(root: ProcRoot, pid: int) -> Doc:
-    from memlens.cli.maps import read_process_map
-    from memlens.render import maps_json
+def process_map(root: ProcRoot, pid: int) -> ProcessMap:
+    """The mappings of ``memlens maps PID --json`` (smaps and the rollup)."""
+    from memlens.analysis.mapview import build
+    from memlens.procfs.pid_parsers import command_line
 
-    doc = maps_json.process_doc(read_process_map(root, pid, True, None))
-    doc["mappings"] = [{k: m.get(k) for k in MAPPING_KEYS} for m in doc["mappings"]]
-    return doc
+    proc = root.process(pid)
+    stat = proc.first_stat
+    command = command_line(proc.cmdline(), stat)
+    return build(pid, proc.start_time, command, stat, proc.smaps(), proc.smaps_rollup(), None)
 
 
-def layout_svg(root: ProcRoot, pid: int) -> str:
-    """The picture of ``memlens layout --svg``, without its XML declaration (it is inlined)."""
+def layout(root: ProcRoot, pid: int) -> Layout:
+    """The address space of ``memlens layout PID``."""
     from memlens.analysis.layout import build
     from memlens.procfs.layout_reader import process_memory, read_layout_sources
-    from memlens.render import layout_svg as svg
 
     proc = root.process(pid)
     src = read_layout_sources(proc)
     with process_memory(proc) as memory:
-        layout = build(src, memory)
-    text = svg.render(layout)
-    return text.split("?>", 1)[1].lstrip() if text.startswith("<?xml") else text
+        return build(src, memory)
 
 
-def ipc_doc(root: ProcRoot, errors: list[Doc]) -> Doc | None:
-    """As ``memlens ipc --json``: segments and objects with the processes attached."""
-    from memlens.ipc import ALL_KINDS, inspect_ipc
-    from memlens.render import ipc_json
+def ipc(root: ProcRoot, problems: list[Problem]) -> IpcReport | None:
+    """Shared memory and IPC objects with the processes attached, as ``memlens ipc``."""
+    from memlens.ipc import inspect_ipc
 
     try:
-        report = inspect_ipc(root)
+        return inspect_ipc(root)
     except MemlensError as exc:
-        errors.append({"pid": None, "what": "ipc", "message": json_text(str(exc))})
+        problems.append(Problem(None, "ipc", str(exc)))
         return None
-    return ipc_json.document(report, frozenset({"shm", "msg", "sem", *ALL_KINDS}))
 
 
-def shared_doc(root: ProcRoot, pid: int) -> Doc:
-    """The shared memory objects ``pid`` maps (as ``memlens ipc --json``), each with every
-    process attached: whom this process shares memory with, and how much."""
-    errors: list[Doc] = []
-    root.process(pid)  # no such process: said so, not an empty list
-    doc = ipc_doc(root, errors)
-    if doc is None:
-        raise AccessDenied(errors[0]["message"] if errors else "IPC", pid)
-    objects = []
-    for section in IPC_SECTIONS:
-        for o in doc.get(section, []):
-            who = o.get("attachers", o.get("mappers", []))
-            if any(a["pid"] == pid for a in who):
-                objects.append(o | {"section": section})
-    return {"pid": pid, "objects": objects}
-
-
-def recording_doc(rec: int, db: str | None) -> Doc:
-    """As ``memlens recordings show ID --json``: every series with its analysis."""
+def recording(rec: int, db: str | None) -> Recorded:
+    """A recording with its series analysed again, as ``memlens recordings show``."""
     from memlens.analysis.recording import analysed, by_target
-    from memlens.render import recordings_output as out
     from memlens.store import RecordingStore, default_path
 
     with RecordingStore.open(db or default_path(), create=False) as store:
-        recording = store.load(rec)
-    series = by_target(recording)
-    analyses = analysed(series)
-    buffer = io.StringIO()
-    out.show_json(recording.info, series, analyses, buffer)
-    return {"kind": "recording", "recording": json.loads(buffer.getvalue()), "errors": []}
+        loaded = store.load(rec)
+    series = by_target(loaded)
+    return Recorded(loaded.info, series, analysed(series))
 
 
-def diff_doc(a: str, b: str, db: str | None) -> Doc:
-    """As ``memlens diff A B --json``."""
-    from memlens.diff import compare
-    from memlens.render import diff_output
+def recordings(db: str | None) -> tuple[RecordingInfo, ...]:
+    """The recordings, as ``memlens recordings``; no database yet is no recording."""
+    from memlens.store import RecordingStore, default_path
 
-    buffer = io.StringIO()
-    diff_output.to_json(compare(a, b, db), buffer)
-    doc: Doc = json.loads(buffer.getvalue())
-    return doc
+    path = db or default_path()
+    if not os.path.exists(path):
+        return ()
+    with RecordingStore.open(path, create=False) as store:
+        return store.recordings()
+
+
+def compare(a: str, b: str, db: str | None) -> DiffReport:
+    """What changed from moment ``a`` to ``b``, as ``memlens diff A B``."""
+    from memlens.diff import compare as diff
+
+    return diff(a, b, db)

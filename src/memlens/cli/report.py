@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memlens.cli.common import parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
+
+if TYPE_CHECKING:
+    from memlens.api.report import Report, Source
 
 DESCRIPTION = """\
 Write one HTML file that shows memory at a glance and works offline (the chart library is
@@ -55,7 +58,7 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--open", action="store_true", help="open the report in the browser")
 
 
-def source(args: argparse.Namespace) -> Any:
+def source(args: argparse.Namespace) -> Source:
     from memlens.api.report import Source
     from memlens.cli.recordings import parse_id
 
@@ -75,6 +78,40 @@ def source(args: argparse.Namespace) -> Any:
     )
 
 
+def document(report: Report) -> dict[str, Any]:
+    """The document the page draws (render/html/document.py) for what was gathered."""
+    from memlens.render.html import document as d
+    from memlens.render.text import json_text
+
+    doc: dict[str, Any] = {
+        "generated": report.generated,
+        "host": json_text(report.host),
+        "errors": [p._asdict() | {"message": json_text(p.message)} for p in report.problems],
+        "diff": None if report.diff is None else d.diff_doc(report.diff),
+    }
+    m = report.moment
+    if m is not None:
+        doc["kind"] = m.kind
+        doc["source"] = json_text(m.source)
+        doc["top"] = d.top_doc(m.scan, m.shown)
+        doc["system"] = None if m.breakdown is None else d.system_doc(m.breakdown)
+        doc["treemap"] = d.treemap(m.shown, m.smaps)
+        doc["processes"] = [
+            {
+                "pid": x.pid,
+                "maps": None if x.maps is None else d.maps_doc(x.maps),
+                "svg": None if x.layout is None else d.svg(x.layout),
+            }
+            for x in m.details
+        ]
+        doc["ipc"] = None if m.ipc is None else d.ipc_doc(m.ipc)
+    r = report.recording
+    if r is not None:
+        doc["kind"] = "recording"
+        doc["recording"] = d.recording_doc(r.info, r.series, r.analyses)
+    return doc
+
+
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     from memlens.api.report import gather
 
@@ -87,7 +124,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         raise MemlensError(
             f"memlens report needs {exc.name} (pip install 'memlens[report]')"
         ) from None
-    doc = gather(src)
+    doc = document(gather(src))
     text = report.render(doc)
     if args.output == "-":
         env.stdout.write(text)
@@ -102,6 +139,6 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             import webbrowser
 
             webbrowser.open("file://" + os.path.abspath(args.output))
-    for e in doc.get("errors", []):
+    for e in doc["errors"]:
         env.error(f"{e['what']}: {e['message']}")
     return ExitStatus.OK

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
@@ -22,8 +22,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from memlens.api import report as data
 from memlens.errors import ExitStatus, MemlensError
 from memlens.procfs.root import ProcRoot
+from memlens.render.html import document as doc
 from memlens.serve import models as m
 from memlens.serve.watches import LiveWatch, TooManyWatches, Watches
+
+if TYPE_CHECKING:
+    from memlens.analysis.ipc import IpcReport
 
 PID_MAX = 1 << 22  # the kernel's largest pid_max
 PidParam = Annotated[int, Path(ge=1, le=PID_MAX, description="a process ID")]
@@ -135,52 +139,51 @@ def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None
     @api.get("/top", response_model=m.Top, tags=["system"])
     def top() -> dict[str, Any]:
         """Every process, as ``memlens top --json`` (with PSS), largest PSS first."""
-        return data.top_now(root)
+        result = data.processes(root)
+        return doc.top_doc(result, data.largest_first(result))
 
     @api.get("/system", response_model=m.System, tags=["system"])
     def system() -> dict[str, Any]:
         """Where the RAM went, as ``memlens top --system --json``: the parts add up to MemTotal."""
-        return data.system_now(root)
+        return doc.system_doc(data.breakdown(root))
 
     @api.get("/treemap", response_model=list[m.TreeNode], tags=["system"])
     def treemap() -> list[dict[str, Any]]:
         """PSS by user, program, process and mapping group."""
-        return data.treemap_now(root)
+        shown = data.largest_first(data.processes(root))
+        return doc.treemap(shown, data.smaps_of(root, shown, []))
 
     @api.get("/ipc", response_model=m.Ipc, tags=["system"])
     def ipc() -> dict[str, Any]:
         """Shared memory and IPC objects with the processes attached, as ``memlens ipc --json``."""
-        errors: list[dict[str, Any]] = []
-        doc = data.ipc_doc(root, errors)
-        if doc is None:
-            raise HTTPException(403, errors[0]["message"] if errors else "IPC not readable")
-        return doc
+        return doc.ipc_doc(_ipc(root))
 
     @api.get("/processes/{pid}/maps", response_model=m.Maps, tags=["process"])
     def maps(pid: PidParam) -> dict[str, Any]:
         """The mappings of one process, as ``memlens maps --json`` (the table's fields)."""
-        return data.maps_doc(root, pid)
+        return doc.maps_doc(data.process_map(root, pid))
 
     @api.get("/processes/{pid}/layout", response_model=m.Layout, tags=["process"])
     def layout(pid: PidParam) -> dict[str, Any]:
         """The address-space picture of ``memlens layout --svg``."""
-        return {"pid": pid, "svg": data.layout_svg(root, pid)}
+        return {"pid": pid, "svg": doc.svg(data.layout(root, pid))}
 
     @api.get("/processes/{pid}/shared", response_model=m.Shared, tags=["process"])
     def shared(pid: PidParam) -> dict[str, Any]:
         """The shared memory objects it maps, with every process attached to each."""
-        return data.shared_doc(root, pid)
+        root.process(pid)  # no such process: said so, not an empty list
+        return doc.shared_doc(_ipc(root), pid)
 
     @api.get("/recordings", response_model=list[m.RecordingInfo], tags=["recordings"])
     def recordings() -> list[dict[str, Any]]:
         """The recordings, as ``memlens recordings --json``."""
-        return data.recordings_list(db)
+        return doc.recordings_list(data.recordings(db))
 
     @api.get("/recordings/{rec}", response_model=m.Recording, tags=["recordings"])
     def recording(rec: IdParam) -> dict[str, Any]:
         """One recording with its series re-analysed, as ``memlens recordings show ID --json``."""
-        doc: dict[str, Any] = data.recording_doc(rec, db)["recording"]
-        return doc
+        r = data.recording(rec, db)
+        return doc.recording_doc(r.info, r.series, r.analyses)
 
     @api.get("/watches", response_model=list[m.WatchState], tags=["watches"])
     def list_watches() -> list[dict[str, Any]]:
@@ -206,6 +209,14 @@ def _api(app: FastAPI, root: ProcRoot, watches: Watches, db: str | None) -> None
         return w.document(samples=False)
 
     app.include_router(api)
+
+
+def _ipc(root: ProcRoot) -> IpcReport:
+    problems: list[data.Problem] = []
+    report = data.ipc(root, problems)
+    if report is None:
+        raise HTTPException(403, problems[0].message if problems else "IPC not readable")
+    return report
 
 
 def _watch(watches: Watches, ident: int) -> LiveWatch:

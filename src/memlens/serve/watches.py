@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 MAX_WATCHES = 8  # running at once: each one reads a process every interval
 MAX_SAMPLES_SHOWN = 2000
-ANALYSE_EVERY = 2.0  # seconds between analyses of a live series  # the live view's series: the latest ones
+ANALYSE_EVERY = (
+    2.0  # seconds between analyses of a live series  # the live view's series: the latest ones
+)
 
 
 class TooManyWatches(MemlensError):
