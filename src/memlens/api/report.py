@@ -138,7 +138,7 @@ def _check_pids(pids: Sequence[int], result: Scan) -> None:
     unreadable = {u.pid: u for u in result.unreadable}
     for pid in pids:
         if pid in unreadable:
-            raise AccessDenied(f"/proc/{pid}/smaps_rollup ({unreadable[pid].reason})", pid)
+            raise AccessDenied(f"/proc/{pid}/smaps_rollup", pid)
         if pid not in seen:
             raise NoSuchProcess(
                 pid, "no such process (or a kernel thread or a zombie: no memory of its own)"
