@@ -286,14 +286,14 @@
     const a = proc.analysis;
     const line = (key) => proc.samples.map((s) => [s.time * 1000, s[key]]);
     const marks = a && a.change_points.length ? {symbol: "none", label: {formatter: "change"}, lineStyle: {color: "#c00", type: "dashed"}, data: a.change_points.map((t) => ({xAxis: t * 1000}))} : undefined;
-    const series = ["rss", "pss", "uss"].map((key, i) => ({
-      name: key.toUpperCase(), type: "line", showSymbol: false, data: line(key), markLine: i === 0 ? marks : undefined,
+    const metric = a ? a.metric : "pss";
+    const series = ["rss", "pss", "uss"].map((key) => ({
+      name: key.toUpperCase(), type: "line", showSymbol: false, data: line(key), markLine: key === metric ? marks : undefined,
     }));
-    const groups = new Map();
-    for (const w of proc.where) for (const g of w.groups) {
-      if (!groups.has(g.name)) groups.set(g.name, []);
-    }
-    const top = [...groups.keys()].slice(0, 8);
+    // Where: the 8 largest groups (by their largest PSS), stacked under the lines.
+    const largest = new Map();
+    for (const w of proc.where) for (const g of w.groups) largest.set(g.name, Math.max(largest.get(g.name) || 0, g.pss));
+    const top = [...largest.entries()].sort((x, y) => y[1] - x[1]).slice(0, 8).map((e) => e[0]);
     for (const name of top) {
       series.push({
         name: "where: " + visible(name), type: "line", stack: "where", areaStyle: {opacity: 0.25}, showSymbol: false, lineStyle: {width: 0},
