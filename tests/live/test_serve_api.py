@@ -159,3 +159,16 @@ def test_serve_off_loopback_prints_a_token_and_requires_it(tmp_path: Path) -> No
     finally:
         server.terminate()
         server.wait(60)
+
+
+def test_another_site_cannot_start_a_watch(tmp_path: Path) -> None:
+    local = create_app(ProcRoot.live(), str(tmp_path / "rec.db"))
+    client = TestClient(local, base_url="http://127.0.0.1:8765")
+    body = {"pid": os.getpid(), "interval": 1}
+    refused = client.post("/api/watches", json=body, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403
+    assert client.get("/api/watches").json() == []
+    ok = client.post("/api/watches", json=body, headers={"Origin": "http://127.0.0.1:8765"})
+    assert ok.status_code == 201
+    stopped = client.delete(f"/api/watches/{ok.json()['id']}")
+    assert stopped.status_code == 200 and stopped.json()["state"] == "ended"

@@ -93,6 +93,8 @@ def create_app(
         host = request.headers.get("host", "").rsplit(":", 1)[0]
         if allowed_hosts is not None and host not in allowed_hosts:
             return PlainTextResponse("unknown Host", status_code=421)
+        if request.method not in ("GET", "HEAD") and not _same_origin(request):
+            return PlainTextResponse("a request from another site", status_code=403)
         given = _token_of(request)
         if token is not None and not (given and secrets.compare_digest(given, token)):
             return PlainTextResponse("a token is needed (printed by memlens serve)", 401)
@@ -124,6 +126,15 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
         if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
             methods |= route.methods or set()
     return ", ".join(sorted(methods))
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser names the page a request comes from (Origin): starting or stopping a watch
+    is refused to pages of other sites (no cross-site request forgery)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not from a browser page (curl, scripts)
+    return origin.partition("://")[2] == request.headers.get("host", "")
 
 
 def _token_of(request: Request) -> str | None:
