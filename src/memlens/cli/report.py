@@ -7,6 +7,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
+from memlens import __version__
 from memlens.cli.common import parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             f"memlens report needs {exc.name} (pip install 'memlens[report]')"
         ) from None
     doc = document(gather(src))
-    text = report.render(doc)
+    text = report.render(doc, __version__)
     if args.output == "-":
         env.stdout.write(text)
     else:

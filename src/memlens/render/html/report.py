@@ -15,7 +15,6 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from memlens import __version__
 from memlens.render.text import safe
 from memlens.render.units import human
 
@@ -121,7 +120,7 @@ def unpacked(text: str) -> dict[str, Any]:
     return doc
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any], version: str) -> str:
     """The HTML text of the report of ``doc``."""
     from markupsafe import Markup  # Jinja2's own dependency
 
@@ -135,7 +134,7 @@ def render(doc: dict[str, Any]) -> str:
         summary=summary(doc),
         errors=doc.get("errors", []),
         assets=assets,
-        version=__version__,
+        version=version,
         host=doc.get("host", ""),
         generated=time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(doc.get("generated"))),
     )
