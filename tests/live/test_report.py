@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.helpers import frozen, run_cli
+from tests.live import test_fuzz_trees as fuzz
 from tests.live.browser import HOSTILE_ARGV0, HOSTILE_COMM, hostile_process
 
 if os.environ.get("MEMLENS_REQUIRE_TOOLS") != "1":  # in CI a missing extra fails
@@ -136,3 +141,39 @@ def test_report_and_serve_import_nothing_heavy_at_start_up() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    damage=st.lists(st.tuples(st.sampled_from(fuzz.FILES), st.sampled_from(fuzz.MUTATIONS)),
+                    min_size=1, max_size=4),
+    seed=st.integers(0, 2**32),
+)  # fmt: skip
+def test_report_of_a_damaged_tree_gives_a_clear_answer(
+    tmp_path_factory: pytest.TempPathFactory, damage: list[tuple[str, str]], seed: int
+) -> None:
+    """The damaged trees of the fuzz test (tests/live/test_fuzz_trees.py) through report: a
+    status memlens documents, no traceback, and nothing from outside the tree in the file's
+    packed data (which the fuzz test's look at stdout could not see)."""
+    work = tmp_path_factory.mktemp("fuzz-report")
+    secret = work / "outside"
+    secret.write_text(fuzz.SECRET + "\n")
+    tree = work / "tree"
+    shutil.copytree(fuzz.SOURCE, tree)
+    rng = random.Random(seed)
+    for rel, how in damage:
+        if (tree / rel).is_file():
+            fuzz._damage(tree, rel, how, rng, secret)
+    for argv in (["--system", "--details", "3"], [fuzz.PIDS[0]]):
+        out = work / "r.html"
+        r = run_cli("report", *argv, "--proc-root", str(tree), "-o", str(out))
+        assert r.status in fuzz.STATUSES and "Traceback" not in r.stderr, (argv, r.stderr)
+        assert all(line.startswith("memlens") for line in r.stderr.splitlines()), r.stderr
+        if out.exists():
+            assert fuzz.SECRET not in json.dumps(document(out))
+            out.unlink()
