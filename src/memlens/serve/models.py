@@ -18,7 +18,9 @@ class Error(BaseModel):
     detail: str | list[dict[str, Any]]
 
 
-class ProcessRow(BaseModel):
+class ProcessRow(_Open):
+    """A record of ``memlens top --json`` (fields added there pass through)."""
+
     pid: int
     start_time: int
     ppid: int
@@ -50,6 +52,8 @@ class ProcessRow(BaseModel):
     referenced: int | None
     vmas: int | None
     cgroup: str | None
+    oom_score: int | None = None
+    oom_score_adj: int | None = None
 
 
 class Unreadable(BaseModel):
