@@ -24,7 +24,8 @@ ALLOWED = {
     "analysis": {"models", "errors"},
     "render": {"analysis", "models", "errors"},
     "api": {"procfs", "store", "analysis", "models", "errors"},
-    "cli": {"api", "render", "procfs", "analysis", "models", "errors", "__init__"},
+    "serve": {"api", "render", "procfs", "store", "analysis", "models", "errors"},
+    "cli": {"api", "render", "serve", "procfs", "analysis", "models", "errors", "__init__"},
 }
 
 

@@ -30,6 +30,8 @@ COMMANDS = {
     "oom": "memlens.cli.oom",
     "placement": "memlens.cli.placement",
     "procrank": "memlens.cli.procrank",
+    "report": "memlens.cli.report",
+    "serve": "memlens.cli.serve",
 }
 
 

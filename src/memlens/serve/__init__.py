@@ -1,0 +1,1 @@
+"""memlens serve: the dashboard (FastAPI, the serve extra)."""
