@@ -136,7 +136,9 @@ def test_frozen_process_reads_the_same_live_and_from_its_snapshot(
     for i in ("X", "XX"):
         head_live, head_replay = live[i].stdout.splitlines()[0], replay[i].stdout.splitlines()[0]
         assert head_replay == head_live == f"{w.pid}:   {command}"
-        assert assert_same_rows(live[i].stdout, replay[i].stdout) > 10
+        # Referenced is compared with pmap's in test_pmap_parity, on readings retried until
+        # they agree: here the kernel's page aging may clear an accessed bit in between.
+        assert assert_same_rows(live[i].stdout, replay[i].stdout, referenced=False) > 10
     # The workload's own regions are anonymous or shmem: equal in every cell, Pss included.
     _, rows, _ = pmap_columns(replay["X"].stdout)
     by_address = {int(r["Address"], 16): r for r in rows}
@@ -172,7 +174,7 @@ def test_frozen_process_json_from_snapshot_matches_live(workload: Any, tmp_path:
     for lm, rm in zip(lp["mappings"], rp["mappings"], strict=True):
         special = lm["path"] in SPECIAL_SHARED
         movable = (("", lm["path"]) if special else (lm["device"], str(lm["inode"]))) in readers
-        keys = set(lm) - mapcount - {"referenced"} if movable else set(lm)
+        keys = set(lm) - {"referenced"} - (mapcount if movable else set())  # see above
         assert {k: rm[k] for k in keys} == {k: lm[k] for k in keys}
         assert set(rm) == set(lm)
         for kind in ("clean", "dirty"):

@@ -130,7 +130,8 @@ def test_mix_prints_the_readable_process_fully_and_exits_4(
     assert mixed.stdout.startswith(f"{w.pid}:   ")
     if fmt == ["-X"]:  # Pss of shared file pages moves with the other readers of the file
         assert mixed.stdout.splitlines()[0] == alone.stdout.splitlines()[0]
-        assert assert_same_rows(alone.stdout, mixed.stdout) > 10
+        # Referenced moves when the kernel ages pages: compared exactly in test_pmap_parity.
+        assert assert_same_rows(alone.stdout, mixed.stdout, referenced=False) > 10
     else:
         assert mixed.stdout == alone.stdout
     addr = w.info["anon"][0]["addr"]
