@@ -356,8 +356,9 @@ def test_swap_shared_after_fork_is_divided_in_swap_pss(tmp_path: Path) -> None:
             for pid in pids:
                 kernel, row = kernel_and_top(
                     pid,
-                    lambda k, r: (r["swap"], r["swap_pss"], r["pss"])
-                    == (k["Swap"], k["SwapPss"], k["Pss"]),
+                    lambda k, r: (
+                        (r["swap"], r["swap_pss"], r["pss"]) == (k["Swap"], k["SwapPss"], k["Pss"])
+                    ),
                 )
                 assert row["swap"] == kernel["Swap"] >= 8 * MiB
                 assert row["swap_pss"] == kernel["SwapPss"]
