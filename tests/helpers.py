@@ -106,6 +106,18 @@ class Workload:
     def pid(self) -> int:
         return self.proc.pid
 
+    def next_line(self, seconds: float = 120.0) -> dict[str, Any]:
+        """The next JSON line the workload (or one of its children) prints; a test failure,
+        not a hang, if none comes within ``seconds``."""
+        import select
+
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], seconds)
+        if not ready:
+            pytest.fail(f"workload {self.pid} printed nothing within {seconds} s")
+        line: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return line
+
 
 @contextmanager
 def workload_process(*args: str, user_prefix: tuple[str, ...] = ()) -> Iterator[Workload]:

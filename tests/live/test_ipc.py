@@ -289,8 +289,7 @@ def test_fork_shares_until_the_child_writes() -> None:
         with frozen_all(w.pid, child):
             before = run_cli("shared", "--per-mapping", "--json", str(w.pid), str(child))
         signal_started(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
-        assert w.proc.stdout is not None
-        assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
+        assert w.next_line() == {"pid": child, "wrote": 16 * MiB}
         with frozen_all(w.pid, child):
             after = run_cli("shared", "--per-mapping", "--json", "--tree", str(w.pid))
             text = run_cli("shared", "--per-mapping", str(w.pid), str(child)).stdout

@@ -66,8 +66,7 @@ def test_fork_shares_its_16_mib_exactly_until_the_child_writes() -> None:
         with frozen_all(w.pid, child):
             before = pages_json(str(w.pid), str(child))
         signal_started(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
-        assert w.proc.stdout is not None
-        assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
+        assert w.next_line() == {"pid": child, "wrote": 16 * MiB}
         with frozen_all(w.pid, child):
             kernel, after = settled(
                 lambda: kernel_figures(w.pid),

@@ -289,8 +289,7 @@ def test_fork_shares_anonymous_pages_until_the_child_writes() -> None:
             assert row["pss_anon"] >= 8 * MiB
 
         signal_started(child, signal.SIGUSR1)
-        assert w.proc.stdout is not None
-        assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
+        assert w.next_line() == {"pid": child, "wrote": 16 * MiB}
 
         after = top_rows(*pids)
         for pid in pids:
