@@ -68,18 +68,25 @@ def test_fork_shares_its_16_mib_exactly_until_the_child_writes() -> None:
         signal_started(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
         assert w.next_line() == {"pid": child, "wrote": 16 * MiB}
         with frozen_all(w.pid, child):
-            kernel, after = settled(
-                lambda: kernel_figures(w.pid),
+            kernel_uss, after = settled(
+                lambda: kernel_uss_of(w.pid),
                 lambda: pages_json("--tree", str(w.pid)),
-                lambda k, doc: uss_of(doc, w.pid) == k["Private_Clean"] + k["Private_Dirty"],
+                lambda k, doc: uss_of(doc, w.pid) == k,
             )
+            private_dirty = kernel_figures(w.pid)["Private_Dirty"]
     shared = part(before, w.pid, child, name)
     assert shared == {"what": COW_ANON, "name_a": name, "name_b": name, "size": 4096 * PAGE}
     assert part(after, w.pid, child, name) is None  # not one frame of it in common any more
     # USS page by page (frames mapped once in the whole system) is what the kernel counts as
     # Private in smaps_rollup; its 4096 pages are the parent's own again.
-    assert uss_of(after, w.pid) == kernel["Private_Clean"] + kernel["Private_Dirty"]
-    assert kernel["Private_Dirty"] >= 16 * MiB  # the region, and the interpreter's heap
+    assert uss_of(after, w.pid) == kernel_uss
+    assert private_dirty >= 16 * MiB  # the region, and the interpreter's heap
+
+
+def kernel_uss_of(pid: int) -> int:
+    """Private_Clean + Private_Dirty of smaps_rollup: the pages mapped once."""
+    k = kernel_figures(pid)
+    return k["Private_Clean"] + k["Private_Dirty"]
 
 
 def uss_of(doc: dict[str, Any], pid: int) -> int:
@@ -94,18 +101,23 @@ def test_a_sysv_segment_shares_exactly_the_pages_both_touched() -> None:
         workload_process("--attach-sysv", f"{shmid}:256K") as b,
         frozen_all(a.pid, b.pid),
     ):
+        # Reclaim may unmap a library page of a stopped process between two readings: the
+        # bound is compared on a per-page reading that held still around the smaps one.
         doc = pages_json(str(a.pid), str(b.pid))
-        upper = json.loads(
-            run_cli("shared", "--per-mapping", "--json", str(a.pid), str(b.pid)).stdout
+        shared, upper = settled(
+            lambda: pair(pages_json(str(a.pid), str(b.pid)), a.pid, b.pid)["shared"],
+            lambda: json.loads(
+                run_cli("shared", "--per-mapping", "--json", str(a.pid), str(b.pid)).stdout
+            ),
+            lambda s, u: s <= u["pairs"][0]["shared_at_most"],
         )
     (seg,) = [o for o in pair(doc, a.pid, b.pid)["objects"] if f"shmid={shmid}]" in o["name_a"]]
     assert (seg["what"], seg["size"]) == (SHARED_MEMORY, 256 * KiB)  # B's 64 pages, all A's too
     assert seg["name_a"] == seg["name_b"]
-    # smaps only bounds it: B's 256 KiB are Shared in both, A's other 768 KiB are Private.
-    # A frame both map is Shared in both smaps at any moment (they are stopped), so the
-    # bound holds whatever other processes do meanwhile.
+    # smaps only bounds it: B's 256 KiB are Shared in both, A's other 768 KiB are Private;
+    # a frame both map is Shared in both smaps.
     assert upper["method"] == "smaps"
-    assert pair(doc, a.pid, b.pid)["shared"] <= upper["pairs"][0]["shared_at_most"]
+    assert shared <= upper["pairs"][0]["shared_at_most"]
 
 
 def test_per_page_pss_rss_uss_agree_with_smaps_rollup() -> None:
