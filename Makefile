@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,elf,pages]'
+	$(BIN)/pip install --quiet -e '.[dev,elf,pages,watch]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -29,12 +29,16 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
 from memlens.cli.env import Env
 from memlens.cli.main import main
+from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
+
+if TYPE_CHECKING:
+    from memlens.store import RecordingStore
 
 TESTS = Path(__file__).resolve().parent
 WORKLOAD = TESTS / "live" / "workload.py"
@@ -653,6 +657,7 @@ class FakeSource:
         self.links = links or {}
         self.pids = pids
         self.description = description
+        self.is_live = False
         self.reads: list[str] = []
 
     def read(self, rel: str) -> bytes:
@@ -680,6 +685,23 @@ class FakeSource:
         if self.pids is not None:
             return [str(p) for p in self.pids]
         return sorted({r.split("/")[0] for r in self.files})
+
+    # Like a snapshot held in memory: no descriptors, no file identity.
+
+    def read_at(self, dir_fd: int, name: str) -> bytes:
+        raise oserror(errno.ENOENT, name)
+
+    def file_id(self, rel: str) -> tuple[int, int] | None:
+        return None
+
+    def lstat(self, rel: str) -> os.stat_result:
+        raise oserror(errno.ENOENT, rel)
+
+    def open_fd(self, rel: str, flags: int = 0) -> int:
+        raise oserror(errno.ENOENT, rel)
+
+    def open_dir(self, rel: str) -> int | None:
+        return None
 
 
 # smaps text ------------------------------------------------------------------------------------
@@ -766,3 +788,45 @@ class CPrograms:
         if "static" in variant:
             tool_missing(f"no static libc here (libc6-dev): {built}")
         pytest.fail(f"gcc failed: {built}")
+
+
+# Recordings (memlens.store) ---------------------------------------------------------------------
+
+T0 = 1_800_000_000.0
+
+
+def target(pid: int, start_time: int = 500) -> Target:
+    return Target(pid, start_time, 1, 1000, "alice", f"prog {pid}", "/usr/bin/prog", T0)
+
+
+def sample(pid: int, i: int, start_time: int = 500, pss: int | None = None) -> ProcessSample:
+    rss = (10 + i) << 20
+    return ProcessSample(
+        T0 + i, pid, start_time, rss, rss - (2 << 20), 2 << 20, 0,
+        pss if pss is not None else rss - 4096, rss - 8192, None, None, 100 + i, 0, 1, 40,
+    )  # fmt: skip
+
+
+def where(pid: int, i: int) -> WhereSample:
+    groups = (
+        WhereGroup("heap", (8 + i) << 20, (8 + i) << 20, (8 + i) << 20, 0),
+        WhereGroup("file:/usr/lib/libc.so.6", 2 << 20, 1 << 20, 300_000, 0),
+    )
+    return WhereSample(T0 + i, pid, 500, groups, 0.002)
+
+
+def write_recording(store: RecordingStore) -> int:
+    """A finished recording of PIDs 42 (a leak) and 43 (no leak, exited), 5 samples each."""
+    rec = store.start("memlens watch 42 43", 0.5, "PID 42 43", T0, "box", "6.1.0-test")
+    store.add_target(rec, target(42))
+    store.add_target(rec, target(43))
+    for i in range(5):
+        store.add_samples(rec, [sample(42, i), sample(43, i, pss=7 << 20)])
+    store.add_where(rec, where(42, 0))
+    store.add_where(rec, where(42, 4))
+    store.end_target(rec, TargetEnd(T0 + 4.5, 43, 500, "exited"))
+    store.finish(rec, T0 + 5, {(42, 500): "leak", (43, 500): "no-leak"})
+    return rec
+
+
+HOSTILE = "bad\udcff\x1b]0;owned\x07 \u202egnp.sh ünï"  # undecodable byte, escapes, RTL override

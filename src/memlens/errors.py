@@ -16,6 +16,7 @@ class ExitStatus(IntEnum):
     PARSE_ERROR = 5  # a /proc file is truncated or malformed
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
+    STORE_ERROR = 8  # a recordings database that is not one, too new, busy or unwritable
 
 
 class MemlensError(Exception):
@@ -83,6 +84,13 @@ class ReadError(MemlensError):
 
 class SnapshotError(MemlensError):
     exit_status = ExitStatus.SNAPSHOT_ERROR
+
+
+class StoreError(MemlensError):
+    """A recordings database that cannot be used: not SQLite, not memlens's, from a newer
+    memlens, locked by another writer past the busy timeout, unwritable, or no such recording."""
+
+    exit_status = ExitStatus.STORE_ERROR
 
 
 class PagesUnavailable(MemlensError):

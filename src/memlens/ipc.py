@@ -53,9 +53,7 @@ def inspect_ipc(
         lims = ipc_reader.read_limits(root) if limits else None
     shm_dir = ipc_reader.dev_shm_dir(root, ns_of)
     posix_wanted = bool(kinds & {ipc.POSIX, ipc.POSIX_SEM})
-    files = (
-        ipc_reader.list_dev_shm(shm_dir, root.machine.page_size) if shm_dir and posix_wanted else ()
-    )
+    files = ipc_reader.list_dev_shm(root, shm_dir) if shm_dir and posix_wanted else ()
     mapped = kinds - {ipc.MSG, ipc.SEM}
     scan = ipc_reader.scan_maps(root) if mapped else MapsScan((), ())
     found = {p.pid: ipc.hits(p, namespace, kinds) for p in scan.processes}
@@ -69,6 +67,8 @@ def inspect_ipc(
         after = ipc_reader.read_sysv(root)  # nattch and rss now, after the maps were read
     still = {s.shmid for s in after.shm}
     vanished = tuple(s.shmid for s in before.shm if s.shmid not in still)
+    uids = {s.uid for s in after.shm} | {q.uid for q in after.msg} | {s.uid for s in after.sem}
+    uids |= {f.uid for f in files}
     return IpcReport(
         namespace=namespace,
         shm=ipc.sysv_reports(after.shm, objects) if ipc.SYSV in kinds else (),
@@ -82,6 +82,7 @@ def inspect_ipc(
         vanished=vanished,
         limits=lims,
         usage=ipc.usage(after.shm, after.msg, after.sem, root.machine.page_size) if usage else None,
+        owners={uid: root.user_name(uid) for uid in sorted(uids)},
     )
 
 

@@ -424,11 +424,11 @@ BAD_ARCHIVES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     ),
     "manifest-missing-a-field": (
         lambda v: edited_manifest(v, page_size=None),
-        r"corrupt manifest \('page_size'\)",
+        r"corrupt manifest: page_size is missing",
     ),
     "manifest-wrong-type": (
         lambda v: edited_manifest(v, pids="all"),
-        r"corrupt manifest \(invalid literal for int\(\) with base 10: 'a'\)",
+        r"corrupt manifest: pids must be a list of process IDs",
     ),
 }
 

@@ -169,7 +169,7 @@ def test_classify_table_from_parsed_maps() -> None:
     maps = parse_maps(
         b"56373fb4d000-56373fb6e000 rw-p 00000000 00:00 0                          [heap]\n"
         b"7f11cd6b1000-7f11cd6d3000 rw-p 00000000 00:00 0 \n"
-        b"7f1c2a5b1000-7f1c2a5b2000 rw-s 00000000 00:01 32769                      "
+        b"7f11cd6d3000-7f11cd6d4000 rw-s 00000000 00:01 32769                      "
         b"/SYSV414e4348 (deleted)\n"
         b"7f11cd75c000-7f11cd8b2000 r-xp 00026000 fe:00 339380                     "
         b"/usr/lib/x86_64-linux-gnu/libc.so.6\n"

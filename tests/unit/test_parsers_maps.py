@@ -298,7 +298,8 @@ _NAME = st.one_of(
 @st.composite
 def maps_lines(draw: st.DrawFn) -> tuple[bytes, bytes, tuple[object, ...]]:
     """One kernel-format maps line (without "\\n"), its raw name, and the row it must parse to."""
-    start, end, offset, inode = draw(_U64), draw(_U64), draw(_U64), draw(_U64)
+    start, offset, inode = draw(_U64.filter(lambda v: v < 2**64 - 1)), draw(_U64), draw(_U64)
+    end = draw(st.integers(start + 1, 2**64 - 1))  # the kernel never prints an empty VMA
     perms = draw(st.sampled_from(_PERMS))
     major = draw(st.integers(0, 0xFFF))
     minor = draw(st.integers(0, 0xFFFFF))

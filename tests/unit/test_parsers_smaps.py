@@ -571,7 +571,7 @@ def smaps_files(draw: st.DrawFn) -> tuple[bytes, dict[str, object]]:
     data, rows, columns, flags = [], [], [[] for _ in fields], []
     for _ in range(n):
         start = draw(st.integers(0, 2**47))
-        size = draw(st.integers(0, 2**40))
+        size = draw(st.integers(1, 2**40))  # the kernel never prints an empty VMA
         perms = draw(st.sampled_from(["r--p", "r-xp", "rw-p", "rw-s", "---p"]))
         inode = draw(st.integers(0, 2**32))
         name = draw(st.sampled_from(_PATHS))

@@ -512,3 +512,29 @@ def test_cli_unreadable_stat_is_one_line_not_a_traceback(tmp_path: Path) -> None
     result = run_cli("maps", "--proc-root", str(root), str(PID))
     assert result.status == ExitStatus.ERROR
     assert one_error_line(result) == (f"memlens: cannot read {root}/{PID}/stat: Is a directory")
+
+
+# A process killed mid-read: do_exit() sets PF_EXITING, then exit_mm() drops its address space
+# long before it turns zombie. Its memory files then read empty, or are refused.
+EXITING = 0x400000 | 0x4  # PF_EXITING
+
+
+def test_empty_maps_of_an_exiting_process_is_gone_not_an_empty_map() -> None:
+    proc, _ = open_process(stat=[stat_line(), stat_line(flags=EXITING)], maps=b"")
+    with pytest.raises(NoSuchProcess, match="exited while being read"):
+        proc.maps()
+
+
+def test_refused_rollup_of_an_exiting_process_is_gone_not_denied() -> None:
+    proc, _ = open_process(
+        stat=[stat_line(), stat_line(flags=EXITING)],
+        smaps_rollup=oserror(errno.EACCES, f"{PID}/smaps_rollup"),
+    )
+    with pytest.raises(NoSuchProcess):
+        proc.smaps_rollup()
+
+
+def test_refused_rollup_of_a_living_process_stays_denied() -> None:
+    proc, _ = open_process(smaps_rollup=oserror(errno.EACCES, f"{PID}/smaps_rollup"))
+    with pytest.raises(AccessDenied):
+        proc.smaps_rollup()

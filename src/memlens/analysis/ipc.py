@@ -117,6 +117,7 @@ class IpcReport(NamedTuple):
     vanished: tuple[int, ...]  # shmids removed while memlens read the maps
     limits: IpcLimits | None
     usage: Usage | None
+    owners: Mapping[int, str]  # uid -> user name, as the machine that was read names them
 
 
 def device_text(device: tuple[int, int]) -> str:

@@ -23,6 +23,8 @@ COMMANDS = {
     "ipc": "memlens.cli.ipc",
     "shared": "memlens.cli.shared",
     "layout": "memlens.cli.layout",
+    "recordings": "memlens.cli.recordings",
+    "diff": "memlens.cli.diff",
 }
 
 

@@ -4,7 +4,7 @@ mapping), from smaps_rollup where PSS/USS are asked for and from status otherwis
 from __future__ import annotations
 
 import argparse
-import pwd
+import errno
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +14,7 @@ from memlens.analysis.groups import by_mapping, group
 from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
-from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.errors import ExitStatus, MemlensError, ReadError, UsageError
 from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.scan import Want, scan
@@ -92,7 +92,7 @@ class _View:
         self.units = "kb" if args.kb else "bytes" if args.bytes else "human"
         self.pids = parse_pid_list(args.pid) if args.pid else None
         self.match = _regex(args.match) if args.match else None
-        self.uid = _uid(args.user) if args.user else None
+        self.uid: int | None = None  # -u USER: resolved through the root that is read
         if args.top is not None and args.top < 1:
             raise UsageError("--top needs a positive number")
         base = PROCESS_COLUMNS if args.by != "mapping" else {}
@@ -127,13 +127,11 @@ def _regex(text: str) -> re.Pattern[str]:
         raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
 
 
-def _uid(text: str) -> int:
-    try:
-        return pwd.getpwnam(text).pw_uid
-    except KeyError:
-        if text.isdigit():
-            return int(text)
-        raise UsageError(f"-u {text!r}: unknown user") from None
+def _uid(root: ProcRoot, text: str) -> int:
+    uid = root.uid_of(text)
+    if uid is None:
+        raise UsageError(f"-u {text!r}: unknown user")
+    return uid
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
@@ -141,6 +139,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         return _list_columns(args, env)
     view = _View(args)
     root = open_root(args)
+    if args.user:
+        view.uid = _uid(root, args.user)
     if args.watch is not None:
         from memlens.cli.watch import watch  # terminal handling only when watching
 
@@ -188,7 +188,9 @@ def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
     meminfo = parse_meminfo(root.read("meminfo"))
     try:
         segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
-    except FileNotFoundError:
+    except ReadError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
         segments = ()  # a kernel without System V IPC
     return where_ram_went(meminfo, totals_from_scan(result), segments)
 

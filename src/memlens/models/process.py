@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import NamedTuple
 
+PF_EXITING = 0x00000004  # include/linux/sched.h: set first thing in do_exit()
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 
@@ -39,6 +40,11 @@ class Stat(NamedTuple):
     @property
     def is_kernel_thread(self) -> bool:
         return bool(self.flags & PF_KTHREAD)
+
+    @property
+    def is_exiting(self) -> bool:
+        """Exiting: its address space is being torn down, reads of it come back empty."""
+        return bool(self.flags & PF_EXITING)
 
     @property
     def is_zombie(self) -> bool:

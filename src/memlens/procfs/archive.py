@@ -5,20 +5,31 @@ ticks, boot time), the symlink targets, and the errors met while capturing."""
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
+import stat
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from memlens.errors import SnapshotError
-from memlens.procfs.source import DirectorySource
+from memlens.procfs.source import (
+    MAX_FILE,
+    DirectorySource,
+    MemorySource,
+    open_beneath,
+    read_bounded,
+)
 
 SNAPSHOT_FORMAT = "memlens-snapshot"
 SNAPSHOT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 PROC_PREFIX = "proc/"
+K = TypeVar("K")
+MAX_TOTAL = 2 << 30  # what an archive may expand to in memory, in all
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,8 @@ class Manifest:
     pids: tuple[int, ...]
     links: dict[str, str] = field(default_factory=dict)  # rel path -> symlink target
     errors: dict[str, str] = field(default_factory=dict)  # rel path -> errno name at capture
+    users: dict[int, str] = field(default_factory=dict)  # uid -> name on the captured machine
+    groups: dict[int, str] = field(default_factory=dict)  # gid -> name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +61,8 @@ class Manifest:
             "pids": list(self.pids),
             "links": self.links,
             "errors": self.errors,
+            "users": {str(k): v for k, v in sorted(self.users.items())},
+            "groups": {str(k): v for k, v in sorted(self.groups.items())},
         }
 
     @classmethod
@@ -59,20 +74,101 @@ class Manifest:
                 f"{where}: snapshot format version {doc.get('version')!r} is not supported "
                 f"(this memlens reads version {SNAPSHOT_VERSION})"
             )
+        check = _Checker(doc, where)
+        return cls(
+            kernel_release=check.text("kernel_release"),
+            page_size=check.integer("page_size", 1 << 10, 1 << 30, power_of_two=True),
+            clock_ticks=check.integer("clock_ticks", 1, 1 << 20),
+            boot_time=check.seconds("boot_time", optional=True),
+            capture_time=check.seconds("capture_time"),  # type: ignore[arg-type]
+            hostname=check.text("hostname"),
+            pids=tuple(check.pids()),
+            links=check.names("links", lambda k: k, lambda v: v),
+            errors=check.names("errors", lambda k: k, _errno_name),
+            # names were added to version 1 later: older snapshots have none
+            users=check.names("users", _id_key, lambda v: v, optional=True),
+            groups=check.names("groups", _id_key, lambda v: v, optional=True),
+        )
+
+
+_MAX_SECONDS = 1 << 40  # seconds since the epoch: year 36812
+
+
+def _errno_name(value: str) -> str:
+    if value not in _ERRNO_NAMES:
+        raise ValueError(f"{value!r} is not an errno name")
+    return value
+
+
+def _id_key(key: str) -> int:
+    if not key.isdigit() or int(key) >= 1 << 32:
+        raise ValueError(f"{key!r} is not a user or group id")
+    return int(key)
+
+
+_ERRNO_NAMES = frozenset(errno.errorcode.values())
+
+
+class _Checker:
+    """Reads the manifest's fields, refusing impossible values with the field's name."""
+
+    def __init__(self, doc: dict[str, Any], where: str) -> None:
+        self.doc, self.where = doc, where
+
+    def _bad(self, name: str, why: str) -> SnapshotError:
+        return SnapshotError(f"{self.where}: corrupt manifest: {name} {why}")
+
+    def _get(self, name: str) -> Any:
+        if name not in self.doc:
+            raise self._bad(name, "is missing")
+        return self.doc[name]
+
+    def text(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str):
+            raise self._bad(name, "must be a string")
+        return value
+
+    def integer(self, name: str, low: int, high: int, power_of_two: bool = False) -> int:
+        value = self._get(name)
+        if type(value) is not int or not low <= value <= high:
+            raise self._bad(name, f"must be a whole number from {low} to {high}, not {value!r}")
+        if power_of_two and value & (value - 1):
+            raise self._bad(name, f"must be a power of two, not {value}")
+        return value
+
+    def seconds(self, name: str, optional: bool = False) -> float | None:
+        value = self._get(name)
+        if value is None and optional:
+            return None
+        if type(value) not in (int, float) or not 0 <= value < _MAX_SECONDS:
+            raise self._bad(name, f"must be a time in seconds since the epoch, not {value!r}")
+        return float(value)
+
+    def pids(self) -> list[int]:
+        value = self._get("pids")
+        if not isinstance(value, list) or any(
+            type(p) is not int or not 0 < p < 1 << 32 for p in value
+        ):
+            raise self._bad("pids", "must be a list of process IDs")
+        return value
+
+    def names(
+        self,
+        name: str,
+        key: Callable[[str], K],
+        val: Callable[[str], str],
+        optional: bool = False,
+    ) -> dict[K, str]:
+        value = self.doc.get(name, {}) if optional else self._get(name)
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self._bad(name, "must map names to strings")
         try:
-            return cls(
-                kernel_release=str(doc["kernel_release"]),
-                page_size=int(doc["page_size"]),
-                clock_ticks=int(doc["clock_ticks"]),
-                boot_time=None if doc["boot_time"] is None else float(doc["boot_time"]),
-                capture_time=float(doc["capture_time"]),
-                hostname=str(doc["hostname"]),
-                pids=tuple(int(p) for p in doc["pids"]),
-                links={str(k): str(v) for k, v in dict(doc["links"]).items()},
-                errors={str(k): str(v) for k, v in dict(doc["errors"]).items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"{where}: corrupt manifest ({exc})") from None
+            return {key(k): val(v) for k, v in value.items()}
+        except ValueError as exc:
+            raise self._bad(name, str(exc)) from None
 
 
 def raise_recorded(manifest: Manifest, rel: str) -> None:
@@ -108,20 +204,28 @@ class UnpackedSource(DirectorySource):
     def __init__(self, path: str) -> None:
         manifest_path = os.path.join(path, MANIFEST_NAME)
         try:
-            with open(manifest_path, "rb") as f:
-                raw = f.read()
+            fd = open_beneath(path, MANIFEST_NAME)
+            try:
+                raw = read_bounded(fd, MANIFEST_NAME)
+            finally:
+                os.close(fd)
         except PermissionError:
             raise SnapshotError(f"{manifest_path}: permission denied") from None
         except OSError as exc:
             raise SnapshotError(f"{manifest_path}: {exc.strerror or exc}") from None
         self.manifest = load_manifest(raw, manifest_path)
         proc = os.path.join(path, PROC_PREFIX)
-        super().__init__(proc if os.path.isdir(proc) else path)
+        super().__init__(proc if os.path.isdir(proc) else path, contained=True)
         self.description = f"snapshot {path}"
+
+    is_live = False
 
     def read(self, rel: str) -> bytes:
         raise_recorded(self.manifest, rel)
         return super().read(rel)
+
+    def open_dir(self, rel: str) -> int | None:
+        return None  # reads go through read(), which answers with the recorded errors
 
     def readlink(self, rel: str) -> str:
         return recorded_link(self.manifest, rel)
@@ -130,70 +234,71 @@ class UnpackedSource(DirectorySource):
         return [n for n in super().listdir(rel) if rel or n not in (MANIFEST_NAME, "links.json")]
 
 
-class ArchiveSource:
+class ArchiveSource(MemorySource):
     """A snapshot archive (tar.gz), read once into memory and never written."""
 
     def __init__(self, path: str) -> None:
+        super().__init__(f"snapshot {path}")
         self.path = path
-        self.description = f"snapshot {path}"
-        self.files: dict[str, bytes] = {}
-        self.dirs: dict[str, set[str]] = {"": set()}
+        self.expanded = 0
+        manifest_raw: bytes | None = None
         try:
-            with tarfile.open(path, "r:gz") as tar:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise SnapshotError(f"{path}: not a regular file, not an archive")
+            with gzip.open(path, "rb") as gz, tarfile.open(fileobj=gz, mode="r:") as tar:
                 for member in tar:
-                    self._add(tar, member)
+                    raw = self._add(tar, member)
+                    if raw is not None:
+                        manifest_raw = raw
+                while gz.read(1 << 20):  # to the end: the gzip trailer's CRC and size are checked
+                    pass
         except FileNotFoundError:
             raise SnapshotError(f"{path}: no such file") from None
         except IsADirectoryError:
             raise SnapshotError(f"{path}: is a directory, not an archive") from None
         except PermissionError:
             raise SnapshotError(f"{path}: permission denied") from None
+        except gzip.BadGzipFile as exc:
+            why = "not a gzip file" if str(exc).startswith("Not a gzipped") else str(exc)
+            raise SnapshotError(f"{path}: corrupt or not a snapshot archive ({why})") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise SnapshotError(f"{path}: corrupt or not a snapshot archive ({exc})") from None
-        raw = self.files.pop(MANIFEST_NAME, None)
-        if raw is None:
+        if manifest_raw is None:
             raise SnapshotError(f"{path}: not a memlens snapshot (no {MANIFEST_NAME})")
-        self.manifest = load_manifest(raw, path)
+        self.manifest = load_manifest(manifest_raw, path)
         for rel in list(self.manifest.links) + list(self.manifest.errors):
-            self._register(rel)
+            self.add(rel, None)
 
-    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
+        """Take one member; returns the manifest's bytes if this member is the manifest."""
         if not member.isfile():
-            return
+            return None
         name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
         if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
+        if member.size > MAX_FILE:
+            raise SnapshotError(
+                f"{self.path}: member {name!r} holds {member.size} bytes, more than the "
+                f"{MAX_FILE >> 20} MiB a /proc file can be here"
+            )
+        self.expanded += member.size
+        if self.expanded > MAX_TOTAL:
+            raise SnapshotError(
+                f"{self.path}: expands to more than {MAX_TOTAL >> 30} GiB, more than a "
+                "snapshot can be here"
+            )
         f = tar.extractfile(member)
         if f is None:
-            return
+            return None
         data = f.read()
         if name == MANIFEST_NAME:
-            self.files[name] = data
-            return
-        rel = name[len(PROC_PREFIX) :]
-        self.files[rel] = data
-        self._register(rel)
-
-    def _register(self, rel: str) -> None:
-        parent, _, child = rel.rpartition("/")
-        self.dirs.setdefault(parent, set()).add(child)
-        while parent:
-            grand, _, name = parent.rpartition("/")
-            self.dirs.setdefault(grand, set()).add(name)
-            parent = grand
+            return data
+        self.add(name[len(PROC_PREFIX) :], data)
+        return None
 
     def read(self, rel: str) -> bytes:
         raise_recorded(self.manifest, rel)
-        data = self.files.get(rel)
-        if data is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return data
+        return super().read(rel)
 
     def readlink(self, rel: str) -> str:
         return recorded_link(self.manifest, rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        entries = self.dirs.get(rel)
-        if entries is None:
-            raise FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
-        return sorted(entries)

@@ -6,18 +6,22 @@ manifest with its errno, so the snapshot answers with the same error when read b
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import os
+import secrets
 import socket
+import stat
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
-from memlens.errors import MemlensError, SnapshotError
+from memlens.errors import AccessDenied, MemlensError, SnapshotError
 from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
-from memlens.procfs.pid_parsers import parse_stat
+from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 
 PID_FILES = (
@@ -80,21 +84,32 @@ class _Collected:
     def read(self, root: ProcRoot, rel: str) -> None:
         try:
             self.files[rel] = root.read(rel)
-        except OSError as exc:
-            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+        except MemlensError as exc:
+            self.errors[rel] = _errno_name(exc)
 
     def readlink(self, root: ProcRoot, rel: str) -> None:
         try:
-            self.links[rel] = root.source.readlink(rel)
-        except OSError as exc:
-            self.errors[rel] = errno.errorcode.get(exc.errno or errno.EIO, "EIO")
+            self.links[rel] = root.readlink(rel)
+        except MemlensError as exc:
+            self.errors[rel] = _errno_name(exc)
+
+
+def _errno_name(exc: MemlensError) -> str:
+    """The errno a read met, by name, to answer with when the snapshot is read."""
+    if isinstance(exc, AccessDenied):
+        return "EACCES"
+    code = getattr(exc, "errno", None) or errno.EIO
+    return errno.errorcode.get(code, "EIO")
 
 
 def _identity(root: ProcRoot, pid: int) -> tuple[int, bool] | None:
-    """(start time, is a zombie), or None if the process is gone or its stat unreadable."""
+    """(start time, is a zombie), or None if the process is gone, exiting (its memory files
+    read empty while it is torn down) or its stat unreadable."""
     try:
         stat = parse_stat(root.read(f"{pid}/stat"))
-    except (OSError, MemlensError):
+    except MemlensError:
+        return None
+    if stat.is_exiting and not stat.is_zombie:
         return None
     return stat.start_time, stat.is_zombie
 
@@ -140,6 +155,8 @@ def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> C
         pids=tuple(report.pids),
         links=collected.links,
         errors=collected.errors,
+        users=_names(root, collected.files, users=True),
+        groups=_names(root, collected.files, users=False),
     )
     _write(output, manifest, collected.files)
     report.files = len(collected.files) + len(collected.links)
@@ -147,17 +164,123 @@ def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> C
     return report
 
 
+def _names(root: ProcRoot, files: dict[str, bytes], users: bool) -> dict[int, str]:
+    """The names of the users (or groups) owning what was captured, as this machine knows
+    them, so that the snapshot shows the same names wherever it is read."""
+    ids: set[int] = set()
+    for rel, data in files.items():
+        if rel.endswith("/status"):
+            try:
+                status = parse_status(data, rel)
+            except MemlensError:
+                continue
+            ids.update(status.uids if users else status.gids)
+        elif rel.startswith("sysvipc/"):
+            ids.update(_sysvipc_ids(data, ("uid", "cuid") if users else ("gid", "cgid")))
+    look = root.user_name if users else root.group_name
+    return {i: look(i) for i in sorted(ids)}
+
+
+def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
+    lines = data.split(b"\n")
+    header = lines[0].split() if lines else []
+    where = [header.index(c.encode()) for c in columns if c.encode() in header]
+    found = set()
+    for line in lines[1:]:
+        fields = line.split()
+        for i in where:
+            if i < len(fields) and fields[i].isdigit():
+                found.add(int(fields[i]))
+    return found
+
+
 def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
-    mtime = int(manifest.capture_time)
+    """Write the archive so that nothing is lost at ``output``.
+
+    A new or regular file is written beside it (O_EXCL: nothing is overwritten or followed),
+    flushed to disk, then renamed over it: a failure or an interruption leaves what was there,
+    and removes only the file memlens made. A device, FIFO or socket (``-o /dev/stdout``, a
+    pipe) is written as a stream. A symbolic link to anything else is refused: writing through
+    it would replace a file its owner did not name."""
     try:
-        with tarfile.open(output, "w:gz", compresslevel=6) as tar:
-            _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
-            for rel in sorted(files):
-                _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+        st = os.lstat(output)
+    except FileNotFoundError:
+        st = None
     except OSError as exc:
-        if os.path.isfile(output):
-            os.unlink(output)
         raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(output)
+        except OSError:
+            target = None
+        if target is None or not _is_stream(target.st_mode):
+            raise SnapshotError(
+                f"cannot write {output}: it is a symbolic link; memlens does not write "
+                "through one to a file (give the path it leads to)"
+            )
+        st = target
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise SnapshotError(f"cannot write {output}: Is a directory")
+    if st is not None and _is_stream(st.st_mode):
+        _write_stream(output, manifest, files)
+        return
+    _write_replacing(output, manifest, files)
+
+
+def _is_stream(mode: int) -> bool:
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _write_stream(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CLOEXEC)
+        with os.fdopen(fd, "wb") as raw:
+            _pack(raw, manifest, files)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _write_replacing(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+    directory = os.path.dirname(output) or "."
+    base = os.path.basename(output)
+    if not base:
+        raise SnapshotError(f"cannot write {output}: a file name is needed, not a directory")
+    try:
+        fd, temp = _exclusive(directory, base)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            _pack(raw, manifest, files)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.rename(temp, output)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise
+
+
+def _pack(raw: BinaryIO, manifest: Manifest, files: dict[str, bytes]) -> None:
+    mtime = int(manifest.capture_time)
+    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+        _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
+        for rel in sorted(files):
+            _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+
+
+def _exclusive(directory: str, base: str) -> tuple[int, str]:
+    """A new file in ``directory``, created by this call (never an existing one)."""
+    for _ in range(100):
+        temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            return os.open(temp, flags, 0o644), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "cannot find a free temporary name", directory)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:

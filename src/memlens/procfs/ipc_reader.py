@@ -36,7 +36,6 @@ from memlens.procfs.ipc_parsers import (
 )
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.source import DirectorySource
 from memlens.procfs.system_parsers import parse_sysvipc_shm
 
 CLONE_NEWIPC = 0x08000000
@@ -61,10 +60,10 @@ def read_sysv(root: ProcRoot) -> SysvTables:
 def _table(root: ProcRoot, rel: str, parse: Callable[[bytes, str], tuple[T, ...]]) -> tuple[T, ...]:
     try:
         data = root.read(rel)
-    except FileNotFoundError:
-        return ()  # a kernel without CONFIG_SYSVIPC, or a snapshot that did not capture it
-    except OSError as exc:
-        raise ReadError(rel, exc.errno, exc.strerror or str(exc)) from None
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            return ()  # a kernel without CONFIG_SYSVIPC, or a snapshot that did not capture it
+        raise
     return parse(data, rel)
 
 
@@ -73,7 +72,7 @@ def read_limits(root: ProcRoot) -> IpcLimits:
     for rel in LIMIT_FILES:
         try:
             files[rel] = root.read(rel)
-        except OSError:
+        except MemlensError:
             files[rel] = None
     return parse_ipc_limits(files)
 
@@ -82,8 +81,8 @@ def namespace_of(root: ProcRoot, pid: int | str) -> str | None:
     """The IPC namespace of a process ("ipc:[4026531839]"), None if it cannot be read (another
     user's process, a snapshot without the link, a kernel without namespaces)."""
     try:
-        return root.source.readlink(f"{pid}/ns/ipc")
-    except OSError:
+        return root.readlink(f"{pid}/ns/ipc")
+    except MemlensError:
         return None
 
 
@@ -98,21 +97,23 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
     if pid is None:
         yield namespace_of(root, "self")
         return
-    if not isinstance(root.source, DirectorySource):
+    if not root.is_live:
         raise UsageError("--ns-of needs a live /proc, not a snapshot")
-    target_path = os.path.join(root.source.path, str(pid), "ns", "ipc")
+    rel = f"{pid}/ns/ipc"
     try:
-        target = os.open(target_path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise NoSuchProcess(pid) from None
-    except PermissionError:
+        target = root.open_fd(rel)
+    except AccessDenied:
         raise NamespaceDenied(
-            f"process {pid}: permission denied opening {target_path}: naming another "
+            f"process {pid}: permission denied opening {root.shown(rel)}: naming another "
             "process's IPC namespace needs the right to ptrace it (run as its user or root)"
         ) from None
-    own = os.open("/proc/self/ns/ipc", os.O_RDONLY | os.O_CLOEXEC)
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            raise NoSuchProcess(pid) from None
+        raise
+    own = os.open("/proc/self/ns/ipc", os.O_RDONLY | os.O_CLOEXEC)  # memlens's own namespace
     try:
-        name = os.readlink(target_path)
+        name = root.readlink(rel)
         if os.fstat(target).st_ino == os.fstat(own).st_ino:
             yield name
             return
@@ -124,7 +125,7 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
                     f"process {pid} is in another IPC namespace ({name}); reading its "
                     "System V objects means entering it (setns), which needs CAP_SYS_ADMIN"
                 )
-            raise ReadError(target_path, err, f"setns: {os.strerror(err)}")
+            raise ReadError(root.shown(rel), err, f"setns: {os.strerror(err)}")
         try:
             yield name
         finally:
@@ -136,52 +137,56 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
 
 
 def dev_shm_dir(root: ProcRoot, pid: int | None) -> str | None:
-    """The /dev/shm of ``pid``'s mount namespace (memlens's own if None), or None when the
-    root is not a live directory (a snapshot has no /dev/shm)."""
-    if not isinstance(root.source, DirectorySource):
+    """The /dev/shm of ``pid``'s mount namespace (memlens's own if None), below the root, or
+    None when the root is not a live one (a snapshot has no /dev/shm)."""
+    if not root.is_live:
         return None
-    return os.path.join(root.source.path, "self" if pid is None else str(pid), "root/dev/shm")
+    return f"{'self' if pid is None else pid}/root/dev/shm"
 
 
-def list_dev_shm(directory: str, page_size: int) -> tuple[ShmFile, ...]:
-    """Every regular file in ``directory``; one that vanishes meanwhile is left out."""
+def list_dev_shm(root: ProcRoot, directory: str) -> tuple[ShmFile, ...]:
+    """Every regular file in ``directory`` (below the root); one that vanishes meanwhile is
+    left out."""
     try:
-        names = sorted(os.listdir(directory))
-    except FileNotFoundError:
-        return ()
-    except PermissionError:
-        raise AccessDenied(directory) from None
+        names = sorted(root.listdir(directory))
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            return ()
+        raise
     found = []
     for name in names:
         try:
-            f = _shm_file(os.path.join(directory, name), name, page_size)
-        except FileNotFoundError:
-            continue
+            f = _shm_file(root, f"{directory}/{name}", name)
+        except ReadError as exc:
+            if exc.errno == errno.ENOENT:
+                continue
+            raise
         if f is not None:
             found.append(f)
     return tuple(found)
 
 
-def _shm_file(path: str, name: str, page_size: int) -> ShmFile | None:
-    st = os.lstat(path)
+def _shm_file(root: ProcRoot, rel: str, name: str) -> ShmFile | None:
+    st = root.lstat(rel)
     if not stat_module.S_ISREG(st.st_mode):
         return None
     dev = (os.major(st.st_dev), os.minor(st.st_dev))
-    resident = _resident(path, st.st_size, page_size)
+    resident = _resident(root, rel, st.st_size)
     return ShmFile(
         name, st.st_size, st.st_uid, st.st_gid, stat_module.S_IMODE(st.st_mode), dev,
         st.st_ino, st.st_blocks * 512, resident,
     )  # fmt: skip
 
 
-def _resident(path: str, size: int, page_size: int) -> int | None:
+def _resident(root: ProcRoot, rel: str, size: int) -> int | None:
     """Bytes of the file in RAM: mincore(2) on a read-only shared mapping, which faults
     nothing in."""
     if size == 0:
         return 0
+    page_size = root.machine.page_size
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        fd = root.open_fd(rel, os.O_NOFOLLOW | os.O_NONBLOCK)
+    except MemlensError:
         return None
     libc = _libc()
     libc.mmap.restype = ctypes.c_void_p

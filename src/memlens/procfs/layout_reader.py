@@ -13,19 +13,26 @@ layout is built from the rest. Only a process that is gone ends the read (NoSuch
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, TypeVar
 
-from memlens.errors import AccessDenied, MemlensError, NoAddressSpace, ParseError, ReadError
+from memlens.errors import (
+    AccessDenied,
+    MemlensError,
+    NoAddressSpace,
+    NoSuchProcess,
+    ParseError,
+    ReadError,
+)
 from memlens.models.layout import Hidden, LayoutSources, ObjectFile
 from memlens.models.maps import SmapsTable
 from memlens.procfs.auxv import parse_auxv, parse_personality, parse_syscall_sp, parse_sysctl_int
 from memlens.procfs.elf_parser import IDENT_SIZE, have_pyelftools, parse_elf, parse_ident
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
-from memlens.procfs.source import DirectorySource
 
 # Symbols that give away an allocator linked into the executable (analysis.allocator).
 ALLOCATOR_SYMBOLS = frozenset(
@@ -97,7 +104,7 @@ def _shown(proc: Process, name: str) -> str:
 def _sysctl(proc: Process, rel: str) -> int | None:
     try:
         return parse_sysctl_int(proc.root.read(rel))
-    except OSError:
+    except MemlensError:
         return None
 
 
@@ -105,16 +112,16 @@ def _thread_sps(proc: Process) -> tuple[tuple[int, int], ...]:
     """(tid, stack pointer) of every thread but the main one that is blocked (the kernel
     shows the registers of a running thread as "running")."""
     try:
-        tids = sorted(int(t) for t in proc.root.source.listdir(f"{proc.pid}/task") if t.isdigit())
-    except OSError:
+        tids = sorted(int(t) for t in proc.listdir("task") if t.isdigit())
+    except MemlensError:
         return ()
     out = []
     for tid in tids:
         if tid == proc.pid:
             continue
         try:
-            sp = parse_syscall_sp(proc.root.read(f"{proc.pid}/task/{tid}/syscall"))
-        except OSError:
+            sp = parse_syscall_sp(proc.read(f"task/{tid}/syscall"))
+        except MemlensError:
             continue
         if sp is not None:
             out.append((tid, sp))
@@ -133,22 +140,20 @@ def _objects(
         if inode and _regular_file(path, dev):
             seen.setdefault((dev, inode, path), (start, end))
     parse = have_pyelftools()
-    base = proc.root.source.path if isinstance(proc.root.source, DirectorySource) else None
     out = []
     for (dev, inode, path), first_vma in seen.items():
         is_exe = exe is not None and path == exe
-        if snapshot or base is None:
+        if snapshot or not proc.root.is_live:
             out.append(
                 ObjectFile(path, dev, inode, is_exe, None, None, "not in the snapshot", None)
             )
             continue
-        out.append(_read_object(base, proc.pid, (dev, inode, path), first_vma, is_exe, parse))
+        out.append(_read_object(proc, (dev, inode, path), first_vma, is_exe, parse))
     return tuple(out)
 
 
 def _read_object(
-    base: str,
-    pid: int,
+    proc: Process,
     key: tuple[str, int, str],
     first_vma: tuple[int, int],
     is_exe: bool,
@@ -156,7 +161,7 @@ def _read_object(
 ) -> ObjectFile:
     dev, inode, path = key
     try:
-        with _open_object(base, pid, inode, path, first_vma, is_exe) as (stream, via):
+        with _open_object(proc, inode, path, first_vma, is_exe) as (stream, via):
             ident = parse_ident(stream.read(IDENT_SIZE))
             if ident is None or not parse:
                 return ObjectFile(path, dev, inode, is_exe, ident, None, None, via)
@@ -183,9 +188,16 @@ class _Unreadable(Exception):
     pass
 
 
+def _reason(exc: ReadError | AccessDenied) -> str:
+    """The OS's words for why a file could not be opened ("Permission denied")."""
+    if isinstance(exc, AccessDenied):
+        return os.strerror(errno.EACCES)
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 @contextmanager
 def _open_object(
-    base: str, pid: int, inode: int, path: str, first_vma: tuple[int, int], is_exe: bool
+    proc: Process, inode: int, path: str, first_vma: tuple[int, int], is_exe: bool
 ) -> Iterator[tuple[BinaryIO, str]]:
     """The mapped file itself, open for reading, and which way it was reached."""
     tried: list[str] = []
@@ -195,9 +207,11 @@ def _open_object(
         routes.append(("root", f"root{path}"))
     for via, rel in routes:
         try:
-            f = open(os.path.join(base, str(pid), rel), "rb")  # noqa: SIM115 (closed below)
-        except OSError as exc:
-            tried.append(f"{via}: {exc.strerror or exc}")
+            f = os.fdopen(proc.open_fd(rel), "rb")
+        except NoSuchProcess:
+            raise
+        except (ReadError, AccessDenied) as exc:
+            tried.append(f"{via}: {_reason(exc)}")
             continue
         with f:
             if via == "root" and os.fstat(f.fileno()).st_ino != inode:
@@ -212,13 +226,12 @@ def _open_object(
 def process_memory(proc: Process) -> Iterator[Callable[[int, int], bytes | None] | None]:
     """A reader of the process's memory (/proc/PID/mem, which needs ptrace attach access), or
     None where there is none: a snapshot, or no permission. Reads that fail give None."""
-    source = proc.root.source
-    if proc.root.manifest is not None or not isinstance(source, DirectorySource):
+    if not proc.root.is_live:
         yield None
         return
     try:
-        fd = os.open(os.path.join(source.path, str(proc.pid), "mem"), os.O_RDONLY)
-    except OSError:
+        fd = proc.open_fd("mem")
+    except MemlensError:
         yield None
         return
 

@@ -10,6 +10,7 @@ unexpected, the line-by-line path finds the offending line and reports it.
 
 from __future__ import annotations
 
+import operator
 import re
 from itertools import repeat
 
@@ -18,13 +19,13 @@ from memlens.models.maps import EMPTY_MAPS, MapsTable
 
 # One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
 _HEADER_LINES = re.compile(
-    r"^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)"
-    r"(?: +(.*))?$",
+    r"^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
+    r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$",
     re.M,
 )
 _HEADER = re.compile(
-    rb"([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)"
-    rb"(?: +(.*))?"
+    rb"([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
+    rb"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?"
 )
 
 
@@ -60,9 +61,13 @@ def _fast(lines: list[bytes] | tuple[bytes, ...]) -> MapsTable:
     if len(rows) != len(lines):
         raise ValueError("a line is not a VMA line")
     start, end, perms, offset, device, inode, path = zip(*rows, strict=True)
+    starts = tuple(map(int, start, repeat(16)))
+    ends = tuple(map(int, end, repeat(16)))
+    if not all(map(operator.lt, starts, ends)):
+        raise ValueError("a VMA that ends before it starts")
     return MapsTable(
-        start=tuple(map(int, start, repeat(16))),
-        end=tuple(map(int, end, repeat(16))),
+        start=starts,
+        end=ends,
         perms=perms,
         offset=tuple(map(int, offset, repeat(16))),
         device=device,
@@ -80,6 +85,9 @@ def _slow(
         if m is None:
             shown = line[:60].decode("utf-8", "backslashreplace")
             raise ParseError(path, first_line + n * step, f"not a VMA line: {shown!r}")
+        low, high = int(m[1], 16), int(m[2], 16)
+        if low >= high:
+            raise ParseError(path, first_line + n * step, "a VMA that ends before it starts")
         rows.append(m.groups())
     start, end, perms, offset, device, inode, name = zip(*rows, strict=True)
     return MapsTable(

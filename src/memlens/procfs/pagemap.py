@@ -12,15 +12,16 @@ root; a PFN past the last one reads short (fs/proc/page.c kpagecount_read).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from memlens.errors import PagesUnavailable, ReadError
+from memlens.errors import AccessDenied, PagesUnavailable, ReadError
 from memlens.models.maps import SmapsTable
 from memlens.procfs.process import Process
-from memlens.procfs.root import ProcRoot
+from memlens.procfs.root import ProcRoot, translate
 
 ENTRY = 8  # bytes per pagemap or kpagecount entry
 Read = Callable[[int, int], bytes]  # (length, offset) -> bytes, os.pread with errors translated
@@ -76,23 +77,23 @@ def kpagecount_of(root: ProcRoot) -> Iterator[Read]:
     """/proc/kpagecount, open; PagesUnavailable (with the reason) when it cannot be."""
     try:
         fd = root.open_fd("kpagecount")
-    except PermissionError:
+    except AccessDenied:
         raise PagesUnavailable("/proc/kpagecount is readable by root only") from None
-    except FileNotFoundError:
+    except ReadError as exc:
+        if exc.errno != errno.ENOENT:
+            raise PagesUnavailable(f"/proc/kpagecount: {os.strerror(exc.errno or 0)}") from None
         where = "a snapshot" if root.manifest is not None else root.description
         raise PagesUnavailable(
             f"{where} has no kpagecount (a live /proc of a kernel with CONFIG_PROC_PAGE_MONITOR"
             " is needed)"
         ) from None
-    except OSError as exc:
-        raise PagesUnavailable(f"/proc/kpagecount: {exc.strerror}") from None
-    path = f"{root.description.rstrip('/')}/kpagecount"
+    path = root.shown("kpagecount")
 
     def read(length: int, offset: int) -> bytes:
         try:
             return os.pread(fd, length, offset)
         except OSError as exc:
-            raise ReadError(path, exc.errno, exc.strerror or str(exc)) from None
+            raise translate(exc, path) from None
 
     try:
         yield read

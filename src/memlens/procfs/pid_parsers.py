@@ -86,6 +86,8 @@ _DECIMAL_STATUS = frozenset(
 # Every "Key:<tab>value" line, and the "N kB" ones, each in one C-level pass over the file.
 _LINE = re.compile(rb"^([^:\n]*):[ \t]?(.*)$", re.M)
 _KB_LINE = re.compile(rb"^([A-Za-z_]+):[ \t]+([0-9]+) kB$", re.M)
+# A size in kB of 15 digits or more is 2^57 bytes or more: beyond any address space.
+_HUGE_KB = re.compile(rb"^[A-Za-z_]+:[ \t]+[0-9]{15,} kB$", re.M)
 _DECIMAL_KEYS = tuple(k.encode() for k in _DECIMAL_STATUS)
 _SNAKE_BYTES: dict[bytes, str] = {}
 
@@ -106,10 +108,14 @@ def parse_status(data: bytes, path: str = "status") -> Status:
             if line and b":" not in line:
                 raise ParseError(path, n, f"no colon in {line[:60]!r}")
     text = dict(lines)
+    huge = _HUGE_KB.search(data)
+    if huge is not None:
+        at = data.count(b"\n", 0, huge.start()) + 1
+        raise ParseError(path, at, "a size beyond any address space (2^57 bytes or more)")
     values = {_snake(key): int(number) << 10 for key, number in _KB_LINE.findall(data)}
     for key in _DECIMAL_KEYS:
         value = text.get(key)
-        if value is not None and value.isdigit():
+        if value is not None and value.isdigit() and len(value) <= 20:
             values[_snake(key)] = int(value)
     try:
         return Status(
@@ -127,13 +133,13 @@ def parse_status(data: bytes, path: str = "status") -> Status:
         raise ParseError(path, None, f"missing or bad field {exc}") from None
 
 
-def stat_identity(data: bytes) -> tuple[int, str] | None:
-    """Start time and state from /proc/PID/stat without parsing the rest (identity checks are
-    made after every costly read); None if the text is not a stat line."""
+def stat_identity(data: bytes) -> tuple[int, str, int] | None:
+    """Start time, state and flags from /proc/PID/stat without parsing the rest (identity
+    checks are made after every costly read); None if the text is not a stat line."""
     fields = data[data.rfind(b")") + 2 :].split(None, 20)
-    if len(fields) < 20 or not fields[19].isdigit():
+    if len(fields) < 20 or not fields[19].isdigit() or not fields[6].isdigit():
         return None
-    return int(fields[19]), fields[0].decode("ascii", "replace")
+    return int(fields[19]), fields[0].decode("ascii", "replace"), int(fields[6])
 
 
 def _four(value: bytes) -> tuple[int, int, int, int]:

@@ -1,19 +1,20 @@
 """A process below a ProcRoot: identity (pid + start time) and its parsed files.
 
-This is the one place where OS errors become memlens errors:
-PermissionError -> AccessDenied; a vanished file or ESRCH -> NoSuchProcess if the process is
-gone (or its pid now belongs to another process), otherwise the error is real and re-raised.
+ProcRoot translates OS errors into memlens errors; a Process adds what only it can tell: a
+vanished file or ESRCH means NoSuchProcess if the process is gone (or its pid now belongs to
+another process); otherwise the error is real and passes on (AccessDenied names the pid).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
-from memlens.errors import AccessDenied, NoSuchProcess, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.maps import MapsTable, Rollup, SmapsTable
-from memlens.models.process import ProcessId, Stat, Statm, Status
+from memlens.models.process import PF_EXITING, ProcessId, Stat, Statm, Status
 from memlens.procfs.maps_parser import parse_maps
 from memlens.procfs.pid_parsers import (
     parse_cmdline,
@@ -25,15 +26,25 @@ from memlens.procfs.pid_parsers import (
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from memlens.procfs.root import ProcRoot
+
+T = TypeVar("T")
+_VANISHED = (errno.ENOENT, errno.ESRCH)
 
 
 class Process:
-    """A process, identified by pid and start time so that pid reuse cannot confuse two."""
+    """A process, identified by pid and start time so that pid reuse cannot confuse two.
+
+    ``pin()`` keeps its /proc/PID directory open (live roots): later reads go through that
+    descriptor, cost no path lookup, and fail once the process is gone even if its pid has been
+    reused meanwhile. For the paths that read the same processes again and again."""
 
     def __init__(self, root: ProcRoot, pid: int) -> None:
         self.root = root
         self.pid = pid
+        self._dir: int | None = None
         self._first_stat = self._stat_or_gone()
         self.id = ProcessId(pid, self._first_stat.start_time)
 
@@ -41,35 +52,84 @@ class Process:
     def start_time(self) -> int:
         return self.id.start_time
 
+    def pin(self) -> None:
+        """Keep /proc/PID open; NoSuchProcess if it is gone or now another process."""
+        if self._dir is not None:
+            return
+        self._dir = self._guard("", lambda: self.root.open_dir(str(self.pid)))
+        if self._dir is not None and not self._still_here():
+            self.close()
+            raise self._gone()
+
+    def close(self) -> None:
+        if self._dir is not None:
+            os.close(self._dir)
+            self._dir = None
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
     def _path(self, name: str) -> str:
-        return f"{self.pid}/{name}"
+        return f"{self.pid}/{name}" if name else str(self.pid)
+
+    def _raw(self, name: str) -> bytes:
+        """The file's bytes, with the root's error translation only."""
+        if self._dir is not None:
+            return self.root.read_at(self._dir, name, self._path(name))
+        return self.root.read(self._path(name))
+
+    def _guard(self, name: str, call: Callable[[], T]) -> T:
+        """Run ``call`` (an access to /proc/PID/<name>), translating errors the one way."""
+        try:
+            return call()
+        except AccessDenied:
+            # An exiting process refuses access to its memory files (no mm to check against):
+            # that is "gone", not "denied".
+            if name and not self._still_here():
+                raise self._gone() from None
+            raise AccessDenied(self._display(self._path(name)), self.pid) from None
+        except ReadError as exc:
+            if exc.errno in _VANISHED and not self._still_here():
+                raise self._gone() from None
+            raise
 
     def _stat_or_gone(self) -> Stat:
         rel = self._path("stat")
         try:
-            data = self.root.read(rel)
-        except (FileNotFoundError, ProcessLookupError):
-            raise NoSuchProcess(self.pid) from None
-        except PermissionError:
+            data = self._raw("stat")
+        except AccessDenied:
             raise AccessDenied(self._display(rel), self.pid) from None
-        except OSError as exc:
-            raise ReadError(self._display(rel), exc.errno, exc.strerror or str(exc)) from None
+        except ReadError as exc:
+            if exc.errno in _VANISHED:
+                raise NoSuchProcess(self.pid) from None
+            raise
         if not data:
             raise NoSuchProcess(self.pid, "exited while being read")
         return parse_stat(data, self._display(rel))
 
     def _display(self, rel: str) -> str:
-        return f"{self.root.description.rstrip('/')}/{rel}"
+        return self.root.shown(rel)
 
     def _still_here(self) -> bool:
-        """The same process (same start time) still has its memory: one that became a zombie
-        meanwhile has lost its address space, and what was read of it may be cut short."""
+        """The same process (same start time) still has its memory: one that is exiting or
+        became a zombie meanwhile has lost its address space (exit_mm runs early in do_exit,
+        long before the zombie state), and what was read of it may be cut short or empty."""
         try:
-            data = self.root.read(self._path("stat"))
-        except OSError:
+            data = self._raw("stat")
+        except MemlensError:
             return False
         now = stat_identity(data)
         if now is None or now[0] != self.id.start_time:
+            return False
+        if now[2] & PF_EXITING and not self._first_stat.is_zombie:
             return False
         return (now[1] in ("Z", "X")) == self._first_stat.is_zombie
 
@@ -77,20 +137,8 @@ class Process:
         return NoSuchProcess(self.pid, "exited while being read")
 
     def read(self, name: str) -> bytes:
-        """Raw bytes of /proc/PID/<name>, with OS errors translated."""
-        rel = self._path(name)
-        try:
-            data = self.root.read(rel)
-        except PermissionError:
-            raise AccessDenied(self._display(rel), self.pid) from None
-        except OSError as exc:
-            raise self._translate(rel, exc) from None
-        return data
-
-    def _translate(self, rel: str, exc: OSError) -> Exception:
-        if isinstance(exc, (FileNotFoundError, ProcessLookupError)) and not self._still_here():
-            return self._gone()
-        return ReadError(self._display(rel), exc.errno, exc.strerror or str(exc))
+        """Raw bytes of /proc/PID/<name>."""
+        return self._guard(name, lambda: self._raw(name))
 
     def read_checked(self, name: str) -> bytes:
         """Like read, then make sure the process did not exit (or get replaced) meanwhile:
@@ -106,25 +154,26 @@ class Process:
         if not self._still_here():
             raise self._gone()
 
-    def open_fd(self, name: str) -> int:
-        """A read-only descriptor for /proc/PID/<name> (pagemap is read at offsets), with OS
-        errors translated; the caller closes it."""
-        rel = self._path(name)
-        try:
-            return self.root.open_fd(rel)
-        except PermissionError:
-            raise AccessDenied(self._display(rel), self.pid) from None
-        except OSError as exc:
-            raise self._translate(rel, exc) from None
+    def open_fd(self, name: str, flags: int = 0) -> int:
+        """A read-only descriptor for /proc/PID/<name> (pagemap and mem are read at offsets;
+        map_files, exe and root lead to files); the caller closes it."""
+        return self._guard(name, lambda: self.root.open_fd(self._path(name), flags))
 
     def pread(self, fd: int, name: str, length: int, offset: int) -> bytes:
-        """os.pread of a descriptor from ``open_fd(name)``, with OS errors translated."""
-        try:
-            return os.pread(fd, length, offset)
-        except PermissionError:
-            raise AccessDenied(self._display(self._path(name)), self.pid) from None
-        except OSError as exc:
-            raise self._translate(self._path(name), exc) from None
+        """os.pread of a descriptor from ``open_fd(name)``, with errors translated."""
+        from memlens.procfs.root import translate
+
+        def call() -> bytes:
+            try:
+                return os.pread(fd, length, offset)
+            except OSError as exc:
+                raise translate(exc, self._display(self._path(name))) from None
+
+        return self._guard(name, call)
+
+    def listdir(self, name: str) -> list[str]:
+        """The entries of /proc/PID/<name> (e.g. "task")."""
+        return self._guard(name, lambda: self.root.listdir(self._path(name)))
 
     def stat(self) -> Stat:
         return self._stat_or_gone()
@@ -172,20 +221,7 @@ class Process:
     def file_id(self, name: str) -> tuple[int, int] | None:
         """(device, inode) of the file a link such as ``exe`` points to, where the source can
         tell (a live or unpacked /proc; not a snapshot archive); None otherwise."""
-        file_id = getattr(self.root.source, "file_id", None)
-        if file_id is None:
-            return None
-        try:
-            found: tuple[int, int] | None = file_id(self._path(name))
-        except OSError:
-            return None
-        return found
+        return self.root.file_id(self._path(name))
 
     def readlink(self, name: str) -> str:
-        rel = self._path(name)
-        try:
-            return self.root.source.readlink(rel)
-        except PermissionError:
-            raise AccessDenied(self._display(rel), self.pid) from None
-        except OSError as exc:
-            raise self._translate(rel, exc) from None
+        return self._guard(name, lambda: self.root.readlink(self._path(name)))

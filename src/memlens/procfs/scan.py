@@ -8,7 +8,6 @@ scan, and cheap figures come from status where they suffice.
 
 from __future__ import annotations
 
-import pwd
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -31,21 +30,6 @@ class Want(NamedTuple):
     vmas: bool = False  # the VMA count: maps
 
 
-class _Users:
-    def __init__(self) -> None:
-        self.names: dict[int, str] = {}
-
-    def __call__(self, uid: int) -> str:
-        name = self.names.get(uid)
-        if name is None:
-            try:
-                name = pwd.getpwuid(uid).pw_name
-            except KeyError:
-                name = str(uid)
-            self.names[uid] = name
-        return name
-
-
 EVERYTHING_CHEAP = Want()
 
 
@@ -57,7 +41,7 @@ def scan(
 ) -> Scan:
     """Read every process (or ``pids``). Processes that exit meanwhile are left out; those
     that cannot be read are listed in ``unreadable`` with the reason."""
-    users = _Users()
+    users = root.user_name
     wanted = sorted(set(pids)) if pids is not None else root.pids()
     found: list[ProcessUsage] = []
     unreadable: list[Unreadable] = []
@@ -99,7 +83,7 @@ def _reason(exc: MemlensError) -> str:
 
 
 def _usage(
-    proc: Process, stat: Stat, status: Status, command: str, users: _Users, want: Want
+    proc: Process, stat: Stat, status: Status, command: str, users: Callable[[int], str], want: Want
 ) -> ProcessUsage:
     rollup: Rollup | None = proc.smaps_rollup() if want.rollup else None
     program_key, program = f"[{stat.comm}]", stat.comm

@@ -27,6 +27,10 @@ _DIGITS = b"0123456789"
 _LABEL_CHARS = (string.ascii_letters + "_:").encode()
 _LABEL = re.compile(rb"[A-Za-z_]+")
 _FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
+# Values with 15 digits or more: in kB, 2^57 bytes or more (beyond any address space); no
+# count smaps prints comes near. One C-level search over the whole file.
+_HUGE = re.compile(rb"[0-9]{15}")
+_MAX_DIGITS = 14
 
 EMPTY_SMAPS = SmapsTable(EMPTY_MAPS, (), (), (), None)
 
@@ -66,6 +70,8 @@ def _fast(data: bytes, path: str) -> SmapsTable:
     k = len(fields)
     if len(values) != k * len(regions) or not "".join(values).isdigit():
         raise ValueError("unexpected values")
+    if _HUGE.search(blob) is not None:
+        raise ValueError("a value too large")
     columns = tuple(tuple(values[i::k]) for i in range(k))
     maps = parse_header_lines(headers, path, first_line=1, step=k + 2)
     return SmapsTable(maps, fields, in_kb, columns, _vm_flags(flags))
@@ -128,6 +134,8 @@ def _slow(data: bytes, path: str) -> SmapsTable:
             if fields is not None and (len(current) >= len(fields) or fields[len(current)] != name):
                 expected = fields[len(current)] if len(current) < len(fields) else "VmFlags"
                 raise ParseError(path, n, f"field {name} where the first VMA has {expected}")
+            if len(m[2]) > _MAX_DIGITS:
+                raise ParseError(path, n, f"{name}: a value beyond any address space")
             current.append((name, m[2].decode("ascii"), m[3] is not None))
             continue
         if _HEADER.fullmatch(line) is None:
@@ -161,6 +169,10 @@ def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
     if head is None:
         raise ParseError(path, 1, "not a rollup header line")
     fields = _ROLLUP_FIELD.findall(data, end + 1)
+    huge = _HUGE.search(data, end + 1)
+    if huge is not None:
+        at = data.count(b"\n", 0, huge.start()) + 1
+        raise ParseError(path, at, "a value beyond any address space")
     if not fields:
         raise ParseError(path, 1, "no totals after the header (truncated?)")
     if len(fields) != data.count(b"\n") - 1:

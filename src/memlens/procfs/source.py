@@ -1,54 +1,241 @@
 """Where /proc files come from: a directory (live /proc, a container's /host/proc, an unpacked
 capture) or a memlens snapshot archive (memlens.procfs.archive). Both raise the same OS errors
-for the same cases, so everything above this layer behaves alike on live systems and on
-snapshots."""
+for the same cases; ProcRoot (procfs/root.py) translates them into memlens errors, so
+everything above this layer behaves alike on live systems and on snapshots."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import stat
 from typing import Protocol
+
+# The largest file memlens reads below a copied tree or from an archive. smaps of a process
+# with 200,000 VMAs is about 150 MiB; anything larger is not a /proc file.
+MAX_FILE = 256 << 20
+PROC_SUPER_MAGIC = 0x9FA0  # include/uapi/linux/magic.h
 
 
 class Source(Protocol):
-    """Read-only access to files below a /proc root; paths are relative ("1234/smaps")."""
+    """Read-only access to files below a /proc root; paths are relative ("1234/smaps").
+    Every method raises OSError as the filesystem would."""
 
     description: str
+    is_live: bool  # files of a running kernel (not a snapshot)
 
     def read(self, rel: str) -> bytes: ...
+
+    def read_at(self, dir_fd: int, name: str) -> bytes: ...
 
     def readlink(self, rel: str) -> str: ...
 
     def listdir(self, rel: str) -> list[str]: ...
 
+    def file_id(self, rel: str) -> tuple[int, int] | None: ...
+
+    def lstat(self, rel: str) -> os.stat_result: ...
+
+    def open_fd(self, rel: str, flags: int = 0) -> int: ...
+
+    def open_dir(self, rel: str) -> int | None: ...
+
+
+def _no_files(rel: str) -> OSError:
+    return FileNotFoundError(errno.ENOENT, "not in snapshot", rel)
+
+
+def read_fd(fd: int) -> bytes:
+    """Everything left to read from a descriptor."""
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_procfs(path: str) -> bool:
+    """Whether ``path`` is a proc filesystem (statfs f_type), not a copy of one."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type is its first word
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.statfs(os.fsencode(path), buf) != 0:
+        return False
+    return ctypes.c_long.from_buffer(buf).value == PROC_SUPER_MAGIC
+
+
+def read_bounded(fd: int, rel: str, limit: int = MAX_FILE) -> bytes:
+    """A regular file's content, refused if it is larger than ``limit``."""
+    chunks, total = [], 0
+    while chunk := os.read(fd, 1 << 20):
+        total += len(chunk)
+        if total > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB, not a /proc file", rel)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def open_beneath(top: str, rel: str, directory: bool = False) -> int:
+    """Open ``top/rel`` for reading without leaving ``top``: no symlink is followed at any
+    step, no ``..``, and the file must be a regular file (or a directory when asked): a
+    FIFO, device or link planted in a copied tree answers ELOOP/EINVAL, never hangs or reads
+    outside."""
+    parts = [p for p in rel.split("/") if p]
+    if any(p == ".." for p in parts):
+        raise OSError(errno.EINVAL, "'..' in a path below the root", rel)
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(top, flags | os.O_DIRECTORY)
+    except OSError as exc:
+        raise _not_followed(exc, rel) from None
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            try:
+                nxt = os.open(part, flags | (0 if last and not directory else os.O_DIRECTORY),
+                              dir_fd=fd)  # fmt: skip
+            except OSError as exc:
+                raise _not_followed(exc, rel) from None
+            os.close(fd)
+            fd = nxt
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode) and not directory:
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), rel)
+        if not (stat.S_ISDIR(mode) if directory else stat.S_ISREG(mode)):
+            what = "a directory" if directory else "a regular file"
+            raise OSError(errno.EINVAL, f"not {what}", rel)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _not_followed(exc: OSError, rel: str) -> OSError:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and not isinstance(exc, FileNotFoundError):
+        return OSError(
+            exc.errno, "a symbolic link or a non-directory on the way: not followed", rel
+        )
+    return exc
+
 
 class DirectorySource:
-    def __init__(self, path: str) -> None:
+    """Files in a directory: a /proc mount (live), or a copy of one (``contained``: read as
+    untrusted data, see ``open_beneath``, each file bounded by MAX_FILE)."""
+
+    def __init__(self, path: str, contained: bool | None = None) -> None:
         self.path = path
         self.description = path
+        self.contained = not is_procfs(path) if contained is None else contained
+        self.is_live = not self.contained
 
     def read(self, rel: str) -> bytes:
+        if self.contained:
+            fd = open_beneath(self.path, rel)
+            try:
+                return read_bounded(fd, rel)
+            finally:
+                os.close(fd)
         # os.open/os.read rather than open(): a scan reads ~5 small files per process, and a
         # file object costs more than the read itself.
         fd = os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            chunks = []
-            while chunk := os.read(fd, 65536):
-                chunks.append(chunk)
-            return b"".join(chunks)
+            return read_fd(fd)
         finally:
             os.close(fd)
 
-    def open_fd(self, rel: str) -> int:
-        """A read-only descriptor, for the files read at offsets (pagemap, kpagecount)."""
-        return os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
+    def read_at(self, dir_fd: int, name: str) -> bytes:
+        """A file of a directory held open by ``open_dir`` (no path lookup from the root)."""
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            return read_fd(fd)
+        finally:
+            os.close(fd)
+
+    def open_fd(self, rel: str, flags: int = 0) -> int:
+        """A read-only descriptor (pagemap, kpagecount and /proc/PID/mem are read at offsets;
+        mapped ELF files and /dev/shm objects are opened through /proc/PID links)."""
+        if self.contained:
+            return open_beneath(self.path, rel)
+        return os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_CLOEXEC | flags)
+
+    def open_dir(self, rel: str) -> int | None:
+        if self.contained:
+            return None  # copies are read path by path, each step checked
+        return os.open(f"{self.path}/{rel}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def readlink(self, rel: str) -> str:
-        return os.readlink(os.path.join(self.path, rel))
+        if self.contained:  # a copy's links are not the process's: they may lead anywhere
+            raise OSError(errno.ENOENT, "links are not read from a copied tree", rel)
+        return os.readlink(f"{self.path}/{rel}")
 
-    def file_id(self, rel: str) -> tuple[int, int]:
+    def file_id(self, rel: str) -> tuple[int, int] | None:
         """(device, inode) of the file a /proc link leads to (stat follows it)."""
+        if self.contained:
+            return None
         st = os.stat(f"{self.path}/{rel}")
         return st.st_dev, st.st_ino
 
+    def lstat(self, rel: str) -> os.stat_result:
+        if self.contained:
+            raise OSError(errno.ENOENT, "not in a copied tree", rel)
+        return os.lstat(f"{self.path}/{rel}")
+
     def listdir(self, rel: str) -> list[str]:
-        return os.listdir(os.path.join(self.path, rel) if rel else self.path)
+        if self.contained:
+            fd = open_beneath(self.path, rel, directory=True)
+            try:
+                return os.listdir(fd)
+            finally:
+                os.close(fd)
+        return os.listdir(f"{self.path}/{rel}" if rel else self.path)
+
+
+class MemorySource:
+    """Files held in memory (a snapshot archive read once): no descriptors, no file identity."""
+
+    is_live = False
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.files: dict[str, bytes] = {}
+        self.dirs: dict[str, set[str]] = {"": set()}
+
+    def add(self, rel: str, data: bytes | None) -> None:
+        """A file (or, with None, only the name, for links and recorded errors)."""
+        if data is not None:
+            self.files[rel] = data
+        parent, _, child = rel.rpartition("/")
+        self.dirs.setdefault(parent, set()).add(child)
+        while parent:
+            grand, _, name = parent.rpartition("/")
+            self.dirs.setdefault(grand, set()).add(name)
+            parent = grand
+
+    def read(self, rel: str) -> bytes:
+        data = self.files.get(rel)
+        if data is None:
+            raise _no_files(rel)
+        return data
+
+    def read_at(self, dir_fd: int, name: str) -> bytes:
+        raise _no_files(name)
+
+    def readlink(self, rel: str) -> str:
+        raise _no_files(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        entries = self.dirs.get(rel)
+        if entries is None:
+            raise _no_files(rel)
+        return sorted(entries)
+
+    def file_id(self, rel: str) -> tuple[int, int] | None:
+        return None
+
+    def lstat(self, rel: str) -> os.stat_result:
+        raise _no_files(rel)
+
+    def open_fd(self, rel: str, flags: int = 0) -> int:
+        raise _no_files(rel)
+
+    def open_dir(self, rel: str) -> int | None:
+        return None

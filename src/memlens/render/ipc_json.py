@@ -4,7 +4,7 @@ the epoch, 0 meaning never), keys and perms as ipcs/lsipc print them."""
 from __future__ import annotations
 
 import json
-import pwd
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
@@ -12,19 +12,13 @@ from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
 from memlens.models.system import SHM_DEST, SHM_LOCKED
 from memlens.render.text import json_text
 
-_users: dict[int, str] = {}
+Owner = Callable[[int], str]  # uid -> the user name to show (from the report)
 
 
-def user(uid: int) -> str:
-    """The user name of a uid (the number itself if it has none), as ipcs shows owners."""
-    name = _users.get(uid)
-    if name is None:
-        try:
-            name = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            name = str(uid)
-        _users[uid] = name
-    return name
+def owner_of(report: IpcReport) -> Owner:
+    """Names of the owners' uids as the machine that was read knows them (the number as text
+    where it has none), as ipcs shows owners."""
+    return lambda uid: report.owners.get(uid, str(uid))
 
 
 def perms_text(mode: int) -> str:
@@ -44,8 +38,8 @@ def shm_status(perms: int) -> str | None:
     return ",".join(words) or None
 
 
-def _common(key: int, ident: int, uid: int, perms: int) -> dict[str, Any]:
-    return {"key": key_text(key), "id": ident, "owner": user(uid), "perms": perms_text(perms)}
+def _common(key: int, ident: int, uid: int, perms: int, owner: Owner) -> dict[str, Any]:
+    return {"key": key_text(key), "id": ident, "owner": owner(uid), "perms": perms_text(perms)}
 
 
 def _mapper(m: Mapper) -> dict[str, Any]:
@@ -53,9 +47,9 @@ def _mapper(m: Mapper) -> dict[str, Any]:
             "rss": m.rss, "pss": m.pss, "swap": m.swap}  # fmt: skip
 
 
-def shm(r: ShmReport) -> dict[str, Any]:
+def shm(r: ShmReport, owner: Owner) -> dict[str, Any]:
     s = r.segment
-    return _common(s.key, s.shmid, s.uid, s.perms) | {
+    return _common(s.key, s.shmid, s.uid, s.perms, owner) | {
         "size": s.size, "nattch": s.nattch, "status": shm_status(s.perms),
         "cpid": s.cpid, "lpid": s.lpid, "uid": s.uid, "gid": s.gid, "cuid": s.cuid,
         "cgid": s.cgid, "atime": s.atime, "dtime": s.dtime, "ctime": s.ctime,
@@ -64,26 +58,26 @@ def shm(r: ShmReport) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def msg(q: MsgQueue) -> dict[str, Any]:
-    return _common(q.key, q.msqid, q.uid, q.perms) | {
+def msg(q: MsgQueue, owner: Owner) -> dict[str, Any]:
+    return _common(q.key, q.msqid, q.uid, q.perms, owner) | {
         "used_bytes": q.cbytes, "messages": q.qnum, "lspid": q.lspid, "lrpid": q.lrpid,
         "uid": q.uid, "gid": q.gid, "cuid": q.cuid, "cgid": q.cgid,
         "stime": q.stime, "rtime": q.rtime, "ctime": q.ctime,
     }  # fmt: skip
 
 
-def sem(s: SemSet) -> dict[str, Any]:
-    return _common(s.key, s.semid, s.uid, s.perms) | {
+def sem(s: SemSet, owner: Owner) -> dict[str, Any]:
+    return _common(s.key, s.semid, s.uid, s.perms, owner) | {
         "nsems": s.nsems, "uid": s.uid, "gid": s.gid, "cuid": s.cuid, "cgid": s.cgid,
         "otime": s.otime, "ctime": s.ctime,
     }  # fmt: skip
 
 
-def shared(o: SharedObject) -> dict[str, Any]:
+def shared(o: SharedObject, owner: Owner) -> dict[str, Any]:
     return {
         "kind": o.kind, "name": json_text(o.name), "device": o.device, "inode": o.inode,
         "deleted": o.deleted, "size": o.size,
-        "owner": None if o.uid is None else user(o.uid),
+        "owner": None if o.uid is None else owner(o.uid),
         "perms": None if o.mode is None else perms_text(o.mode),
         "resident": o.resident, "mappers": [_mapper(m) for m in o.mappers],
     }  # fmt: skip
@@ -91,14 +85,15 @@ def shared(o: SharedObject) -> dict[str, Any]:
 
 def document(report: IpcReport, sections: frozenset[str]) -> dict[str, Any]:
     doc: dict[str, Any] = {"namespace": report.namespace}
+    owner = owner_of(report)
     parts: dict[str, Any] = {
-        "shm": lambda: [shm(r) for r in report.shm],
-        "msg": lambda: [msg(q) for q in report.msg],
-        "sem": lambda: [sem(s) for s in report.sem],
-        "posix": lambda: [shared(o) for o in report.posix],
-        "memfd": lambda: [shared(o) for o in report.memfd],
-        "shared_anon": lambda: [shared(o) for o in report.shared_anon],
-        "files": lambda: [shared(o) for o in report.files],
+        "shm": lambda: [shm(r, owner) for r in report.shm],
+        "msg": lambda: [msg(q, owner) for q in report.msg],
+        "sem": lambda: [sem(s, owner) for s in report.sem],
+        "posix": lambda: [shared(o, owner) for o in report.posix],
+        "memfd": lambda: [shared(o, owner) for o in report.memfd],
+        "shared_anon": lambda: [shared(o, owner) for o in report.shared_anon],
+        "files": lambda: [shared(o, owner) for o in report.files],
     }
     for name, make in parts.items():
         if name in sections:

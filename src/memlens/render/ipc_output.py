@@ -8,7 +8,7 @@ from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
 from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
-from memlens.render.ipc_json import key_text, perms_text, shm_status, user
+from memlens.render.ipc_json import Owner, key_text, owner_of, perms_text, shm_status
 from memlens.render.table import Column, layout
 from memlens.render.text import safe
 
@@ -44,7 +44,7 @@ def _mappers(title: str, mappers: Sequence[Mapper], size: Size, width: int | Non
     return f"{title}\n" + "".join("  " + line + "\n" for line in body.splitlines())
 
 
-def shm_section(reports: Sequence[ShmReport], size: Size, width: int | None) -> str:
+def shm_section(reports: Sequence[ShmReport], owner: Owner, size: Size, width: int | None) -> str:
     cols = [Column(t, n) for t, n in (
         ("key", False), ("shmid", True), ("owner", False), ("perms", False), ("size", True),
         ("nattch", True), ("status", False), ("cpid", True), ("lpid", True), ("RSS", True),
@@ -54,7 +54,7 @@ def shm_section(reports: Sequence[ShmReport], size: Size, width: int | None) -> 
     for r in reports:
         s = r.segment
         rows.append([
-            key_text(s.key), str(s.shmid), safe(user(s.uid)), perms_text(s.perms),
+            key_text(s.key), str(s.shmid), safe(owner(s.uid)), perms_text(s.perms),
             size(s.size), str(s.nattch), shm_status(s.perms) or "-", str(s.cpid), str(s.lpid),
             _size(s.rss, size), _size(s.swap, size), when(s.atime), when(s.ctime),
         ])  # fmt: skip
@@ -83,40 +83,40 @@ def _shm_detail(r: ShmReport, size: Size, width: int | None) -> str:
     return text
 
 
-def msg_section(queues: Sequence[MsgQueue], size: Size, width: int | None) -> str:
+def msg_section(queues: Sequence[MsgQueue], owner: Owner, size: Size, width: int | None) -> str:
     cols = [Column(t, n) for t, n in (
         ("key", False), ("msqid", True), ("owner", False), ("perms", False),
         ("used-bytes", True), ("messages", True), ("lspid", True), ("lrpid", True),
         ("sent", False), ("received", False),
     )]  # fmt: skip
     rows = [[
-        key_text(q.key), str(q.msqid), safe(user(q.uid)), perms_text(q.perms), size(q.cbytes),
+        key_text(q.key), str(q.msqid), safe(owner(q.uid)), perms_text(q.perms), size(q.cbytes),
         str(q.qnum), str(q.lspid), str(q.lrpid), when(q.stime), when(q.rtime),
     ] for q in queues]  # fmt: skip
     return "System V message queues\n" + layout(cols, rows, width)
 
 
-def sem_section(sets: Sequence[SemSet], width: int | None) -> str:
+def sem_section(sets: Sequence[SemSet], owner: Owner, width: int | None) -> str:
     cols = [Column(t, n) for t, n in (
         ("key", False), ("semid", True), ("owner", False), ("perms", False), ("nsems", True),
         ("last-op", False), ("changed", False),
     )]  # fmt: skip
     rows = [[
-        key_text(s.key), str(s.semid), safe(user(s.uid)), perms_text(s.perms), str(s.nsems),
+        key_text(s.key), str(s.semid), safe(owner(s.uid)), perms_text(s.perms), str(s.nsems),
         when(s.otime), when(s.ctime),
     ] for s in sets]  # fmt: skip
     return "System V semaphore sets\n" + layout(cols, rows, width)
 
 
 def objects_section(
-    title: str, objects: Sequence[SharedObject], size: Size, width: int | None
+    title: str, objects: Sequence[SharedObject], owner: Owner, size: Size, width: int | None
 ) -> str:
     cols = [Column(t, n) for t, n in (
         ("inode", True), ("size", True), ("owner", False), ("perms", False),
         ("resident", True), ("mappers", True), ("name", False),
     )]  # fmt: skip
     rows = [[
-        str(o.inode), _size(o.size, size), "-" if o.uid is None else safe(user(o.uid)),
+        str(o.inode), _size(o.size, size), "-" if o.uid is None else safe(owner(o.uid)),
         "-" if o.mode is None else perms_text(o.mode), _size(o.resident, size),
         str(len(o.mappers)), safe(o.name) + (" (deleted)" if o.deleted else ""),
     ] for o in objects]  # fmt: skip
@@ -165,16 +165,17 @@ def render(
     width: int | None, out: TextIO,
 ) -> None:  # fmt: skip
     blocks = [f"IPC namespace {report.namespace or '(unknown)'}\n"]
+    owner = owner_of(report)
     if report.limits is not None:
         blocks.append(limits_section(report.limits, page_size))
     if report.usage is not None:
         blocks.append(usage_section(report.usage))
     if "shm" in sections:
-        blocks.append(shm_section(report.shm, size, width))
+        blocks.append(shm_section(report.shm, owner, size, width))
     if "msg" in sections:
-        blocks.append(msg_section(report.msg, size, width))
+        blocks.append(msg_section(report.msg, owner, size, width))
     if "sem" in sections:
-        blocks.append(sem_section(report.sem, width))
+        blocks.append(sem_section(report.sem, owner, width))
     titled = (
         ("posix", "POSIX shared memory and named semaphores (/dev/shm)", report.posix),
         ("memfd", "memfd regions", report.memfd),
@@ -183,7 +184,7 @@ def render(
     )
     for name, title, objects in titled:
         if name in sections:
-            blocks.append(objects_section(title, objects, size, width))
+            blocks.append(objects_section(title, objects, owner, size, width))
     blocks.append(_footer(report))
     out.write("\n".join(blocks))
 
