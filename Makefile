@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/maps_bench.py
 	$(BIN)/python bench/top_bench.py
 	$(BIN)/python bench/pages_bench.py
+	$(BIN)/python bench/watch_bench.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -17,6 +17,8 @@ class ExitStatus(IntEnum):
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
     STORE_ERROR = 8  # a recordings database that is not one, too new, busy or unwritable
+    COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
+    COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
 
 
 class MemlensError(Exception):
@@ -36,6 +38,12 @@ class NoSuchProcess(MemlensError):
         super().__init__(f"process {pid}: {reason}")
         self.pid = pid
         self.reason = reason
+
+
+class NoMatchingProcess(MemlensError):
+    """A selection (-P REGEX, -u USER) that no process matches."""
+
+    exit_status = ExitStatus.NO_SUCH_PROCESS
 
 
 class AccessDenied(MemlensError):
@@ -80,6 +88,16 @@ class ReadError(MemlensError):
         super().__init__(f"cannot read {path}: {reason}")
         self.path = path
         self.errno = errno
+
+
+class CommandFailed(MemlensError):
+    """``memlens watch -- COMMAND``: COMMAND could not be started."""
+
+    def __init__(self, command: str, reason: str, not_found: bool) -> None:
+        super().__init__(f"cannot run {command}: {reason}")
+        self.exit_status = (
+            ExitStatus.COMMAND_NOT_FOUND if not_found else ExitStatus.COMMAND_NOT_RUNNABLE
+        )
 
 
 class SnapshotError(MemlensError):

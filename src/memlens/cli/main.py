@@ -25,6 +25,7 @@ COMMANDS = {
     "layout": "memlens.cli.layout",
     "recordings": "memlens.cli.recordings",
     "diff": "memlens.cli.diff",
+    "watch": "memlens.cli.watch_command",
 }
 
 

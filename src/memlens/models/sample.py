@@ -79,3 +79,14 @@ class TargetEnd(NamedTuple):
     pid: int
     start_time: int
     reason: str  # "exited", "zombie", "unreadable: permission denied ...", ...
+
+
+class WorkingSet(NamedTuple):
+    """``memlens watch --wss``: the memory a process touched in a window, from the Referenced
+    total of smaps_rollup after the referenced bits were cleared (/proc/PID/clear_refs)."""
+
+    time: float
+    pid: int
+    start_time: int
+    referenced: int  # bytes referenced since the bits were last cleared
+    window: float  # seconds since they were cleared
