@@ -18,6 +18,7 @@ import io
 import json
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -830,3 +831,37 @@ def write_recording(store: RecordingStore) -> int:
 
 
 HOSTILE = "bad\udcff\x1b]0;owned\x07 \u202egnp.sh ünï"  # undecodable byte, escapes, RTL override
+
+
+# Damaged copies of captured trees (fuzzing) ------------------------------------------------------
+
+SECRET = "memlens-fuzz-secret-0f9a"  # the content of a file outside a tree: never to be shown
+MUTATIONS = ["truncate", "garbage", "huge-number", "symlink-out", "fifo", "delete", "directory"]
+
+
+def damage_file(tree: Path, rel: str, how: str, rng: random.Random, secret: Path) -> None:
+    """Damage file ``rel`` of a copied tree in one of the MUTATIONS ways (``secret``: a file
+    outside the tree that a symlink then points to, which nothing may read)."""
+    path = tree / rel
+    data = path.read_bytes() if path.is_file() else b""
+    if how == "truncate":
+        path.write_bytes(data[: rng.randrange(len(data) + 1)])
+    elif how == "garbage":
+        at = rng.randrange(len(data) + 1)
+        path.write_bytes(data[:at] + rng.randbytes(rng.randrange(1, 64)) + data[at:])
+    elif how == "huge-number":
+        digits = rng.choice([str(2**64), str(10**30), "-1", "9" * 5000, "7"])
+        words = data.split(b" ")
+        words[rng.randrange(len(words))] = digits.encode()
+        path.write_bytes(b" ".join(words))
+    elif how == "symlink-out":
+        path.unlink()
+        path.symlink_to(secret)
+    elif how == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "delete":
+        path.unlink()
+    elif how == "directory":
+        path.unlink()
+        path.mkdir()
