@@ -102,6 +102,19 @@ def rollup_sums(pids: list[int]) -> dict[str, int]:
     return {key: sum(f[key] for f in figures) for key in ("Pss_Anon", "Pss_File", "Pss_Shmem")}
 
 
+def process_parts(b: SystemBreakdown) -> dict[str, int]:
+    found = {name: b.part(name) for name in (PROCESS_ANON, PROCESS_FILE, PROCESS_SHMEM)}
+    return {name: p.bytes for name, p in found.items() if p is not None}
+
+
+def expected_parts(sums: dict[str, int]) -> dict[str, int]:
+    return {
+        PROCESS_ANON: sums["Pss_Anon"],
+        PROCESS_FILE: sums["Pss_File"],
+        PROCESS_SHMEM: sums["Pss_Shmem"],
+    }
+
+
 def test_process_parts_are_the_rollups_of_the_processes() -> None:
     """The three process parts, over processes this test starts and stops, are the sums of
     their smaps_rollup read independently: exact (Pss_File moves while other processes map
@@ -113,14 +126,13 @@ def test_process_parts_are_the_rollups_of_the_processes() -> None:
     ):
         pids = [a.pid, b.pid, *b.info["children"]]
         with frozen_all(*pids):
-            sums, (_, totals, parts) = settled(lambda: rollup_sums(pids), lambda: breakdown(pids))
+            sums, (_, totals, parts) = settled(
+                lambda: rollup_sums(pids),
+                lambda: breakdown(pids),
+                lambda k, b: process_parts(b[2]) == expected_parts(k),
+            )
     assert (totals.processes, totals.unreadable) == (3, 0)
-    found = {name: parts.part(name) for name in (PROCESS_ANON, PROCESS_FILE, PROCESS_SHMEM)}
-    assert {name: p.bytes for name, p in found.items() if p is not None} == {
-        PROCESS_ANON: sums["Pss_Anon"],
-        PROCESS_FILE: sums["Pss_File"],
-        PROCESS_SHMEM: sums["Pss_Shmem"],
-    }
+    assert process_parts(parts) == expected_parts(sums)
     # Shmem: the workloads' memfd, segment and shared anonymous pages, mapped by no one else,
     # each counted once however many of the three map them.
     assert sums["Pss_Shmem"] == 2 * MiB + 1 * MiB + 1 * MiB
