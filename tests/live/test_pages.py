@@ -124,20 +124,24 @@ def test_per_page_pss_rss_uss_agree_with_smaps_rollup() -> None:
     """Per-page PSS sums page_size * 2**12 // mapcount per page and truncates to bytes; the
     kernel sums the same fixed-point values and prints kB, truncated: so 0 <= ours - Pss
     < 1024 bytes. RSS and USS (Private_*) are exact. Other processes of the machine change
-    the map counts of shared library pages at any time, so a comparison counts only when
-    smaps_rollup read the same before and after the scan."""
+    the map counts of shared library pages at any time, so the comparison is made on a scan
+    that agrees with smaps_rollup read the same before and after it (``settled``)."""
     from memlens.ipc import shared_pages
 
     root = ProcRoot.live()
     regions = ("--anon", "8M:8M", "--shared-anon", "2M:2M", "--memfd", "1M:1M", "--fork", "1")
     with workload_process(*regions) as w, frozen_all(w.pid, *w.info["children"]):
-        for _ in range(20):
-            kernel = root.process(w.pid).smaps_rollup()
-            (mine,) = shared_pages(root, [w.pid]).processes
-            if root.process(w.pid).smaps_rollup() == kernel:
-                break
-        else:
-            pytest.fail("smaps_rollup never held still for a whole scan")
+        proc = root.process(w.pid)
+        kernel, mine = settled(
+            proc.smaps_rollup,
+            lambda: shared_pages(root, [w.pid]).processes[0],
+            lambda k, m: (
+                k is not None
+                and k.pss is not None
+                and 0 <= m.pss - k.pss < 1024
+                and (m.rss, m.uss) == (k.rss, k.uss)
+            ),
+        )
     assert kernel is not None and kernel.pss is not None
     assert 0 <= mine.pss - kernel.pss < 1024
     assert (mine.rss, mine.uss) == (kernel.rss, kernel.uss)
