@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
     STORE_ERROR = 8  # a recordings database that is not one, too new, busy or unwritable
+    NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
 
@@ -109,6 +110,12 @@ class StoreError(MemlensError):
     memlens, locked by another writer past the busy timeout, unwritable, or no such recording."""
 
     exit_status = ExitStatus.STORE_ERROR
+
+
+class NoSuchCgroup(MemlensError):
+    """A memory cgroup that does not exist, or a root with no memory cgroup hierarchy."""
+
+    exit_status = ExitStatus.NO_SUCH_CGROUP
 
 
 class PagesUnavailable(MemlensError):

@@ -26,6 +26,10 @@ COMMANDS = {
     "recordings": "memlens.cli.recordings",
     "diff": "memlens.cli.diff",
     "watch": "memlens.cli.watch_command",
+    "cgroup": "memlens.cli.cgroup",
+    "oom": "memlens.cli.oom",
+    "placement": "memlens.cli.placement",
+    "procrank": "memlens.cli.procrank",
 }
 
 
