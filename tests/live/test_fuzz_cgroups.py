@@ -12,8 +12,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import run_cli
-from tests.live.test_fuzz_trees import MUTATIONS, SECRET, SOURCE, STATUSES, _damage
+from tests.helpers import MUTATIONS, SECRET, damage_file, run_cli
+
+from memlens.errors import ExitStatus
+
+SOURCE = Path(__file__).parent.parent / "data" / "trees" / "sysv_memfd"
+STATUSES = {s.value for s in ExitStatus}
 
 V2 = Path(__file__).parent.parent / "data" / "cgroups" / "v2"
 FILES = sorted(str(p.relative_to(V2)) for p in V2.rglob("*") if p.is_file())
@@ -62,7 +66,7 @@ def test_damaged_cgroup_trees(
     rng = random.Random(seed)
     for rel, how in damage:
         if (tree / rel).is_file():
-            _damage(tree, rel, how, rng, secret)
+            damage_file(tree, rel, how, rng, secret)
     archive = work / "snap.tar.gz"
     _archive(SOURCE, tree, archive)
     runs = [("--proc-root", str(SOURCE), "--cgroup-root", str(tree)), ("--proc-root", str(archive))]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.live.test_fuzz_trees import MUTATIONS, SECRET, _damage
+from tests.helpers import MUTATIONS, SECRET, damage_file
 
 from memlens.analysis.where import where_groups
 from memlens.api.sampler import Sampler, Selection
@@ -53,7 +53,7 @@ def test_damage_between_polls_ends_series_with_a_reason(
         assert watched, "the undamaged tree has processes to watch"
         for rel, how in damage:
             if (tree / rel).is_file():
-                _damage(tree, rel, how, rng, secret)
+                damage_file(tree, rel, how, rng, secret)
         ticks = [s.poll(), s.poll()]
     for tick in [first, *ticks]:
         for end in tick.ended:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import resource
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import run_cli
+from tests.helpers import MUTATIONS, SECRET, damage_file, run_cli
 
 from memlens.errors import ExitStatus
 
@@ -26,7 +25,6 @@ PIDS = sorted(p.name for p in SOURCE.iterdir() if p.name.isdigit())
 FILES = sorted(
     str(p.relative_to(SOURCE)) for p in SOURCE.rglob("*") if p.is_file() and p.name != "links.json"
 )
-SECRET = "memlens-fuzz-secret-0f9a"
 STATUSES = {s.value for s in ExitStatus}
 
 COMMANDS = [
@@ -49,34 +47,6 @@ COMMANDS = [
     ["placement", PIDS[0], "--maps"],
     ["procrank"],
 ]
-
-MUTATIONS = ["truncate", "garbage", "huge-number", "symlink-out", "fifo", "delete", "directory"]
-
-
-def _damage(tree: Path, rel: str, how: str, rng: random.Random, secret: Path) -> None:
-    path = tree / rel
-    data = path.read_bytes() if path.is_file() else b""
-    if how == "truncate":
-        path.write_bytes(data[: rng.randrange(len(data) + 1)])
-    elif how == "garbage":
-        at = rng.randrange(len(data) + 1)
-        path.write_bytes(data[:at] + rng.randbytes(rng.randrange(1, 64)) + data[at:])
-    elif how == "huge-number":
-        digits = rng.choice([str(2**64), str(10**30), "-1", "9" * 5000, "7"])
-        words = data.split(b" ")
-        words[rng.randrange(len(words))] = digits.encode()
-        path.write_bytes(b" ".join(words))
-    elif how == "symlink-out":
-        path.unlink()
-        path.symlink_to(secret)
-    elif how == "fifo":
-        path.unlink()
-        os.mkfifo(path)
-    elif how == "delete":
-        path.unlink()
-    elif how == "directory":
-        path.unlink()
-        path.mkdir()
 
 
 def _damage_manifest(tree: Path, rng: random.Random) -> None:
@@ -129,7 +99,7 @@ def test_damaged_trees_and_archives_give_clear_answers(
     rng = random.Random(seed)
     for rel, how in damage:
         if (tree / rel).is_file():
-            _damage(tree, rel, how, rng, secret)
+            damage_file(tree, rel, how, rng, secret)
     if manifest:
         _damage_manifest(tree, rng)
     archive = work / "tree.tar.gz"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +15,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from tests.helpers import WORKLOAD, run_cli, workload_command, workload_process
-from tests.live.test_unprivileged import Sandbox, sandbox  # noqa: F401  (a fixture)
+from tests.helpers import (
+    WORKLOAD,
+    Sandbox,
+    frozen_all,
+    needs_tools,
+    run_cli,
+    signal_started,
+    sysv_segment,
+    workload_command,
+    workload_process,
+)
 
 KiB, MiB = 1 << 10, 1 << 20
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -42,16 +50,6 @@ def check(value: int, what: str) -> int:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return value
-
-
-@contextmanager
-def sysv_segment(size: int) -> Iterator[int]:
-    """A new SysV segment (IPC_PRIVATE, not attached here); removed at the end."""
-    shmid = check(libc.shmget(0, size, IPC_CREAT | 0o600), "shmget")
-    try:
-        yield shmid
-    finally:
-        libc.shmctl(shmid, IPC_RMID, None)  # EINVAL if already gone: fine
 
 
 @contextmanager
@@ -178,7 +176,7 @@ def _number(text: str | None) -> int | None:
     return None if text is None else int(text)
 
 
-@pytest.mark.skipif(shutil.which("lsipc") is None, reason="lsipc (util-linux) missing")
+@needs_tools("lsipc")
 def test_agrees_with_lsipc_field_by_field() -> None:
     with (
         sysv_segment(3 * MiB) as shmid,
@@ -248,7 +246,8 @@ def test_posix_object_named_semaphore_memfd_and_shared_anonymous() -> None:
     assert anon["resident"] == 1 * MiB
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root, unshare")
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make an IPC namespace")
+@needs_tools("unshare")
 def test_ns_of_inspects_another_ipc_namespace() -> None:
     argv = ["unshare", "--ipc", sys.executable, str(WORKLOAD), "--sysv", "1M:512K"]
     with workload_command(*argv) as w:
@@ -262,8 +261,7 @@ def test_ns_of_inspects_another_ipc_namespace() -> None:
     assert all(w.pid not in by_pid(s) for s in here["shm"])
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run memlens as nobody")
-def test_as_nobody_attach_by_root_is_counted_but_unnamed(sandbox: Sandbox) -> None:  # noqa: F811
+def test_as_nobody_attach_by_root_is_counted_but_unnamed(sandbox: Sandbox) -> None:
     with sysv_segment(1 * MiB) as shmid, workload_process("--attach-sysv", f"{shmid}:4K") as w:
         result = sandbox.memlens("ipc", "--json", "-m")
         denied = sandbox.memlens("ipc", "-m", "--ns-of", str(w.pid))
@@ -288,12 +286,13 @@ def test_fork_shares_until_the_child_writes() -> None:
     with workload_process("--anon", "16M:16M", "--fork", "1") as w:
         (child,) = w.info["children"]
         addr = w.info["anon"][0]["addr"]
-        before = run_cli("shared", "--per-mapping", "--json", str(w.pid), str(child))
-        os.kill(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
-        assert w.proc.stdout is not None
-        assert json.loads(w.proc.stdout.readline()) == {"pid": child, "wrote": 16 * MiB}
-        after = run_cli("shared", "--per-mapping", "--json", "--tree", str(w.pid))
-        text = run_cli("shared", "--per-mapping", str(w.pid), str(child)).stdout
+        with frozen_all(w.pid, child):
+            before = run_cli("shared", "--per-mapping", "--json", str(w.pid), str(child))
+        signal_started(child, signal.SIGUSR1)  # the child writes every page: copy-on-write breaks
+        assert w.next_line() == {"pid": child, "wrote": 16 * MiB}
+        with frozen_all(w.pid, child):
+            after = run_cli("shared", "--per-mapping", "--json", "--tree", str(w.pid))
+            text = run_cli("shared", "--per-mapping", str(w.pid), str(child)).stdout
     assert before.status == after.status == 0, before.stderr + after.stderr
     b, a = json.loads(before.stdout), json.loads(after.stdout)
     name = f"[anon] at {addr:#x}"
@@ -301,9 +300,10 @@ def test_fork_shares_until_the_child_writes() -> None:
     assert region["what"] == "copy-on-write anonymous (after fork)"
     assert all(p["shared"] == 16 * MiB for p in region["processes"])
     assert not [m for m in a["mappings"] if m["name"] == name]  # nothing shared any more
-    # The matrix drops by the 16 MiB copied, less a little: running the signal handler's
-    # Python code faults in more library pages, which the child then shares with its parent.
-    assert _pair(b, w.pid, child) - _pair(a, w.pid, child) >= 15 * MiB
+    # How much the pair's matrix entry drops in all is no fixed figure: the child's signal
+    # handler (Python code) faults in library pages that it then shares with its parent. The
+    # region itself is compared exactly, above.
+    assert _pair(a, w.pid, child) < _pair(b, w.pid, child)
     assert "Shared between each pair" in text and '"Private" is not MAP_PRIVATE' in text
 
 

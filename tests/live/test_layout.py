@@ -11,75 +11,37 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import pwd
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import Result, frozen, run_cli, workload_command, workload_process
-from tests.live.test_unprivileged import (
+from tests.helpers import (
+    CPrograms,
+    Result,
     Sandbox,
-    _hidepid,
-    _python_for,
-    _world_readable,
+    a_kernel_thread,
+    frozen,
+    needs_tools,
     one_error_line,
+    require_tools,
+    run_cli,
+    workload_command,
+    workload_process,
 )
 
-import memlens
 from memlens.errors import ExitStatus
 
 elftools = pytest.importorskip("elftools", reason="pyelftools (the `elf` extra) is not installed")
 
-SOURCE = Path(__file__).with_name("layout_prog.c")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MiB = 1 << 20
-GCC = shutil.which("gcc")
 
-pytestmark = [
-    pytest.mark.skipif(GCC is None, reason="gcc is not installed"),
-    pytest.mark.skipif(shutil.which("readelf") is None, reason="readelf (binutils) missing"),
-]
-
-VARIANTS = {
-    "pie": ["-fPIE", "-pie"],
-    "nopie": ["-fno-PIE", "-no-pie"],
-    "static": ["-static"],
-    "m32": ["-m32"],
-    "m32-nopie": ["-m32", "-fno-PIE", "-no-pie"],
-}
-
-
-def compile_program(out: Path, flags: list[str]) -> Path | str:
-    """The program built with ``flags``, or why it could not be built."""
-    done = subprocess.run(
-        [GCC or "gcc", "-O0", "-pthread", *flags, str(SOURCE), "-o", str(out)],
-        capture_output=True,
-        text=True,
-    )
-    return out if done.returncode == 0 else done.stderr.strip()[-300:]
-
-
-@pytest.fixture(scope="module")
-def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
-    top = tmp_path_factory.mktemp("layout")
-    return {name: compile_program(top / f"lay-{name}", flags) for name, flags in VARIANTS.items()}
-
-
-def program(programs: dict[str, Path | str], name: str) -> Path:
-    built = programs[name]
-    if isinstance(built, str):
-        if name.startswith("m32"):
-            pytest.skip(f"gcc -m32 does not work here (gcc-multilib?): {built}")
-        if name == "static":
-            pytest.skip(f"no static libc here: {built}")
-        pytest.fail(f"gcc failed: {built}")
-    return built
+pytestmark = needs_tools("gcc", "readelf")
 
 
 @contextmanager
@@ -174,11 +136,9 @@ def assert_exact_data_and_bss(doc: dict[str, Any], info: dict[str, Any], exe: Pa
     return bias
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_data_bss_heap_and_mmap_malloc_are_exact(
-    programs: dict[str, Path | str], variant: str
-) -> None:
-    exe = program(programs, variant)
+@pytest.mark.parametrize("variant", ["pie", "nopie", "static", "m32", "m32-nopie"])
+def test_data_bss_heap_and_mmap_malloc_are_exact(c_program: CPrograms, variant: str) -> None:
+    exe = c_program(variant)
     with running(str(exe), "0") as (proc, info), frozen(proc.pid):
         doc = layout_json(proc.pid)
         stat = Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
@@ -187,13 +147,13 @@ def test_data_bss_heap_and_mmap_malloc_are_exact(
         assert bias == 0
     (heap,) = regions(doc, "heap")
     assert heap["start"] == doc["mm"]["start_brk"] == int(stat[47 - 3])
-    assert heap["end"] == doc["mm"]["brk"] >= info["sbrk0"]
+    assert heap["end"] == doc["mm"]["brk"] == info["sbrk0"]  # it allocates nothing after
     assert heap["start"] <= info["small"] < heap["end"]
     big = region_at(doc, info["big"])
     assert (big["role"], big["segment"]) == ("anon", "anonymous")
     allocator = doc["allocator"]
-    assert allocator["malloc_chunks"] >= 1  # the 4 MiB malloc has a mapping of its own
-    assert allocator["malloc_chunk_bytes"] >= 4 * MiB + 16
+    assert allocator["malloc_chunks"] == 1  # the 4 MiB malloc has a mapping of its own ...
+    assert allocator["malloc_chunk_bytes"] == 4 * MiB + PAGE  # ... its header makes a page more
     assert allocator["brk_heap"] == heap["end"] - heap["start"]
     bits = 32 if variant.startswith("m32") else 64
     assert doc["header"]["elf_class"] == bits
@@ -202,8 +162,8 @@ def test_data_bss_heap_and_mmap_malloc_are_exact(
 
 
 @pytest.mark.parametrize("variant", ["m32", "m32-nopie"])
-def test_32_bit_process_has_a_4_gib_layout(programs: dict[str, Path | str], variant: str) -> None:
-    exe = program(programs, variant)
+def test_32_bit_process_has_a_4_gib_layout(c_program: CPrograms, variant: str) -> None:
+    exe = c_program(variant)
     with running(str(exe), "1") as (proc, _info):
         doc = layout_json(proc.pid)
         text = run_cli("layout", "--ascii", str(proc.pid)).stdout
@@ -221,8 +181,8 @@ def test_32_bit_process_has_a_4_gib_layout(programs: dict[str, Path | str], vari
         assert min(r["start"] for r in doc["regions"]) == 0x08048000
 
 
-def test_thread_stacks_guard_pages_and_arenas(programs: dict[str, Path | str]) -> None:
-    exe = program(programs, "pie")
+def test_thread_stacks_guard_pages_and_arenas(c_program: CPrograms) -> None:
+    exe = c_program("pie")
     with running(str(exe), "3") as (proc, info), frozen(proc.pid):
         doc = layout_json(proc.pid)
         tids = sorted(int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid)
@@ -243,12 +203,10 @@ def test_thread_stacks_guard_pages_and_arenas(programs: dict[str, Path | str]) -
     assert doc["allocator"]["thread_heap_reserved"] == 3 * 64 * MiB
 
 
-def test_setarch_r_is_reported_as_aslr_off(programs: dict[str, Path | str]) -> None:
-    setarch = shutil.which("setarch")
-    if setarch is None:
-        pytest.skip("setarch (util-linux) missing")
-    exe = program(programs, "pie")
-    with running(setarch, "-R", str(exe), "0") as (proc, info):
+def test_setarch_r_is_reported_as_aslr_off(c_program: CPrograms) -> None:
+    require_tools("setarch")
+    exe = c_program("pie")
+    with running("setarch", "-R", str(exe), "0") as (proc, info):
         doc = layout_json(proc.pid)
         text = run_cli("layout", str(proc.pid)).stdout
     h = doc["header"]
@@ -264,10 +222,10 @@ def test_setarch_r_is_reported_as_aslr_off(programs: dict[str, Path | str]) -> N
 
 
 def test_deleted_and_replaced_executable_are_read_through_the_process(
-    programs: dict[str, Path | str], tmp_path: Path
+    c_program: CPrograms, tmp_path: Path
 ) -> None:
     exe = tmp_path / "doomed"
-    shutil.copy(program(programs, "pie"), exe)
+    shutil.copy(c_program("pie"), exe)
     reference = tmp_path / "reference"
     shutil.copy(exe, reference)
     with running(str(exe), "0") as (proc, info):
@@ -283,11 +241,11 @@ def test_deleted_and_replaced_executable_are_read_through_the_process(
 
 
 def test_stripped_section_headers_fall_back_to_program_headers(
-    programs: dict[str, Path | str], tmp_path: Path
+    c_program: CPrograms, tmp_path: Path
 ) -> None:
     """An executable without section headers (e_shoff = e_shnum = e_shstrndx = 0): no sections,
     but the segments and the end of BSS come from the program headers all the same."""
-    original = program(programs, "pie")
+    original = c_program("pie")
     exe = tmp_path / "no-sections"
     data = bytearray(original.read_bytes())
     data[0x28:0x30] = bytes(8)  # e_shoff (ELF64)
@@ -314,20 +272,22 @@ def test_demand_paging_one_gib_reserved_four_kib_resident() -> None:
     assert region["pss"] == 4096
 
 
-def test_page_faults_and_their_rates(programs: dict[str, Path | str]) -> None:
-    exe = program(programs, "pie")
+def test_page_faults_and_their_rates(c_program: CPrograms) -> None:
+    exe = c_program("pie")
     with running(str(exe), "0") as (proc, _):
         doc = layout_json(proc.pid, "--faults", "0.2")
         stat = Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
     faults = doc["faults"]
     assert (faults["minflt"], faults["majflt"]) == (int(stat[10 - 3]), int(stat[12 - 3]))
-    assert faults["minflt"] > 100  # the program touched 1 MiB of its 4 MiB malloc
+    # A lower bound: the program wrote 1 MiB of its 4 MiB malloc, 256 pages faulted in one by
+    # one (the loader and libc fault in more, a number that depends on the libc build).
+    assert faults["minflt"] >= 256
     assert faults["minflt_delta"] == 0  # it is blocked reading stdin
-    assert 0.2 <= faults["interval"] < 5
+    assert faults["interval"] >= 0.2  # at least what was asked; more on a busy machine
 
 
-def test_explain_and_auxv(programs: dict[str, Path | str]) -> None:
-    exe = program(programs, "pie")
+def test_explain_and_auxv(c_program: CPrograms) -> None:
+    exe = c_program("pie")
     with running(str(exe), "1") as (proc, _):
         result = run_cli("layout", "--explain", "--auxv", str(proc.pid))
         auxv = Path(f"/proc/{proc.pid}/auxv").read_bytes()
@@ -341,10 +301,10 @@ def test_explain_and_auxv(programs: dict[str, Path | str]) -> None:
 
 
 def test_without_pyelftools_the_rest_is_shown(
-    programs: dict[str, Path | str], monkeypatch: pytest.MonkeyPatch
+    c_program: CPrograms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(__import__("sys").modules, "elftools", None)
-    exe = program(programs, "pie")
+    exe = c_program("pie")
     with running(str(exe), "0") as (proc, info):
         doc = layout_json(proc.pid)
         text = run_cli("layout", str(proc.pid))
@@ -357,46 +317,23 @@ def test_without_pyelftools_the_rest_is_shown(
 
 
 def test_kernel_thread_is_exit_7() -> None:
-    result = run_cli("layout", "2")
+    kthread = a_kernel_thread()
+    if kthread is None:
+        pytest.skip("no kernel thread visible here (a pid namespace of its own)")
+    result = run_cli("layout", str(kthread))
     assert result.status == ExitStatus.NO_ADDRESS_SPACE == 7
     assert result.stdout == ""
-    assert result.stderr == "memlens: process 2: a kernel thread, it has no user address space\n"
+    assert result.stderr == (
+        f"memlens: process {kthread}: a kernel thread, it has no user address space\n"
+    )
 
 
 # As user nobody ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    """A world-readable copy of memlens, pyelftools and the test program, run as nobody."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None or _hidepid():
-        pytest.skip("needs root, setpriv and a /proc without hidepid")
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no user nobody")
-    user = ("setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups")
-    python = _python_for(user)
-    if python is None:
-        pytest.skip("no Python >= 3.11 that user nobody can run")
-    top = Path(tempfile.mkdtemp(prefix="memlens-layout-nobody-"))
-    try:
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        shutil.copytree(Path(memlens.__file__).parent, top / "memlens", ignore=ignore)
-        shutil.copytree(Path(elftools.__file__).parent, top / "elftools", ignore=ignore)
-        built = compile_program(top / "lay", VARIANTS["pie"])
-        assert isinstance(built, Path), built
-        _world_readable(top)
-        os.chmod(top / "lay", 0o755)
-        yield Sandbox(top, top, (*user, python, "-I"), nobody.pw_uid)
-    finally:
-        shutil.rmtree(top)
-
-
-def test_nobody_reads_its_own_process_exactly(sandbox: Sandbox) -> None:
-    exe = sandbox.dir / "lay"
-    prefix = sandbox.prefix[:-2]  # setpriv ..., without python -I
-    with running(*prefix, str(exe), "1") as (proc, info):
+def test_nobody_reads_its_own_process_exactly(sandbox: Sandbox, c_program: CPrograms) -> None:
+    exe = sandbox.install(c_program("pie"), "lay")
+    with running(*sandbox.user, str(exe), "1") as (proc, info):
         result = sandbox.memlens("layout", "--json", str(proc.pid))
     assert result.status == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -408,9 +345,9 @@ def test_nobody_reads_its_own_process_exactly(sandbox: Sandbox) -> None:
 
 
 def test_nobody_reading_a_root_process_gets_what_is_readable(
-    sandbox: Sandbox, programs: dict[str, Path | str]
+    sandbox: Sandbox, c_program: CPrograms
 ) -> None:
-    exe = program(programs, "pie")
+    exe = c_program("pie")
     with running(str(exe), "0") as (proc, _), frozen(proc.pid):
         result: Result = sandbox.memlens("layout", "--json", str(proc.pid))
         status = Path(f"/proc/{proc.pid}/status").read_text()

@@ -6,13 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tests.live.test_unprivileged import Sandbox, pytestmark, sandbox
-from tests.unit.test_store import write_recording
+from tests.helpers import Sandbox, write_recording
 
 from memlens.errors import ExitStatus
 from memlens.store import RecordingStore
-
-__all__ = ["pytestmark", "sandbox"]
 
 
 def test_nobody_writes_and_lists_its_own_recordings(sandbox: Sandbox) -> None:

@@ -9,9 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from tests.helpers import frozen_all, kernel_figures, settled, workload_process
 
 from memlens.analysis.system import (
     FREE,
+    PROCESS_ANON,
+    PROCESS_FILE,
+    PROCESS_SHMEM,
+    SLAB_UNRECLAIMABLE,
     UNEXPLAINED,
     UNMAPPED_SHMEM,
     ProcessTotals,
@@ -81,22 +86,67 @@ def orphan_segment(size: int) -> Iterator[int]:
         _check(libc.shmctl(shmid, IPC_RMID, None), "shmctl(IPC_RMID)")
 
 
-def breakdown() -> tuple[Meminfo, ProcessTotals, SystemBreakdown]:
+def breakdown(pids: list[int] | None = None) -> tuple[Meminfo, ProcessTotals, SystemBreakdown]:
+    """where_ram_went over every process (or ``pids``), as ``memlens top --system`` reads it."""
     root = ProcRoot.live()
-    totals = totals_from_scan(scan(root, Want(rollup=True)))
+    totals = totals_from_scan(scan(root, Want(rollup=True), pids))
     # meminfo after the processes: memory that appears meanwhile only adds to "no process".
     meminfo = parse_meminfo(root.read("meminfo"))
     segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
     return meminfo, totals, where_ram_went(meminfo, totals, segments)
 
 
-def test_the_real_machine_adds_up() -> None:
-    meminfo, totals, b = breakdown()
+def rollup_sums(pids: list[int]) -> dict[str, int]:
+    """Pss_Anon, Pss_File and Pss_Shmem summed over the processes, read here without memlens."""
+    figures = [kernel_figures(pid) for pid in pids]
+    return {key: sum(f[key] for f in figures) for key in ("Pss_Anon", "Pss_File", "Pss_Shmem")}
 
+
+def process_parts(b: SystemBreakdown) -> dict[str, int]:
+    found = {name: b.part(name) for name in (PROCESS_ANON, PROCESS_FILE, PROCESS_SHMEM)}
+    return {name: p.bytes for name, p in found.items() if p is not None}
+
+
+def expected_parts(sums: dict[str, int]) -> dict[str, int]:
+    return {
+        PROCESS_ANON: sums["Pss_Anon"],
+        PROCESS_FILE: sums["Pss_File"],
+        PROCESS_SHMEM: sums["Pss_Shmem"],
+    }
+
+
+def test_process_parts_are_the_rollups_of_the_processes() -> None:
+    """The three process parts, over processes this test starts and stops, are the sums of
+    their smaps_rollup read independently: exact (Pss_File moves while other processes map
+    the interpreter's pages: compared on a reading the kernel held still around)."""
+    regions = ("--anon", "8M:8M", "--memfd", "2M:2M", "--sysv", "1M:1M")
+    with (
+        workload_process(*regions) as a,
+        workload_process("--anon", "4M:4M", "--shared-anon", "1M:1M", "--fork", "1") as b,
+    ):
+        pids = [a.pid, b.pid, *b.info["children"]]
+        with frozen_all(*pids):
+            sums, (_, totals, parts) = settled(
+                lambda: rollup_sums(pids),
+                lambda: breakdown(pids),
+                lambda k, b: process_parts(b[2]) == expected_parts(k),
+            )
+    assert (totals.processes, totals.unreadable) == (3, 0)
+    assert process_parts(parts) == expected_parts(sums)
+    # Shmem: the workloads' memfd, segment and shared anonymous pages, mapped by no one else,
+    # each counted once however many of the three map them.
+    assert sums["Pss_Shmem"] == 2 * MiB + 1 * MiB + 1 * MiB
+
+
+def test_the_real_machine() -> None:
+    meminfo, totals, b = breakdown()
+    # The parts read from meminfo are its figures at the moment it was read; the parts are
+    # not checked to add up to MemTotal: "unexplained" is the remainder by definition.
     assert b.mem_total == meminfo.get("MemTotal")
-    assert sum(p.bytes for p in b.parts) == b.mem_total
     free = b.part(FREE)
     assert free is not None and free.bytes == meminfo.get("MemFree")
+    slab = b.part(SLAB_UNRECLAIMABLE)
+    assert slab is not None and slab.bytes == meminfo.get("SUnreclaim")
     assert totals.processes > 0  # this test's own process at least
     assert all(p.bytes >= 0 for p in b.parts if p.name != UNEXPLAINED)
     # A loose bound that catches a unit slip or a counter counted twice wholesale; what is
@@ -107,15 +157,16 @@ def test_the_real_machine_adds_up() -> None:
 
 def test_an_orphan_segment_shows_up() -> None:
     with orphan_segment(4 * MiB) as shmid:
-        _, _, b = breakdown()
+        meminfo, totals, b = breakdown()
 
         mine = [s for s in b.orphan_segments if s.shmid == shmid]
         assert len(mine) == 1, b.orphan_segments
         assert (mine[0].nattch, mine[0].size, mine[0].rss) == (0, 4 * MiB, 4 * MiB)
         assert mine[0].cpid == os.getpid()
         unmapped = b.part(UNMAPPED_SHMEM)
-        assert unmapped is not None and unmapped.bytes >= 4 * MiB
-        assert sum(p.bytes for p in b.parts) == b.mem_total
+        assert unmapped is not None
+        # Shmem - Pss_Shmem of that same reading; the segment is in it (with tmpfs files).
+        assert unmapped.bytes == (meminfo.get("Shmem") or 0) - totals.pss_shmem >= 4 * MiB
 
     after = parse_sysvipc_shm(ProcRoot.live().read("sysvipc/shm"))
     assert shmid not in [s.shmid for s in after]

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.helpers import Result, Workload
-from tests.live.test_unprivileged import Sandbox, sandbox  # noqa: F401 - the fixture
+from tests.helpers import Result, Sandbox, Workload
 
 import memlens.analysis.series
 from memlens.errors import ExitStatus
@@ -104,7 +103,7 @@ with Sampler(ProcRoot.live(), Selection(pids=({pid},))) as sampler:
 
 
 def test_a_target_that_becomes_unreadable_ends_with_the_reason(
-    sandbox: Sandbox,  # noqa: F811
+    sandbox: Sandbox,
 ) -> None:
     target = subprocess.Popen(
         [*sandbox.prefix, "-c", _UNDUMPABLE],

@@ -124,18 +124,31 @@ def fork_children(n: int, anon: list[dict[str, int | str]]) -> list[int]:
     """N children that wait (and die with this process); SIGUSR1 makes one write its --anon
     pages and say so on stdout."""
     parent, children = os.getpid(), []
-    # Set before fork, so that a child has it from its first instant.
+    # Set before fork, so that a child has it from its first instant. A child says it is
+    # ready on a pipe, and the parent waits for every one before it prints its JSON line:
+    # the interpreter forgets a signal caught before its after-fork work is done
+    # (PyOS_AfterFork_Child clears the signals caught so far), so a SIGUSR1 sent as soon
+    # as the line appears could otherwise be lost.
     previous = signal.signal(signal.SIGUSR1, lambda signum, frame: write_copies(anon))
+    ready_r, ready_w = os.pipe()
     for _ in range(n):
         pid = os.fork()
         if pid:
             children.append(pid)
             continue
+        os.close(ready_r)
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         if os.getppid() != parent:  # the parent died before prctl
             os._exit(1)
+        os.write(ready_w, b"r")
+        os.close(ready_w)
         while True:
             signal.pause()
+    os.close(ready_w)
+    for _ in children:
+        if os.read(ready_r, 1) != b"r":
+            raise RuntimeError("a child died before it was ready")
+    os.close(ready_r)
     signal.signal(signal.SIGUSR1, previous)
     return children
 

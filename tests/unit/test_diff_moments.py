@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import run_cli
-from tests.unit.test_store import T0, sample, target, where, write_recording
+from tests.helpers import T0, run_cli, sample, target, where, write_recording
 
 from memlens.analysis.diff import diff, match
 from memlens.analysis.moments import moment_of_recording, resolve_time

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.test_ipc_parsers import SHM
+from tests.helpers import SYSVIPC_SHM as SHM
+from tests.helpers import FakeSource, smaps_vma
 
 from memlens.analysis import ipc
 from memlens.api.ipc import inspect_ipc
@@ -18,10 +19,7 @@ NS, OTHER_NS = "ipc:[4026531839]", "ipc:[4026532999]"
 
 
 def vma(line: str, rss_kb: int, pss_kb: int) -> str:
-    return (
-        f"{line}\nSize: 4096 kB\nRss: {rss_kb} kB\nPss: {pss_kb} kB\n"
-        f"Shared_Dirty: {rss_kb} kB\nSwap: 0 kB\n"
-    )
+    return smaps_vma(line, Size=4096, Rss=rss_kb, Pss=pss_kb, Shared_Dirty=rss_kb, Swap=0)
 
 
 SYSV_5 = "7f0000000000-7f0000400000 rw-s 00000000 00:01 5     /SYSV414e4348 (deleted)"
@@ -116,30 +114,10 @@ def test_texts_as_lsipc_prints_them() -> None:
     assert shm_status(0o3600) == "dest,locked"
 
 
-class _Scripted:
-    """A Source whose sysvipc/shm changes between reads, with no processes."""
-
-    description = "scripted"
-    is_live = False
-
-    def __init__(self, shm: list[bytes]) -> None:
-        self.shm = shm
-
-    def read(self, rel: str) -> bytes:
-        if rel == "sysvipc/shm":
-            return self.shm.pop(0)
-        raise FileNotFoundError(rel)
-
-    def readlink(self, rel: str) -> str:
-        raise FileNotFoundError(rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        return []
-
-
 def test_segment_removed_mid_scan_is_reported_as_vanished() -> None:
     header, _, second = SHM.split(b"\n")[:3]
-    source = _Scripted([SHM, header + b"\n" + second + b"\n"])
+    # sysvipc/shm changes between reads; there are no processes
+    source = FakeSource({"sysvipc/shm": [SHM, header + b"\n" + second + b"\n"]}, pids=[])
     root = ProcRoot(source, Machine(4096, 100, None, "6.1"))
     report = inspect_ipc(root)
     assert report.vanished == (5,)

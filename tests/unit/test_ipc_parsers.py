@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.helpers import SYSVIPC_SHM as SHM
 
 from memlens.errors import ParseError
 from memlens.procfs.ipc_parsers import parse_ipc_limits, parse_sysvipc_msg, parse_sysvipc_sem
 from memlens.procfs.system_parsers import parse_sysvipc_shm
 
-SHM = (
-    b"       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  "
-    b"cgid      atime      dtime      ctime                   rss                  swap\n"
-    b"1095648072          5   600               8388608 12661 12663      3     0     0     0  "
-    b"   0 1795740890          0 1795740890               8388608                     0\n"
-    b"         0     294955  1600               4194304 19019 19019      1     0     0     0  "
-    b"   0 1795740891          0 1795740892               1048576                  4096\n"
-)
 MSG = (
     b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid  "
     b"    stime      rtime      ctime\n"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import run_cli, smaps_vma
 
 np = pytest.importorskip("numpy")
 
@@ -119,9 +119,7 @@ def test_progress_hears_of_every_frame() -> None:
 
 
 def smaps_of(*vmas: tuple[str, int, str]) -> bytes:
-    return "".join(
-        f"{line}\nRss: {rss} kB\nPss: {rss} kB\nVmFlags: {flags}\n" for line, rss, flags in vmas
-    ).encode()
+    return "".join(smaps_vma(line, flags, Rss=rss, Pss=rss) for line, rss, flags in vmas).encode()
 
 
 def test_only_vmas_with_frames_worth_reading() -> None:

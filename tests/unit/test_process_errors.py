@@ -9,12 +9,11 @@ The last tests run the real command line over a tiny fake /proc tree built on di
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.helpers import Result, run_cli
+from tests.helpers import FakeSource, Script, one_error_line, oserror, run_cli, smaps_vma
 
 from memlens.errors import (
     AccessDenied,
@@ -51,26 +50,23 @@ def stat_line(
     ).encode()
 
 
-# The fields of smaps on Linux 6.x, in the kernel's order; values in kB but the last two.
-SMAPS_FIELDS = (
-    *("Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty", "Shared_Clean"),
-    *("Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM"),
-    *("LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb"),
-    *("Private_Hugetlb", "Swap", "SwapPss", "Locked"),
-)
-
-
 def vma(header: str, size_kb: int, rss_kb: int, anon_kb: int, flags: str) -> bytes:
-    values = dict.fromkeys(SMAPS_FIELDS, 0)
-    values.update(Size=size_kb, KernelPageSize=4, MMUPageSize=4, Rss=rss_kb, Pss=rss_kb)
-    values.update(Referenced=rss_kb, Anonymous=anon_kb)
-    if anon_kb:
-        values.update(Pss_Dirty=anon_kb, Private_Dirty=anon_kb)
-    values["Private_Clean"] = rss_kb - anon_kb
-    lines = [header]
-    lines += [f"{(name + ':'):<16}{value:>8} kB" for name, value in values.items()]
-    lines += ["THPeligible:           0", "ProtectionKey:         0", f"VmFlags: {flags} "]
-    return ("\n".join(lines) + "\n").encode()
+    """A VMA as smaps prints it on Linux 6.x (26 lines); ``anon_kb`` of its ``rss_kb`` dirty."""
+    dirty = {"Pss_Dirty": anon_kb, "Private_Dirty": anon_kb} if anon_kb else {}
+    return smaps_vma(
+        header,
+        flags,
+        complete=True,
+        Size=size_kb,
+        KernelPageSize=4,
+        MMUPageSize=4,
+        Rss=rss_kb,
+        Pss=rss_kb,
+        Private_Clean=rss_kb - anon_kb,
+        Referenced=rss_kb,
+        Anonymous=anon_kb,
+        **dirty,
+    ).encode()
 
 
 CODE_HEADER = "00400000-00401000 r-xp 00000000 fe:00 1234" + " " * 31 + "/usr/bin/worker"
@@ -85,48 +81,6 @@ ROLLUP = (
     b"Pss:                 260 kB\n"
     b"Anonymous:           256 kB\n"
 )
-
-Answer = bytes | OSError
-Script = Answer | list[Answer]
-
-
-def oserror(code: int, rel: str) -> OSError:
-    """What open()/read() raise for errno ``code``: OSError picks the subclass (ENOENT ->
-    FileNotFoundError, EACCES -> PermissionError, ESRCH -> ProcessLookupError)."""
-    return OSError(code, os.strerror(code), rel)
-
-
-class ScriptedSource:
-    """A Source whose files answer from a script: bytes, or an OSError to raise; a list gives
-    one answer per read, in order, the last one repeating. Absent files raise ENOENT."""
-
-    description = DESC
-
-    def __init__(self, files: dict[str, Script], links: dict[str, str | OSError] | None = None):
-        self.files = {rel: list(s) if isinstance(s, list) else [s] for rel, s in files.items()}
-        self.links = links or {}
-        self.reads: list[str] = []
-
-    def read(self, rel: str) -> bytes:
-        self.reads.append(rel)
-        answers = self.files.get(rel)
-        if answers is None:
-            raise oserror(errno.ENOENT, rel)
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, OSError):
-            raise answer
-        return answer
-
-    def readlink(self, rel: str) -> str:
-        target = self.links.get(rel, oserror(errno.ENOENT, rel))
-        if isinstance(target, OSError):
-            raise target
-        return target
-
-    def listdir(self, rel: str) -> list[str]:
-        if rel:
-            raise oserror(errno.ENOTDIR, rel)
-        return sorted({r.split("/")[0] for r in self.files})
 
 
 def process_files(**overrides: Script) -> dict[str, Script]:
@@ -143,12 +97,12 @@ def process_files(**overrides: Script) -> dict[str, Script]:
     return {f"{PID}/{name}": script for name, script in files.items()}
 
 
-def root_of(files: dict[str, Script]) -> tuple[ProcRoot, ScriptedSource]:
-    source = ScriptedSource(files)
+def root_of(files: dict[str, Script]) -> tuple[ProcRoot, FakeSource]:
+    source = FakeSource(files, description=DESC)
     return ProcRoot(source, MACHINE), source
 
 
-def open_process(**overrides: Script) -> tuple[Process, ScriptedSource]:
+def open_process(**overrides: Script) -> tuple[Process, FakeSource]:
     root, source = root_of(process_files(**overrides))
     return root.process(PID), source
 
@@ -242,7 +196,7 @@ def test_readlink_errors_are_translated_like_reads() -> None:
         f"{PID}/cwd": "/srv",
         f"{PID}/root": oserror(errno.EIO, f"{PID}/root"),
     }
-    proc = ProcRoot(ScriptedSource(process_files(), links), MACHINE).process(PID)
+    proc = ProcRoot(FakeSource(process_files(), links), MACHINE).process(PID)
     assert proc.readlink("cwd") == "/srv"
     with pytest.raises(AccessDenied) as denied:
         proc.readlink("exe")
@@ -460,13 +414,6 @@ def fake_proc(tmp_path: Path, **overrides: bytes) -> Path:
     for name, data in files.items():
         (root / str(PID) / name).write_bytes(data)
     return root
-
-
-def one_error_line(result: Result) -> str:
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_cli_reads_the_fake_tree(tmp_path: Path) -> None:

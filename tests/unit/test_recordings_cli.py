@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
-from tests.unit.test_store import T0, sample, target, where, write_recording
+from tests.helpers import T0, run_cli, sample, target, where, write_recording
 
 from memlens.errors import ExitStatus
 from memlens.models.sample import ProcessSample
@@ -217,7 +216,7 @@ def test_show_without_scipy_gives_the_stored_verdicts_and_says_why(
 
 
 def test_hostile_names_are_escaped_in_every_format(tmp_path: Path) -> None:
-    from tests.unit.test_store import HOSTILE
+    from tests.helpers import HOSTILE
 
     path = str(tmp_path / "r.db")
     with RecordingStore.open(path) as store:

@@ -5,7 +5,8 @@ with the reason, kernel threads, zombies and thread IDs are not processes of the
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+
+from tests.helpers import Answer, FakeSource
 
 from memlens.api.top import Want, scan
 from memlens.models.machine import Machine
@@ -40,31 +41,6 @@ ROLLUP = (
     b"Swap:                  0 kB\nSwapPss:               0 kB\nLocked:                0 kB\n"
 )
 
-Answer = bytes | OSError | Callable[[], bytes]
-
-
-class ChangingProc:
-    """A /proc whose files answer from a table; a callable answer can change the table."""
-
-    description = "mem:"
-    is_live = False
-
-    def __init__(self, files: dict[str, Answer], pids: list[int]) -> None:
-        self.files = files
-        self.listed = pids
-
-    def read(self, rel: str) -> bytes:
-        answer = self.files.get(rel, FileNotFoundError(errno.ENOENT, "gone", rel))
-        if isinstance(answer, OSError):
-            raise answer
-        return answer() if callable(answer) else answer
-
-    def readlink(self, rel: str) -> str:
-        raise FileNotFoundError(errno.ENOENT, "no links here", rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        return [str(p) for p in self.listed]
-
 
 def process(files: dict[str, Answer], pid: int) -> None:
     files[f"{pid}/stat"] = stat(pid)
@@ -88,7 +64,7 @@ def test_a_scan_of_a_changing_proc() -> None:
     files["104/stat"] = stat(104, flags=0x00200000)  # a kernel thread
     files["105/stat"] = stat(105, state="Z")  # a zombie
     files["106/status"] = status(106, tgid=100)  # a thread of 100, readable though unlisted
-    root = ProcRoot(ChangingProc(files, [100, 101, 102, 103, 104, 105, 106]), MACHINE)
+    root = ProcRoot(FakeSource(files, pids=[100, 101, 102, 103, 104, 105, 106]), MACHINE)
 
     result = scan(root, Want(rollup=True))
 
@@ -108,7 +84,7 @@ def test_without_rollup_nothing_needs_permission() -> None:
     files: dict[str, Answer] = {}
     process(files, 102)
     files["102/smaps_rollup"] = PermissionError(errno.EACCES, "denied", "102/smaps_rollup")
-    root = ProcRoot(ChangingProc(files, [102]), MACHINE)
+    root = ProcRoot(FakeSource(files, pids=[102]), MACHINE)
 
     result = scan(root, Want(rollup=False))
 
@@ -120,6 +96,6 @@ def test_without_rollup_nothing_needs_permission() -> None:
 def test_pids_given_twice_are_read_once() -> None:
     files: dict[str, Answer] = {}
     process(files, 100)
-    root = ProcRoot(ChangingProc(files, [100]), MACHINE)
+    root = ProcRoot(FakeSource(files, pids=[100]), MACHINE)
 
     assert [p.pid for p in scan(root, Want(rollup=True), pids=[100, 100]).processes] == [100]

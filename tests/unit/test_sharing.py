@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.helpers import smaps_vma
+
 from memlens.analysis.sharing import COW_ANON, LIBRARY_TEXT, SHARED_MEMORY, ProcessSmaps, sharing
 from memlens.procfs.smaps_parser import parse_smaps
 
@@ -11,9 +13,14 @@ MEMFD = "7f0000800000-7f0000a00000 rw-s 00000000 00:01 1024  /memfd:cache (delet
 
 
 def vma(line: str, shared_kb: int, private_kb: int) -> str:
-    return (
-        f"{line}\nRss: {shared_kb + private_kb} kB\nPss: 0 kB\nShared_Clean: {shared_kb} kB\n"
-        f"Shared_Dirty: 0 kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: {private_kb} kB\n"
+    return smaps_vma(
+        line,
+        Rss=shared_kb + private_kb,
+        Pss=0,
+        Shared_Clean=shared_kb,
+        Shared_Dirty=0,
+        Private_Clean=0,
+        Private_Dirty=private_kb,
     )
 
 

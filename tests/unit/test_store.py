@@ -9,46 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.helpers import HOSTILE, T0, sample, target, where, write_recording
 
 from memlens.errors import ExitStatus, StoreError
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereGroup, WhereSample
 from memlens.store import RecordingStore, default_path
 from memlens.store.schema import APPLICATION_ID, MIGRATIONS, VERSION
-
-T0 = 1_800_000_000.0
-
-
-def target(pid: int, start_time: int = 500) -> Target:
-    return Target(pid, start_time, 1, 1000, "alice", f"prog {pid}", "/usr/bin/prog", T0)
-
-
-def sample(pid: int, i: int, start_time: int = 500, pss: int | None = None) -> ProcessSample:
-    rss = (10 + i) << 20
-    return ProcessSample(
-        T0 + i, pid, start_time, rss, rss - (2 << 20), 2 << 20, 0,
-        pss if pss is not None else rss - 4096, rss - 8192, None, None, 100 + i, 0, 1, 40,
-    )  # fmt: skip
-
-
-def where(pid: int, i: int) -> WhereSample:
-    groups = (
-        WhereGroup("heap", (8 + i) << 20, (8 + i) << 20, (8 + i) << 20, 0),
-        WhereGroup("file:/usr/lib/libc.so.6", 2 << 20, 1 << 20, 300_000, 0),
-    )
-    return WhereSample(T0 + i, pid, 500, groups, 0.002)
-
-
-def write_recording(store: RecordingStore) -> int:
-    rec = store.start("memlens watch 42 43", 0.5, "PID 42 43", T0, "box", "6.1.0-test")
-    store.add_target(rec, target(42))
-    store.add_target(rec, target(43))
-    for i in range(5):
-        store.add_samples(rec, [sample(42, i), sample(43, i, pss=7 << 20)])
-    store.add_where(rec, where(42, 0))
-    store.add_where(rec, where(42, 4))
-    store.end_target(rec, TargetEnd(T0 + 4.5, 43, 500, "exited"))
-    store.finish(rec, T0 + 5, {(42, 500): "leak", (43, 500): "no-leak"})
-    return rec
 
 
 def test_round_trip_gives_back_every_record_as_written(tmp_path: Path) -> None:
@@ -334,9 +300,6 @@ def test_default_path_follows_xdg_data_home_and_makes_a_private_directory(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_path() == str(tmp_path / "home" / ".local/share/memlens/recordings.db")
     assert (tmp_path / "home" / ".local/share/memlens").stat().st_mode & 0o777 == 0o700
-
-
-HOSTILE = "bad\udcff\x1b]0;owned\x07 \u202egnp.sh ünï"  # undecodable byte, escapes, RTL override
 
 
 def test_names_that_are_not_utf8_come_back_exactly(tmp_path: Path) -> None:
