@@ -80,8 +80,12 @@ def test_a_process_that_grew_by_64_mib_grew_by_that_in_anon(tmp_path: Path) -> N
     (p,) = up["processes"]
     assert (p["change"], p["matched_by"], up["unchanged"]) == ("grew", "pid", 0)
     assert p["a"]["pid"] == p["b"]["pid"] == g.pid
-    for figure in ("pss", "uss", "rss", "rss_anon"):
+    for figure in ("uss", "rss", "rss_anon"):
         assert near(p["delta"][figure], 64 * MiB), (figure, p["delta"][figure])
+    # PSS also holds the process's share of file pages (Python's libraries) that other
+    # processes map and unmap meanwhile (a busy machine runs other interpreters): its private
+    # part is exact (the anon group below), the whole within what those shares can move.
+    assert abs(p["delta"]["pss"] - 64 * MiB) < 4 * MiB, p["delta"]["pss"]
     assert p["delta"]["vmas"] >= 1
     anon = p["where"][0]  # the largest change comes first
     assert (anon["group"], anon["change"]) == ("anon", "grew")
