@@ -87,10 +87,10 @@ class _Budget:
 class _Tracked:
     __slots__ = (
         "cleared",
-        "maps",
-        "proc",
         "last_read",
+        "maps",
         "parsed",
+        "proc",
         "referenced",
         "rollup",
         "rollup_wanted",
@@ -132,13 +132,14 @@ class Sampler:
         timer: Callable[[], float] = time.perf_counter,
         cpu_timer: Callable[[], float] = time.thread_time,
         working_set: Callable[[Target], bool] | None = None,
-        rollup: Callable[[Target], bool] | None = None,
+        rollup: Callable[[Process, Target], bool] | None = None,
         vmas: bool = True,
         large_rss: int | None = None,
         large_every: float = 0.0,
     ) -> None:
         """``rollup`` says which targets smaps_rollup is read of (PSS, USS, SwapPss; default
-        all): the others cost status and stat only, and their samples have None there.
+        all), called once per target when it is found (its directory pinned): the others
+        cost status and stat only, and their samples have None there.
         ``vmas=False`` never reads maps (the VMA count). A target whose RSS is above
         ``large_rss`` bytes has its smaps_rollup read at most every ``large_every`` seconds
         (the read stalls it, ~20 ms per GiB); between two reads its samples have None."""
@@ -199,7 +200,7 @@ class Sampler:
         for proc, target in self._finder.find(now):
             wss = self._working_set is not None and self._working_set(target)
             tracked = _Tracked(proc, target, wss)
-            tracked.rollup_wanted = self._rollup_for is None or self._rollup_for(target)
+            tracked.rollup_wanted = self._rollup_for is None or self._rollup_for(proc, target)
             self._tracked[(target.pid, target.start_time)] = tracked
             started.append(target)
         samples: list[ProcessSample] = []

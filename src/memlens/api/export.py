@@ -1,0 +1,391 @@
+"""The exporter's reading: every process sampled, grouped by the config's rules, with the
+system's parts and shared memory, once per scrape (``Exporter.read``), and one read shared by
+the scrapes that arrive while it runs, within a budget (``SharedRead``).
+
+Cost: the sampler reads status and stat of every process, and smaps_rollup only of those whose
+group asks for PSS, large ones (config ``large_rss``) at most every ``large_every`` seconds
+(their last figures are served meanwhile). Discovery looks only at pids it has not seen. The
+leak slope of each group is computed over a rolling window of its totals (PSS where read, else
+RSS).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+
+from memlens.analysis.system import ProcessTotals, where_ram_went
+from memlens.api.export_config import Config, Facts
+from memlens.errors import MemlensError
+from memlens.models.export import (
+    ROLLUP_KINDS,
+    STATUS_KINDS,
+    Figures,
+    GroupFigures,
+    ProcessFigures,
+    Scrape,
+    ShmFigures,
+    SystemFigures,
+)
+from memlens.models.maps import Rollup
+from memlens.models.sample import ProcessSample, Target
+from memlens.models.system import ShmSegment
+from memlens.procfs.ipc_reader import dev_shm_dir, list_dev_shm
+from memlens.procfs.process import Process
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
+from memlens.sampler import Sampler, Selection
+
+MAX_SERIES_POINTS = 600  # per group, whatever the window (the slope bins longer series anyway)
+
+
+class _Proc:
+    __slots__ = ("group", "majflt", "memory", "minflt", "pss", "target")
+
+    def __init__(self, target: Target, group: str, pss: bool) -> None:
+        self.target = target
+        self.group = group
+        self.pss = pss  # its group asks for smaps_rollup
+        self.memory: dict[str, int | None] = {}  # the last figures, rollup ones kept between reads
+        self.minflt = 0  # counted into the group's total so far
+        self.majflt = 0
+
+
+class _Group:
+    __slots__ = ("majflt", "minflt", "series")
+
+    def __init__(self) -> None:
+        self.minflt = 0
+        self.majflt = 0
+        self.series: deque[tuple[float, int]] = deque(maxlen=MAX_SERIES_POINTS)
+
+
+class Exporter:
+    """State kept between scrapes: the sampler, the group of each process, the groups' fault
+    counters and series. ``read()`` is not thread-safe: SharedRead calls it from one thread
+    at a time."""
+
+    def __init__(
+        self,
+        root: ProcRoot,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.root = root
+        self.config = config
+        self._clock, self._timer = clock, timer
+        self._procs: dict[tuple[int, int], _Proc] = {}
+        self._groups: dict[str, _Group] = {}
+        self.errors: Counter[str] = Counter()
+        self._lock = threading.Lock()  # guards errors and the pending config
+        self._pending: Config | None = None
+        self._sampler = self._new_sampler()
+
+    def _new_sampler(self) -> Sampler:
+        return Sampler(
+            self.root,
+            Selection(),
+            interval=self.config.interval,
+            clock=self._clock,
+            timer=self._timer,
+            rollup=self._found,
+            vmas=False,
+            large_rss=self.config.large_rss,
+            large_every=self.config.large_every,
+        )
+
+    def close(self) -> None:
+        self._sampler.close()
+
+    def reconfigure(self, config: Config) -> None:
+        """Take ``config`` at the start of the next read (every process is grouped anew)."""
+        with self._lock:
+            self._pending = config
+
+    def count(self, reason: str) -> None:
+        with self._lock:
+            self.errors[reason] += 1
+
+    def error_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.errors)
+
+    def read(self) -> Figures:
+        start = self._timer()
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self.config = pending
+            self._sampler.close()
+            self._procs.clear()
+            self._sampler = self._new_sampler()
+        tick = self._sampler.poll()
+        unreadable: Counter[str] = Counter()
+        for end in tick.ended:
+            proc = self._procs.pop((end.pid, end.start_time), None)
+            if proc is not None and end.reason.startswith("unreadable"):
+                unreadable[proc.group] += 1
+        for sample in tick.samples:
+            proc = self._procs.get((sample.pid, sample.start_time))
+            if proc is not None:
+                self._update(proc, sample, self._sampler.rollup(sample.pid, sample.start_time))
+        now = tick.time
+        groups = self._group_figures(now, unreadable)
+        pids = set(self.config.pids)
+        processes = tuple(
+            ProcessFigures(p.target.pid, p.group, _known(p.memory))
+            for p in sorted(self._procs.values(), key=lambda p: p.target.pid)
+            if p.target.pid in pids
+        )
+        system = self._system(sum(unreadable.values()))
+        shm = self._shm()
+        return Figures(now, self._timer() - start, groups, processes, system, shm)
+
+    def _found(self, proc: Process, target: Target) -> bool:
+        """A new process: its group (the sampler's ``rollup`` hook, called once per target)."""
+        facts = Facts(_comm(proc, target), target.exe, target.command, target.user, _cgroup(proc))
+        name, pss = self.config.group_of(facts)
+        self._procs[(target.pid, target.start_time)] = _Proc(target, _label(name), pss)
+        return pss
+
+    def _update(self, proc: _Proc, sample: ProcessSample, rollup: Rollup | None) -> None:
+        memory = proc.memory
+        memory.update(
+            rss=sample.rss,
+            rss_anon=sample.rss_anon,
+            rss_file=sample.rss_file,
+            rss_shmem=sample.rss_shmem,
+            threads=sample.threads,
+        )
+        if rollup is not None:  # else: not read this time (large), the last figures stay
+            memory.update(
+                pss=rollup.pss,
+                pss_anon=rollup.get("pss_anon"),
+                pss_file=rollup.get("pss_file"),
+                pss_shmem=rollup.get("pss_shmem"),
+                uss=rollup.uss,
+                swap_pss=rollup.swap_pss,
+                swap=rollup.swap,
+            )
+        elif not proc.pss:
+            memory["swap"] = sample.swap  # VmSwap of status
+        group = self._groups.setdefault(proc.group, _Group())
+        if sample.minflt is not None:
+            group.minflt += sample.minflt - proc.minflt
+            proc.minflt = sample.minflt
+        if sample.majflt is not None:
+            group.majflt += sample.majflt - proc.majflt
+            proc.majflt = sample.majflt
+
+    def _group_figures(self, now: float, unreadable: Counter[str]) -> tuple[GroupFigures, ...]:
+        members: dict[str, list[_Proc]] = {}
+        for proc in self._procs.values():
+            if proc.memory:
+                members.setdefault(proc.group, []).append(proc)
+        for name in [g for g in self._groups if g not in members and g not in unreadable]:
+            del self._groups[name]  # vanished: its series go at this scrape
+        figures = []
+        for name in sorted(set(members) | set(unreadable)):
+            procs = members.get(name, [])
+            group = self._groups.setdefault(name, _Group())
+            kinds = STATUS_KINDS + (ROLLUP_KINDS if procs and all(p.pss for p in procs) else ())
+            memory = {k: v for k in kinds if (v := _total(procs, k)) is not None}
+            threads = _total(procs, "threads")
+            growth = verdict = None
+            value = memory.get("pss", memory.get("rss"))
+            if value is not None and not unreadable[name]:
+                growth, verdict = self._trend(group, now, value, "pss" in memory)
+            else:
+                group.series.clear()  # a total with a member missing is not the same series
+            figures.append(
+                GroupFigures(
+                    name,
+                    len(procs),
+                    unreadable[name],
+                    threads,
+                    memory,
+                    group.minflt,
+                    group.majflt,
+                    growth,
+                    verdict,
+                )
+            )
+        return tuple(figures)
+
+    def _trend(self, group: _Group, now: float, value: int, pss: bool) -> tuple[float | None, str]:
+        from memlens.analysis.series import analyse  # the watch extra (ruptures, scipy)
+
+        series = group.series
+        series.append((now, value))
+        while series and series[0][0] < now - self.config.window:
+            series.popleft()
+        samples = [_point(t, v, pss) for t, v in series]
+        analysis = analyse(samples)
+        return analysis.slope_bytes_per_s, str(analysis.verdict)
+
+    def _system(self, ended_unreadable: int) -> SystemFigures | None:
+        try:
+            meminfo = parse_meminfo(self.root.read("meminfo"))
+        except MemlensError:
+            self.count("meminfo")
+            return None
+        anon = file = shmem = swap = measured = 0
+        unmeasured = ended_unreadable
+        for proc in self._procs.values():
+            m = proc.memory
+            a, f, s, w = m.get("pss_anon"), m.get("pss_file"), m.get("pss_shmem"), m.get("swap_pss")
+            if a is None or f is None or s is None or w is None:
+                unmeasured += 1
+                continue
+            anon, file, shmem, swap, measured = (
+                anon + a,
+                file + f,
+                shmem + s,
+                swap + w,
+                measured + 1,
+            )
+        totals = ProcessTotals(anon, file, shmem, swap, measured, unmeasured)
+        try:
+            breakdown = where_ram_went(meminfo, totals, ())
+        except MemlensError:
+            self.count("meminfo")
+            return None
+        parts = tuple(
+            (p.name.replace(" ", "_").replace("-", "_"), p.bytes) for p in breakdown.parts
+        )
+        return SystemFigures(
+            parts, breakdown.mem_total, meminfo.get("MemAvailable"), measured, unmeasured
+        )
+
+    def _shm(self) -> ShmFigures:
+        segments = self._segments()
+        objects = allocated = None
+        directory = dev_shm_dir(self.root, None)
+        if directory is not None:
+            try:
+                files = list_dev_shm(self.root, directory)
+                objects, allocated = len(files), sum(f.allocated for f in files)
+            except MemlensError:
+                self.count("dev_shm")
+        if segments is None:
+            return ShmFigures(None, None, None, None, None, None, objects, allocated)
+        orphans = [s for s in segments if s.nattch == 0 and s.rss]
+        return ShmFigures(
+            len(segments),
+            sum(s.size for s in segments),
+            _sum(s.rss for s in segments),
+            _sum(s.swap for s in segments),
+            len(orphans),
+            _sum(s.rss for s in orphans),
+            objects,
+            allocated,
+        )
+
+    def _segments(self) -> tuple[ShmSegment, ...] | None:
+        try:
+            return parse_sysvipc_shm(self.root.read("sysvipc/shm"))
+        except MemlensError:
+            self.count("sysvipc")  # no CONFIG_SYSVIPC, or not readable
+            return None
+
+
+class SharedRead:
+    """One read at a time, shared by every scrape that arrives while it runs. A scrape waits
+    at most ``budget`` seconds: past it, it serves the last complete figures and counts
+    ``over_budget`` (the read goes on, and the next scrape gets it)."""
+
+    def __init__(self, exporter: Exporter, budget: float) -> None:
+        self.exporter = exporter
+        self.budget = budget
+        self.config_ok = True
+        self._cond = threading.Condition()
+        self._reading = False
+        self._done = 0  # reads completed
+        self._latest: Figures | None = None
+
+    def scrape(self) -> Scrape:
+        with self._cond:
+            done = self._done
+            if not self._reading:
+                self._reading = True
+                threading.Thread(target=self._read, name="memlens-read", daemon=True).start()
+            if not self._cond.wait_for(lambda: self._done != done, timeout=self.budget):
+                self.exporter.count("over_budget")
+            latest = self._latest
+        return Scrape(latest, self.exporter.error_counts(), self.config_ok)
+
+    def _read(self) -> None:
+        figures = None
+        try:
+            figures = self.exporter.read()
+        except MemlensError as exc:
+            self.exporter.count("read")
+            print(f"memlens export: {exc}", file=sys.stderr)
+        except Exception as exc:  # a bug must not stop the exporter: counted and said
+            self.exporter.count("internal")
+            print(f"memlens export: internal error: {exc!r}", file=sys.stderr)
+        with self._cond:
+            if figures is not None:
+                self._latest = figures
+            self._reading = False
+            self._done += 1
+            self._cond.notify_all()
+
+
+def _point(t: float, value: int, pss: bool) -> ProcessSample:
+    return ProcessSample(
+        t, 0, 0, value, None, None, None, value if pss else None,
+        None, None, None, None, None, None, None,
+    )  # fmt: skip
+
+
+def _total(procs: list[_Proc], kind: str) -> int | None:
+    """The sum over ``procs``; None if any of them lacks the figure (never a partial sum)."""
+    return _sum(p.memory.get(kind) for p in procs) if procs else None
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    total = 0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
+
+
+def _known(memory: dict[str, int | None]) -> dict[str, int]:
+    kinds = STATUS_KINDS + ROLLUP_KINDS
+    return {k: v for k in kinds if (v := memory.get(k)) is not None}
+
+
+def _comm(proc: Process, target: Target) -> str:
+    try:
+        return proc.stat().comm
+    except MemlensError:
+        return target.command
+
+
+def _cgroup(proc: Process) -> str:
+    """The process's cgroup v2 path, else its first hierarchy's ("" if unreadable)."""
+    try:
+        lines = proc.read("cgroup").decode("utf-8", "surrogateescape").splitlines()
+    except MemlensError:
+        return ""
+    paths = [line.split(":", 2) for line in lines if line.count(":") >= 2]
+    v2 = [p[2] for p in paths if p[0] == "0" and not p[1]]
+    return v2[0] if v2 else (paths[0][2] if paths else "")
+
+
+def _label(name: str) -> str:
+    """A label value that encodes: names that are not UTF-8 keep their bytes as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _part(name: str) -> str:
+    """A part of analysis.system as a label value: "process anonymous" -> "process_anonymous"."""
+    return name.replace(" ", "_").replace("-", "_")
