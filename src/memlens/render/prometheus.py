@@ -37,6 +37,12 @@ class MemlensCollector(Collector):
             )
             duration.add_metric([], scrape.figures.duration)
             yield duration
+            read_at = GaugeMetricFamily(
+                "memlens_scrape_read_timestamp_seconds",
+                "When the figures served were read (older than the scrape when over budget).",
+            )
+            read_at.add_metric([], scrape.figures.time)
+            yield read_at
         errors = CounterMetricFamily(
             "memlens_scrape_errors",
             "Scrapes or parts of them that failed, by reason (over_budget: the last complete "
