@@ -122,7 +122,9 @@ class Exporter:
         if pending is not None:
             self.config = pending
             self._sampler.close()
-            self._procs.clear()
+            self._procs.clear()  # every process is found and grouped anew
+            for group in self._groups.values():
+                group.minflt = group.majflt = 0  # a counter reset (each process counts anew)
             self._sampler = self._new_sampler()
         tick = self._sampler.poll()
         unreadable: Counter[str] = Counter()
