@@ -304,8 +304,7 @@ class Sampler:
             return False
         if now - tracked.last_read >= self.large_every:
             return False
-        rss = parse_status_counters(status).rss
-        return rss is not None and rss > self.large_rss
+        return _vm_rss(status) > self.large_rss
 
     def _vmas(self, tracked: _Tracked) -> int | None:
         """Lines of maps if due: as often as smaps at most (``where_every`` polls), and less
@@ -384,6 +383,15 @@ def _gone(proc: Process, target: Target) -> str:
     if stat.start_time != target.start_time:
         return "exited"
     return "zombie" if stat.is_zombie else "alive"
+
+
+def _vm_rss(status: bytes) -> int:
+    """VmRSS of a status file, in bytes (0 if none): only this line, for every poll."""
+    at = status.find(b"VmRSS:")
+    if at < 0:
+        return 0
+    value = status[at + 6 : status.find(b"kB", at)].strip()
+    return int(value) << 10 if value.isdigit() else 0
 
 
 def _file(path: str) -> str:
