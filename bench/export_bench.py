@@ -21,6 +21,7 @@ the end. Flat means the end is within a few MiB of the early figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -62,10 +63,8 @@ def floor() -> int:
     read = 0
     for name in os.listdir("/proc"):
         if name.isdigit():
-            try:
+            with contextlib.suppress(OSError):
                 read += bool(_read(f"/proc/{name}/smaps_rollup"))
-            except OSError:
-                pass
     return read
 
 
