@@ -25,7 +25,7 @@ import errno
 import time
 from collections.abc import Callable
 
-from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ParseError, ReadError
 from memlens.models.maps import Rollup, SmapsTable
 from memlens.models.sample import (
     ProcessSample,
@@ -219,7 +219,7 @@ class Sampler:
             except _Ended as end:
                 tracked.proc.close()
                 del self._tracked[key]
-                self._finder.forget(key[0])  # its pid may be another process's next time
+                self._finder.ended(*key)  # its pid may be another process's next time
                 if _passing(tracked, started, end.reason):
                     started.remove(tracked.target)  # gone before its first sample: never seen
                 else:
@@ -237,9 +237,11 @@ class Sampler:
             rollup_data = self._rollup(tracked, status_data, now)
             if vmas is None and self._vmas_wanted:
                 vmas = self._vmas(tracked)
-            stat = parse_stat_counters(proc.read("stat"))
+            stat_data = proc.read("stat")
         except NoSuchProcess:
-            raise _Ended(_gone(proc, target)) from None
+            # Gone, or exiting (its address space torn down, not yet a zombie): "exited"
+            why = _gone(proc, target)
+            raise _Ended("exited" if why == "alive" else why) from None
         except AccessDenied as exc:
             raise _Ended(f"unreadable: permission denied reading {_file(exc.path)}") from None
         except MemlensError as exc:
@@ -247,14 +249,20 @@ class Sampler:
             if why == "alive" and isinstance(exc, ReadError) and exc.errno == errno.ESRCH:
                 why = "exited"  # its address space is gone: it is exiting, not yet a zombie
             raise _Ended(f"unreadable: {exc}" if why == "alive" else why) from None
-        if stat.start_time != target.start_time:
-            raise _Ended("exited")  # and its pid is now another process's
-        if stat.is_zombie:
-            raise _Ended("zombie")
-        status = parse_status_counters(status_data)
-        # None: not read this time (too costly to read at every interval), or the kernel has
-        # no smaps_rollup (Linux < 4.14)
-        rollup = parse_rollup(rollup_data, f"{target.pid}/smaps_rollup") if rollup_data else None
+        try:
+            stat = parse_stat_counters(stat_data, f"{target.pid}/stat")
+            if stat.start_time != target.start_time:
+                raise _Ended("exited")  # and its pid is now another process's
+            if stat.is_zombie:
+                raise _Ended("zombie")
+            status = parse_status_counters(status_data, f"{target.pid}/status")
+            # None: not read this time (too costly to read at every interval), or the kernel
+            # has no smaps_rollup (Linux < 4.14)
+            rollup = (
+                parse_rollup(rollup_data, f"{target.pid}/smaps_rollup") if rollup_data else None
+            )
+        except ParseError as exc:
+            raise _Ended(f"unreadable: {exc}") from None
         tracked.referenced = rollup.get("referenced") if rollup else None
         tracked.parsed = rollup
         return ProcessSample(
@@ -331,7 +339,10 @@ class Sampler:
             took = self._timer() - start
         except MemlensError:
             return None  # the sample that follows ends the series with the reason
-        table = parse_smaps(data, f"{target.pid}/smaps")
+        try:
+            table = parse_smaps(data, f"{target.pid}/smaps")
+        except ParseError:
+            return None  # no "where" this time; the sample itself says if the process is gone
         groups = self._group(table)
         spacing = max(
             self.where_every * self.interval,

@@ -50,11 +50,14 @@ class Finder:
         self._seen: dict[int, int] = {}  # pid -> start time of every process looked at
         self._family: set[int] = set()  # live pids of root_pid's tree
         self._app: set[int] = set()  # live pids of the app's tree (Selection.app)
+        self._ended: set[tuple[int, int]] = set()  # (pid, start time) of series that ended
         self._self = os.getpid()
         self._first = True
 
-    def forget(self, pid: int) -> None:
-        """Look at ``pid`` again next time (its target ended: the pid may be reused)."""
+    def ended(self, pid: int, start_time: int) -> None:
+        """The series of this process ended: never take it again, but look at ``pid`` again
+        next time, since it may be another process's by then."""
+        self._ended.add((pid, start_time))
         self._seen.pop(pid, None)
 
     def find(self, now: float) -> list[tuple[Process, Target]]:
@@ -71,6 +74,7 @@ class Finder:
         present = set(listed)
         for pid in [p for p in self._seen if p not in present]:
             del self._seen[pid]
+            self._ended = {e for e in self._ended if e[0] != pid}
             self._family.discard(pid)
             self._app.discard(pid)
         found: list[tuple[Process, Target]] = []
@@ -98,6 +102,8 @@ class Finder:
             proc = self.root.process(pid)
             stat = proc.first_stat
             self._seen[pid] = stat.start_time
+            if (pid, stat.start_time) in self._ended:
+                return None
             if not self._matches(proc, stat, strict):
                 return None
             status = proc.status()

@@ -11,10 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.helpers import Result
+from tests.helpers import Result, Workload
 from tests.live.test_unprivileged import Sandbox, sandbox  # noqa: F401 - the fixture
 
+import memlens.analysis.series
 from memlens.errors import ExitStatus
+from memlens.store import RecordingStore
+
+TREES = Path(__file__).resolve().parents[1] / "data" / "trees"
 
 
 def _one_line(result: Result) -> str:
@@ -55,6 +59,10 @@ def test_a_command_that_cannot_be_run_gives_126(cli: Callable[..., Result], tmp_
         (("--duration", "-1", "1"), "--duration needs a positive number of seconds"),
         (("-P", "(", "--no-record"), "-P '(': bad regular expression"),
         (("-u", "no-such-user-memlens"), "-u 'no-such-user-memlens': unknown user"),
+        (
+            ("--proc-root", str(TREES / "zombie"), "10049"),
+            "watch needs a live /proc: a snapshot does not change",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
@@ -161,3 +169,30 @@ def test_a_bad_recordings_file_fails_before_the_command_starts(
     assert _one_line(result).startswith(f"memlens: {db}")
     assert not marker.exists()
     assert db.read_bytes() == b"this is not a database\n" * 100
+
+
+def test_without_the_watch_extra_samples_are_kept_and_it_says_why_no_verdicts(
+    cli: Callable[..., Result],
+    workload: Callable[..., Workload],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    def missing(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
+
+    # What analyse does when scipy is not installed: its statistics import it when called.
+    monkeypatch.setattr(memlens.analysis.series, "analyse", missing)
+    w = workload("--anon", "4M:4M")
+    db = tmp_path / "rec.db"
+    argv = ("--json", "--db", str(db), "--interval", "0.1", "--duration", "0.5", str(w.pid))
+    result = cli("watch", *argv)
+    assert result.status == ExitStatus.OK, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["notes"] == [
+        "no verdicts: scipy is missing; install the watch extra (pip install 'memlens[watch]')"
+    ]
+    (proc,) = doc["processes"]
+    assert proc["verdict"] is None and proc["samples"] >= 2
+    with RecordingStore.open(str(db), create=False) as store:
+        (info,) = store.recordings()
+    assert info.samples == proc["samples"] and dict(info.verdicts) == {}

@@ -45,3 +45,18 @@ def test_a_truncated_stat_is_a_parse_error() -> None:
 def test_a_zombie_has_no_memory_lines() -> None:
     counters = parse_status_counters(b"Name:\tx\nState:\tZ (zombie)\nThreads:\t1\n")
     assert counters == (None, None, None, None, None, 1)
+
+
+def test_absurdly_long_numbers_are_parse_errors() -> None:
+    line = b"42 (x) S 1 42 42 0 -1 4194560 " + b"9" * 5000 + b" 0 3 0 0 0 0 0 20 0 7 0 12345 0\n"
+    with pytest.raises(ParseError):
+        parse_stat_counters(line)
+    with pytest.raises(ParseError):
+        parse_status_counters(b"VmRSS:\t" + b"9" * 40 + b" kB\n")
+
+
+def test_identity_of_a_stat_with_an_absurd_number_is_none() -> None:
+    from memlens.procfs.pid_parsers import stat_identity
+
+    line = b"42 (x) S 1 42 42 0 -1 " + b"9" * 5000 + b" 100 0 3 0 0 0 0 0 20 0 7 0 12345 0\n"
+    assert stat_identity(line) is None

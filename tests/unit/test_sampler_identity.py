@@ -65,3 +65,16 @@ def test_a_vanished_directory_ends_the_series(proc_dir: Path) -> None:
     shutil.rmtree(proc_dir / str(PID))
     tick = sampler.poll()
     assert [(e.pid, e.reason) for e in tick.ended] == [(PID, "exited")]
+
+
+def test_an_unreadable_series_ends_once_and_is_not_taken_again(proc_dir: Path) -> None:
+    sampler = Sampler(ProcRoot.live(str(proc_dir)), Selection(pattern=re.compile("zombie")))
+    assert len(sampler.poll().samples) == 1
+    rollup = proc_dir / str(PID) / "smaps_rollup"
+    rollup.write_bytes(rollup.read_bytes()[:40])  # cut short: no newline at its end
+    tick = sampler.poll()
+    (end,) = tick.ended
+    assert (end.pid, end.start_time) == (PID, START)
+    assert end.reason.startswith("unreadable: cannot parse ")
+    later = [sampler.poll() for _ in range(3)]
+    assert all(t.started == () and t.samples == () and t.ended == () for t in later)

@@ -91,6 +91,9 @@ class Exporter:
         self._lock = threading.Lock()  # guards errors and the pending config
         self._pending: Config | None = None
         self._analyses = 0  # analyses run in this read
+        # Processes that could not be read: the sampler ends their series once and never
+        # takes them again, so they are counted here until they exit.
+        self._unreadable: dict[tuple[int, int], str] = {}
         self._sampler = self._new_sampler()
 
     def _new_sampler(self) -> Sampler:
@@ -130,15 +133,16 @@ class Exporter:
             self.config = pending
             self._sampler.close()
             self._procs.clear()  # every process is found and grouped anew
+            self._unreadable.clear()
             for group in self._groups.values():
                 group.minflt = group.majflt = 0  # a counter reset (each process counts anew)
             self._sampler = self._new_sampler()
         tick = self._sampler.poll()
-        unreadable: Counter[str] = Counter()
         for end in tick.ended:
             proc = self._procs.pop((end.pid, end.start_time), None)
             if proc is not None and end.reason.startswith("unreadable"):
-                unreadable[proc.group] += 1
+                self._unreadable[(end.pid, end.start_time)] = proc.group
+        unreadable = Counter(self._unreadable_groups())
         for sample in tick.samples:
             proc = self._procs.get((sample.pid, sample.start_time))
             if proc is not None:
@@ -161,6 +165,18 @@ class Exporter:
         name, pss = self.config.group_of(facts)
         self._procs[(target.pid, target.start_time)] = _Proc(target, _label(name), pss)
         return pss
+
+    def _unreadable_groups(self) -> list[str]:
+        """The groups of the unreadable processes still alive (one stat read each)."""
+        for key in list(self._unreadable):
+            try:
+                stat = self.root.process(key[0]).stat()
+                alive = stat.start_time == key[1] and not stat.is_zombie
+            except MemlensError:
+                alive = False
+            if not alive:
+                del self._unreadable[key]
+        return list(self._unreadable.values())
 
     def _update(self, proc: _Proc, sample: ProcessSample, rollup: Rollup | None) -> None:
         memory = proc.memory

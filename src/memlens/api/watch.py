@@ -95,6 +95,7 @@ class Watch:
         self.recording: int | None = None
         self.started = clock()
         self._cache: dict[Key, tuple[int, SeriesAnalysis]] = {}
+        self.no_verdicts: str | None = None  # why there are none (a missing extra)
 
     # Setting up and tearing down.
 
@@ -270,17 +271,25 @@ class Watch:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == len(series.samples):
             return cached[1]
-        from memlens.analysis.series import analyse
-
         if series.end is None:
             series.limit = self._limit(key)
         limit = series.limit
-        result = analyse(
-            series.samples,
-            where=series.where,
-            limit=_reachable(series.samples, limit),
-            limit_source=limit.source if limit else None,
-        )
+        try:
+            from memlens.analysis.series import analyse
+
+            result = analyse(
+                series.samples,
+                where=series.where,
+                limit=_reachable(series.samples, limit),
+                limit_source=limit.source if limit else None,
+            )
+        except ModuleNotFoundError as exc:  # the watch extra (scipy, ruptures) is missing
+            self.no_verdicts = (
+                f"no verdicts: {exc.name or 'a module'} is missing; "
+                "install the watch extra (pip install 'memlens[watch]')"
+            )
+            self._analyse = False
+            return None
         self._cache[key] = (len(series.samples), result)
         return result
 
@@ -337,6 +346,7 @@ class Watch:
             status,
             stopped_by,
             heaptrack,
+            (self.no_verdicts,) if self.no_verdicts else (),
         )
 
     def finish(self, report: WatchReport) -> None:

@@ -64,7 +64,12 @@ def add_parser(sub: Any, name: str) -> None:
     out.add_argument("--json", action="store_true", help="one JSON document after the run")
     out.add_argument("--json-lines", action="store_true", help="one JSON object per record")
     out.add_argument("--plain", action="store_true", help="one line per sample on a terminal too")
-    p.add_argument("--db", metavar="FILE", help="the recordings database (default: see README)")
+    p.add_argument(
+        "--db",
+        metavar="FILE",
+        help="the recordings database (default: $XDG_DATA_HOME/memlens/recordings.db, else "
+        "~/.local/share/memlens/recordings.db)",
+    )
     p.add_argument("--no-record", action="store_true", help="do not record the samples")
     p.add_argument(
         "--wss",

@@ -78,3 +78,4 @@ class WatchReport(NamedTuple):
     command_status: int | None  # -- COMMAND's exit status (negative: killed by that signal)
     stopped_by: str  # "duration", "targets gone", "quit", "interrupted"
     heaptrack: HeaptrackReport | None = None
+    notes: tuple[str, ...] = ()  # about the whole run (no verdicts without the watch extra)

@@ -139,6 +139,8 @@ def stat_identity(data: bytes) -> tuple[int, str, int] | None:
     fields = data[data.rfind(b")") + 2 :].split(None, 20)
     if len(fields) < 20 or not fields[19].isdigit() or not fields[6].isdigit():
         return None
+    if len(fields[19]) > 20 or len(fields[6]) > 20:  # no 64-bit value is longer: damaged
+        return None
     return int(fields[19]), fields[0].decode("ascii", "replace"), int(fields[6])
 
 

@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 from memlens.errors import ParseError
 
+_MAX_DIGITS = 15  # no counter of a real process is longer; more is a damaged file
+
 # proc_pid_stat(5), counted after the ")" that ends comm: state is field 3, so field N is at
 # index N - 3 of what follows.
 _STATE, _MINFLT, _MAJFLT, _THREADS, _STARTTIME = 0, 7, 9, 17, 19
@@ -32,6 +34,9 @@ def parse_stat_counters(data: bytes, path: str = "stat") -> StatCounters:
     """Start time, state, faults and threads from /proc/PID/stat (comm may hold ")": the
     fields start after the last one)."""
     fields = data[data.rfind(b")") + 2 :].split(None, _STARTTIME + 1)
+    used = fields[_MINFLT : _STARTTIME + 1]
+    if any(len(f) > _MAX_DIGITS for f in used):
+        raise ParseError(path, 1, f"a number of over {_MAX_DIGITS} digits")
     try:
         return StatCounters(
             int(fields[_STARTTIME]),
@@ -55,10 +60,13 @@ class StatusCounters(NamedTuple):
     threads: int | None
 
 
-def parse_status_counters(data: bytes) -> StatusCounters:
+def parse_status_counters(data: bytes, path: str = "status") -> StatusCounters:
     """VmRSS, RssAnon, RssFile, RssShmem, VmSwap (kB, made bytes) and Threads of
     /proc/PID/status. A process without memory (kernel thread, zombie) has no Vm lines."""
-    found = {name: int(value) for name, value in _STATUS.findall(data)}
+    pairs = _STATUS.findall(data)
+    if any(len(value) > _MAX_DIGITS for _, value in pairs):
+        raise ParseError(path, None, f"a number of over {_MAX_DIGITS} digits")
+    found = {name: int(value) for name, value in pairs}
 
     def kb(name: bytes) -> int | None:
         value = found.get(name)

@@ -131,6 +131,7 @@ def report_json(report: WatchReport) -> dict[str, Any]:
         "db": report.db,
         "command_status": report.command_status,
         "heaptrack": heaptrack_json(report.heaptrack),
+        "notes": list(report.notes),
         "processes": [process_json(p) for p in report.processes],
     }
 

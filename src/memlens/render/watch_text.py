@@ -171,6 +171,7 @@ def write_summary(report: WatchReport, out: TextIO) -> None:
         lines.append(f"recorded as {report.recording} in {report.db}")
     if report.command_status is not None:
         lines.append(f"command exit status: {report.command_status}")
+    lines.extend(f"note: {n}" for n in report.notes)
     if report.heaptrack is not None and not any(p.heaptrack for p in report.processes):
         lines.extend(heaptrack_lines(report.heaptrack))
     for p in report.processes:
