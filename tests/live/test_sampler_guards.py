@@ -3,6 +3,8 @@ no VMA count, large processes' smaps_rollup at most every ``large_every`` second
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Callable
 
 from tests.helpers import Workload
@@ -52,3 +54,19 @@ def test_large_targets_rollup_at_most_every_large_every_seconds(
     assert read[small.pid] == [True] * 12
     # large: at 0 s, then 10 s and 20 s later (polls 5 and 10)
     assert [i for i, r in enumerate(read[large.pid]) if r] == [0, 5, 10]
+
+
+def test_ended_series_are_not_remembered_after_their_pid_is_gone() -> None:
+    """Under churn the finder keeps no trace of processes that exited (a long-running
+    exporter would grow with every process the machine ever ran)."""
+
+    root = ProcRoot.live()
+    with Sampler(root, Selection(pattern=re.compile(r"^sleep 0\.0[0-9]+$"))) as s:
+        for _ in range(20):
+            procs = [subprocess.Popen(["sleep", "0.01"]) for _ in range(5)]
+            s.poll()
+            for p in procs:
+                p.wait()
+        for _ in range(3):
+            s.poll()
+        assert not s._finder._ended  # every one has exited and its pid is no longer listed
