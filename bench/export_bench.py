@@ -71,8 +71,9 @@ def floor() -> int:
 def part_one(args: argparse.Namespace) -> dict[str, Any]:
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from memlens.api.export import Exporter, SharedRead
+    from memlens.api.export import Exporter
     from memlens.api.export_config import Config
+    from memlens.api.export_shared import SharedRead
     from memlens.procfs.root import ProcRoot
     from memlens.render.prometheus import MemlensCollector
 

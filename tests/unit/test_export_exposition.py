@@ -15,8 +15,9 @@ pytest.importorskip("prometheus_client")
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from memlens.api.export import Exporter, SharedRead
+from memlens.api.export import Exporter
 from memlens.api.export_config import Config, ConfigError, Facts, load, parse
+from memlens.api.export_shared import SharedRead
 from memlens.models.export import Figures
 from memlens.procfs.root import ProcRoot
 from memlens.render.prometheus import MemlensCollector

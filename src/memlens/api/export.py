@@ -1,6 +1,6 @@
 """The exporter's reading: every process sampled, grouped by the config's rules, with the
-system's parts and shared memory, once per scrape (``Exporter.read``), and one read shared by
-the scrapes that arrive while it runs, within a budget (``SharedRead``).
+system's parts and shared memory, once per scrape (``Exporter.read``; one read is shared by
+concurrent scrapes within a budget: ``memlens.api.export_shared``).
 
 Cost: the sampler reads status and stat of every process, and smaps_rollup only of those whose
 group asks for PSS, large ones (config ``large_rss``) at most every ``large_every`` seconds
@@ -11,7 +11,6 @@ RSS).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import Counter, deque
@@ -26,7 +25,6 @@ from memlens.models.export import (
     Figures,
     GroupFigures,
     ProcessFigures,
-    Scrape,
     ShmFigures,
     SystemFigures,
 )
@@ -334,49 +332,6 @@ class Exporter:
         except MemlensError:
             self.count("sysvipc")  # no CONFIG_SYSVIPC, or not readable
             return None
-
-
-class SharedRead:
-    """One read at a time, shared by every scrape that arrives while it runs. A scrape waits
-    at most ``budget`` seconds: past it, it serves the last complete figures and counts
-    ``over_budget`` (the read goes on, and the next scrape gets it)."""
-
-    def __init__(self, exporter: Exporter, budget: float) -> None:
-        self.exporter = exporter
-        self.budget = budget
-        self.config_ok = True
-        self._cond = threading.Condition()
-        self._reading = False
-        self._done = 0  # reads completed
-        self._latest: Figures | None = None
-
-    def scrape(self) -> Scrape:
-        with self._cond:
-            done = self._done
-            if not self._reading:
-                self._reading = True
-                threading.Thread(target=self._read, name="memlens-read", daemon=True).start()
-            if not self._cond.wait_for(lambda: self._done != done, timeout=self.budget):
-                self.exporter.count("over_budget")
-            latest = self._latest
-        return Scrape(latest, self.exporter.error_counts(), self.config_ok)
-
-    def _read(self) -> None:
-        figures = None
-        try:
-            figures = self.exporter.read()
-        except MemlensError as exc:
-            self.exporter.count("read")
-            print(f"memlens export: {exc}", file=sys.stderr)
-        except Exception as exc:  # a bug must not stop the exporter: counted and said
-            self.exporter.count("internal")
-            print(f"memlens export: internal error: {exc!r}", file=sys.stderr)
-        with self._cond:
-            if figures is not None:
-                self._latest = figures
-            self._reading = False
-            self._done += 1
-            self._cond.notify_all()
 
 
 def _point(t: float, value: int, pss: bool) -> ProcessSample:

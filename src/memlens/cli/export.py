@@ -74,8 +74,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     host, port = parse_listen(args.listen, args.public)
     from prometheus_client import CollectorRegistry, generate_latest  # the export extra
 
-    from memlens.api.export import Exporter, SharedRead
+    from memlens.api.export import Exporter
     from memlens.api.export_config import Config, load
+    from memlens.api.export_shared import SharedRead
     from memlens.render.prometheus import MemlensCollector
 
     config = load(args.config) if args.config else Config()
