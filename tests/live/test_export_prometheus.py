@@ -191,6 +191,17 @@ class Prometheus:
         self.log.close()
 
 
+def dashboard_queries() -> list[str]:
+    """The PromQL of deploy/grafana-dashboard.json, its variables given values."""
+    board = json.loads((REPO / "deploy" / "grafana-dashboard.json").read_text())
+    values = {"$instance": ".*", "$group": ".*", "$kind": "pss", "$__rate_interval": "5s"}
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    exprs += [a["expr"] for a in board["annotations"]["list"]]
+    for name, value in values.items():
+        exprs = [e.replace(name, value) for e in exprs]
+    return exprs
+
+
 def rollup_figures(pid: int) -> dict[str, int]:
     """/proc/PID/smaps_rollup, read here independently of memlens: field -> bytes."""
     text = Path(f"/proc/{pid}/smaps_rollup").read_text()
@@ -256,6 +267,10 @@ def test_prometheus_scrapes_groups_slopes_and_the_leak_alert(
             "sum(memlens_system_memory_bytes) - on() memlens_system_memory_total_bytes"
         )
         assert total[""][1] == 0
+        # every query of the Grafana dashboard runs, and its memory panel shows both groups
+        for expr in dashboard_queries():
+            assert prometheus.get("/api/v1/query", query=expr)["status"] == "success", expr
+        assert {"leaky", "calm"} <= set(prometheus.query(dashboard_queries()[0]))
         errors = prometheus.query('memlens_scrape_errors_total{reason=~"read|internal"}')
         assert errors and all(v == 0 for _, v in errors.values())
     finally:
