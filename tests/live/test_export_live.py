@@ -246,3 +246,20 @@ def test_unprivileged_counts_what_it_cannot_read(
     assert got[("memlens_group_unreadable_processes", (("group", "r"),))] == 1
     assert got[("memlens_group_processes", (("group", "r"),))] == 0
     assert not any(k[0] == "memlens_group_memory_bytes" and ("group", "r") in k[1] for k in got)
+
+
+def test_listen_on_a_port_in_use_is_a_clear_error() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "memlens", "export", "--listen", f"127.0.0.1:{port}"],
+            capture_output=True,
+            cwd=REPO,
+            timeout=TIMEOUT,
+        )
+    assert run.returncode == 10
+    assert run.stderr.decode().count("\n") == 1 and "in use" in run.stderr.decode()
