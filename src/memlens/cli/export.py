@@ -91,11 +91,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
     # Signals go to the main thread's sigwait, never to the serving threads.
     handled = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, handled)
-    server = _serve(host, port, registry)
+    try:
+        server = _serve(host, port, registry)
+    except ListenError:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
+        raise
     try:
         bound = server.server_address
         env.error(f"export: serving http://{_show(host)}:{bound[1]}/metrics")
-        while (signum := signal.sigwait(handled)) == signal.SIGHUP:
+        while signal.sigwait(handled) == signal.SIGHUP:
             if args.config is None:
                 continue
             try:
@@ -108,7 +112,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
             shared.budget = config.budget
             exporter.reconfigure(config)
             env.error(f"export: reloaded {args.config}")
-        del signum
     finally:
         server.shutdown()
         server.server_close()
