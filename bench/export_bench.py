@@ -134,7 +134,7 @@ def part_two(args: argparse.Namespace) -> dict[str, Any]:
         for i in range(200):
             os.symlink(sleep.stdout.strip(), f"{tmp}/ch{i}")
         config = Path(tmp) / "export.toml"
-        config.write_text('pss = true\ninterval = 1\n[[group]]\nname = "{comm}"\ncomm = "^ch"\n')
+        config.write_text('interval = 1\n[[group]]\nname = "{comm}"\ncomm = "^ch"\npss = true\n')
         exporter = subprocess.Popen(
             [*harness.split_memlens(args.memlens), "export", "--listen", "127.0.0.1:0",
              "--config", str(config)],
@@ -156,6 +156,7 @@ def part_two(args: argparse.Namespace) -> dict[str, Any]:
                     response.read()
                 if n == early_at or n == args.scrapes or n % 1000 == 0:
                     rss[n] = _rss(exporter.pid)
+                    print(f"  scrape {n}: VmRSS {rss[n] / 2**20:.1f} MiB", flush=True)
             wall = time.perf_counter() - start
         finally:
             os.killpg(churn.pid, 15)
