@@ -84,6 +84,7 @@ class Exporter:
         self.config = config
         self._clock, self._timer = clock, timer
         self._procs: dict[tuple[int, int], _Proc] = {}
+        self._new: list[tuple[int, int]] = []  # found at this read
         self._groups: dict[str, _Group] = {}
         self.errors: Counter[str] = Counter()
         self._lock = threading.Lock()  # guards errors and the pending config
@@ -135,7 +136,14 @@ class Exporter:
             for group in self._groups.values():
                 group.minflt = group.majflt = 0  # a counter reset (each process counts anew)
             self._sampler = self._new_sampler()
+        self._new.clear()
         tick = self._sampler.poll()
+        # A process found and gone before its first sample is dropped by the sampler without
+        # a TargetEnd (a shell's short-lived child): forget it too.
+        started = {(t.pid, t.start_time) for t in tick.started}
+        for key in self._new:
+            if key not in started:
+                self._procs.pop(key, None)
         for end in tick.ended:
             proc = self._procs.pop((end.pid, end.start_time), None)
             if proc is not None and end.reason.startswith("unreadable"):
@@ -162,6 +170,7 @@ class Exporter:
         facts = Facts(_comm(proc, target), target.exe, target.command, target.user, _cgroup(proc))
         name, pss = self.config.group_of(facts)
         self._procs[(target.pid, target.start_time)] = _Proc(target, _label(name), pss)
+        self._new.append((target.pid, target.start_time))
         return pss
 
     def _unreadable_groups(self) -> list[str]:
