@@ -263,3 +263,24 @@ def test_listen_on_a_port_in_use_is_a_clear_error() -> None:
         )
     assert run.returncode == 10
     assert run.stderr.decode().count("\n") == 1 and "in use" in run.stderr.decode()
+
+
+def test_churn_leaves_no_state_behind() -> None:
+    """Processes that come and go (many gone before their first sample) leave nothing in
+    the exporter: it knows exactly the processes the sampler tracks."""
+    from memlens.api.export import Exporter
+    from memlens.api.export_config import parse
+    from memlens.procfs.root import ProcRoot
+
+    churn = subprocess.Popen(
+        ["sh", "-c", "while :; do /bin/true & /bin/true & wait; done"], start_new_session=True
+    )
+    try:
+        exporter = Exporter(ProcRoot.live(), parse({"interval": 1, "pss": True}))
+        for _ in range(60):
+            exporter.read()
+            assert exporter._procs.keys() == exporter._sampler._tracked.keys()
+        exporter.close()
+    finally:
+        os.killpg(churn.pid, signal.SIGTERM)
+        churn.wait()
