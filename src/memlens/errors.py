@@ -17,8 +17,9 @@ class ExitStatus(IntEnum):
     SNAPSHOT_ERROR = 6  # a corrupt, foreign or unwritable snapshot archive
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
     STORE_ERROR = 8  # a recordings database that is not one, too new, busy or unwritable
-    CONFIG_ERROR = 9  # export --config: a file that is not valid TOML/YAML or a wrong rule
-    LISTEN_ERROR = 10  # export --listen: the address cannot be bound (in use, not local)
+    NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
+    CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
+    LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
 
@@ -111,6 +112,12 @@ class StoreError(MemlensError):
     memlens, locked by another writer past the busy timeout, unwritable, or no such recording."""
 
     exit_status = ExitStatus.STORE_ERROR
+
+
+class NoSuchCgroup(MemlensError):
+    """A memory cgroup that does not exist, or a root with no memory cgroup hierarchy."""
+
+    exit_status = ExitStatus.NO_SUCH_CGROUP
 
 
 class PagesUnavailable(MemlensError):

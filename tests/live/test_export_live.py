@@ -193,7 +193,7 @@ def test_bad_config_at_start_is_a_clear_error(tmp_path: Path) -> None:
         capture_output=True,
         cwd=REPO,
     )
-    assert run.returncode == 9
+    assert run.returncode == 10
     assert run.stderr.decode().count("\n") == 1
     assert f"{config}:1: group rule 1: cmdline: bad regex" in run.stderr.decode()
 
@@ -261,7 +261,7 @@ def test_listen_on_a_port_in_use_is_a_clear_error() -> None:
             cwd=REPO,
             timeout=TIMEOUT,
         )
-    assert run.returncode == 10
+    assert run.returncode == 11
     assert run.stderr.decode().count("\n") == 1 and "in use" in run.stderr.decode()
 
 

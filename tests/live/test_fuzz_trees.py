@@ -43,6 +43,11 @@ COMMANDS = [
     ["ipc", "--json", "-u", "-l"],
     ["shared", PIDS[0], PIDS[1]],
     ["layout", PIDS[0]],
+    ["cgroup"],
+    ["oom", "--json"],
+    ["oom", "-n", "3"],
+    ["placement", PIDS[0], "--maps"],
+    ["procrank"],
 ]
 
 MUTATIONS = ["truncate", "garbage", "huge-number", "symlink-out", "fifo", "delete", "directory"]

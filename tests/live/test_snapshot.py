@@ -211,7 +211,8 @@ def test_unpacked_snapshot_reads_the_same_as_the_archive(tmp_path: Path) -> None
     assert made.status == 0, made.stderr
     assert manifest_of(archive)["pids"] == sorted(wanted)
     folder = unpack(archive, tmp_path / "unpacked")
-    assert sorted(os.listdir(folder)) == ["manifest.json", "proc"]
+    # cgroup/ and sysfs/: memory cgroup files and /sys settings, captured with the live /proc
+    assert sorted(os.listdir(folder)) == ["cgroup", "manifest.json", "proc", "sysfs"]
     missing = str(max(wanted) + 1)  # not in the archive, whether it runs or not
     mixes = [[str(me)], [str(me), missing, *map(str, wanted[1:])], *([str(p)] for p in wanted[1:])]
     expected_errors = [f"memlens: process {missing}: no such process"]

@@ -27,6 +27,10 @@ COMMANDS = {
     "diff": "memlens.cli.diff",
     "watch": "memlens.cli.watch_command",
     "export": "memlens.cli.export",
+    "cgroup": "memlens.cli.cgroup",
+    "oom": "memlens.cli.oom",
+    "placement": "memlens.cli.placement",
+    "procrank": "memlens.cli.procrank",
 }
 
 

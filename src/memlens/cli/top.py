@@ -106,6 +106,7 @@ class _View:
             exe="exe" in needs or args.by == "program",
             cgroup="cgroup" in needs or args.by == "cgroup" or args.cgroup is not None,
             vmas="vmas" in needs,
+            oom="oom" in needs,
         )
 
 

@@ -122,6 +122,8 @@ class ProcessUsage(NamedTuple):
     referenced: int | None
     vmas: int | None
     cgroup: str | None
+    oom_score: int | None = None  # /proc/PID/oom_score (read only when asked for)
+    oom_score_adj: int | None = None
 
 
 class Unreadable(NamedTuple):

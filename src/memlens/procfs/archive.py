@@ -28,6 +28,13 @@ SNAPSHOT_FORMAT = "memlens-snapshot"
 SNAPSHOT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 PROC_PREFIX = "proc/"
+# The memory cgroup hierarchy's files (memlens cgroup), relative to the hierarchy's base: a
+# later addition, under its own prefix, so snapshots without it read as before.
+CGROUP_PREFIX = "cgroup/"
+# Files below /sys that memlens reads (THP and KSM settings, NUMA nodes online), relative to
+# /sys; likewise a later addition under its own prefix.
+SYSFS_PREFIX = "sysfs/"
+EXTRA_PREFIXES = (CGROUP_PREFIX, SYSFS_PREFIX)
 K = TypeVar("K")
 MAX_TOTAL = 2 << 30  # what an archive may expand to in memory, in all
 
@@ -217,6 +224,14 @@ class UnpackedSource(DirectorySource):
         proc = os.path.join(path, PROC_PREFIX)
         super().__init__(proc if os.path.isdir(proc) else path, contained=True)
         self.description = f"snapshot {path}"
+        self.extra: dict[str, DirectorySource] = {}  # prefix -> the files below it
+        for prefix in EXTRA_PREFIXES:
+            if os.path.isdir(os.path.join(path, prefix)):
+                extra = self.extra[prefix] = DirectorySource(
+                    os.path.join(path, prefix), contained=True
+                )
+                extra.is_live = False
+                extra.description = f"snapshot {path} {prefix}"
 
     is_live = False
 
@@ -240,6 +255,7 @@ class ArchiveSource(MemorySource):
     def __init__(self, path: str) -> None:
         super().__init__(f"snapshot {path}")
         self.path = path
+        self.extra: dict[str, MemorySource] = {}  # prefix -> the files below it
         self.expanded = 0
         manifest_raw: bytes | None = None
         try:
@@ -274,7 +290,7 @@ class ArchiveSource(MemorySource):
         if not member.isfile():
             return None
         name = member.name.removeprefix("./")  # archives repacked with "tar czf X ."
-        if name != MANIFEST_NAME and not name.startswith(PROC_PREFIX):
+        if name != MANIFEST_NAME and not name.startswith((PROC_PREFIX, *EXTRA_PREFIXES)):
             raise SnapshotError(f"{self.path}: unexpected member {name!r}")
         if member.size > MAX_FILE:
             raise SnapshotError(
@@ -293,6 +309,13 @@ class ArchiveSource(MemorySource):
         data = f.read()
         if name == MANIFEST_NAME:
             return data
+        for prefix in EXTRA_PREFIXES:
+            if name.startswith(prefix):
+                extra = self.extra.get(prefix)
+                if extra is None:
+                    extra = self.extra[prefix] = MemorySource(f"snapshot {self.path} {prefix}")
+                extra.add(name[len(prefix) :], data)
+                return None
         self.add(name[len(PROC_PREFIX) :], data)
         return None
 

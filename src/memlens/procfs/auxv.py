@@ -105,7 +105,8 @@ def parse_personality(data: bytes, path: str = "personality") -> int:
 def parse_sysctl_int(data: bytes) -> int | None:
     """A one-number sysctl file such as /proc/sys/kernel/randomize_va_space."""
     text = data.strip()
-    return int(text) if text.lstrip(b"-").isdigit() else None
+    # 20 digits at most (a long): a longer "number" is damage, which int() would refuse
+    return int(text) if text.lstrip(b"-").isdigit() and len(text) <= 21 else None
 
 
 def parse_syscall_sp(data: bytes) -> int | None:

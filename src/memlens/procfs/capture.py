@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from memlens.errors import AccessDenied, MemlensError, SnapshotError
-from memlens.procfs.archive import MANIFEST_NAME, PROC_PREFIX, Manifest
+from memlens.procfs.archive import (
+    CGROUP_PREFIX,
+    MANIFEST_NAME,
+    PROC_PREFIX,
+    SYSFS_PREFIX,
+    Manifest,
+)
 from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 
@@ -36,6 +42,10 @@ PID_FILES = (
     "auxv",
     "cgroup",
     "oom_score_adj",
+    "oom_score",
+    "numa_maps",
+    "ksm_stat",
+    "ksm_merging_pages",
     "personality",
 )
 PID_LINKS = ("exe", "cwd", "root", "ns/ipc", "ns/mnt", "ns/pid", "ns/user")
@@ -64,6 +74,7 @@ SYSTEM_FILES = (
     "sysvipc/shm",
     "sysvipc/msg",
     "sysvipc/sem",
+    "pressure/memory",
 )
 
 
@@ -132,7 +143,16 @@ def _capture_process(root: ProcRoot, pid: int, out: _Collected) -> str | None:
     return None
 
 
-def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> CaptureReport:
+def capture(
+    root: ProcRoot,
+    output: str,
+    pids: Iterable[int] | None = None,
+    cgroup_files: dict[str, bytes] | None = None,
+    sysfs_files: dict[str, bytes] | None = None,
+) -> CaptureReport:
+    """Write a snapshot of ``root`` (every process, or ``pids``) to ``output``, with the
+    memory cgroup files ``cgroup_files`` (procfs.cgroupfs.capture_files) and the /sys files
+    ``sysfs_files`` (procfs.sysfs.capture_files) when given."""
     report = CaptureReport()
     collected = _Collected()
     for rel in SYSTEM_FILES:
@@ -158,8 +178,10 @@ def capture(root: ProcRoot, output: str, pids: Iterable[int] | None = None) -> C
         users=_names(root, collected.files, users=True),
         groups=_names(root, collected.files, users=False),
     )
-    _write(output, manifest, collected.files)
+    extra = {CGROUP_PREFIX: cgroup_files or {}, SYSFS_PREFIX: sysfs_files or {}}
+    _write(output, manifest, collected.files, extra)
     report.files = len(collected.files) + len(collected.links)
+    report.files += sum(len(files) for files in extra.values())
     report.errors = len(collected.errors)
     return report
 
@@ -194,7 +216,9 @@ def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
     return found
 
 
-def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+def _write(
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
     """Write the archive so that nothing is lost at ``output``.
 
     A new or regular file is written beside it (O_EXCL: nothing is overwritten or followed),
@@ -222,25 +246,29 @@ def _write(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise SnapshotError(f"cannot write {output}: Is a directory")
     if st is not None and _is_stream(st.st_mode):
-        _write_stream(output, manifest, files)
+        _write_stream(output, manifest, files, extra)
         return
-    _write_replacing(output, manifest, files)
+    _write_replacing(output, manifest, files, extra)
 
 
 def _is_stream(mode: int) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def _write_stream(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+def _write_stream(
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
     try:
         fd = os.open(output, os.O_WRONLY | os.O_CLOEXEC)
         with os.fdopen(fd, "wb") as raw:
-            _pack(raw, manifest, files)
+            _pack(raw, manifest, files, extra)
     except OSError as exc:
         raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def _write_replacing(output: str, manifest: Manifest, files: dict[str, bytes]) -> None:
+def _write_replacing(
+    output: str, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
     directory = os.path.dirname(output) or "."
     base = os.path.basename(output)
     if not base:
@@ -251,7 +279,7 @@ def _write_replacing(output: str, manifest: Manifest, files: dict[str, bytes]) -
         raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as raw:
-            _pack(raw, manifest, files)
+            _pack(raw, manifest, files, extra)
             raw.flush()
             os.fsync(raw.fileno())
         os.rename(temp, output)
@@ -263,12 +291,19 @@ def _write_replacing(output: str, manifest: Manifest, files: dict[str, bytes]) -
         raise
 
 
-def _pack(raw: BinaryIO, manifest: Manifest, files: dict[str, bytes]) -> None:
+def _pack(
+    raw: BinaryIO, manifest: Manifest, files: dict[str, bytes], extra: dict[str, dict[str, bytes]]
+) -> None:
+    """The archive: the manifest, the /proc files under proc/, then each prefix's files
+    (cgroup/, sysfs/)."""
     mtime = int(manifest.capture_time)
     with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
         _add(tar, MANIFEST_NAME, json.dumps(manifest.to_json(), indent=1).encode(), mtime)
         for rel in sorted(files):
             _add(tar, PROC_PREFIX + rel, files[rel], mtime)
+        for prefix, more in extra.items():
+            for rel in sorted(more):
+                _add(tar, prefix + rel, more[rel], mtime)
 
 
 def _exclusive(directory: str, base: str) -> tuple[int, str]:

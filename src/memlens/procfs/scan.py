@@ -8,10 +8,11 @@ scan, and cheap figures come from status where they suffice.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ParseError, ReadError
 from memlens.models.maps import Rollup
 from memlens.models.process import ProcessUsage, Scan, Stat, Status, Unreadable
 from memlens.procfs.pid_parsers import command_line
@@ -28,6 +29,7 @@ class Want(NamedTuple):
     exe: bool = False  # --by program: the executable's path
     cgroup: bool = False  # --by cgroup, --cgroup
     vmas: bool = False  # the VMA count: maps
+    oom: bool = False  # oom_score and oom_score_adj
 
 
 EVERYTHING_CHEAP = Want()
@@ -131,7 +133,24 @@ def _usage(
         referenced=get("referenced"),
         vmas=len(proc.maps()) if want.vmas else None,
         cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
+        oom_score=_number(proc, "oom_score") if want.oom else None,
+        oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
     )
+
+
+def _number(proc: Process, name: str) -> int | None:
+    """A one-number file (oom_score); None where it is absent (a snapshot made before
+    memlens kept it)."""
+    try:
+        data = proc.read(name)
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        return int(data)
+    except ValueError:
+        raise ParseError(proc.root.shown(f"{proc.pid}/{name}"), 1, "not a number") from None
 
 
 def _none(name: str) -> None:

@@ -14,7 +14,7 @@ class TopColumn(NamedTuple):
     name: str
     title: str
     kind: str  # "size" (bytes), "count" or "text"
-    needs: str | None  # what the scan must read: "rollup", "exe", "cgroup", "vmas"
+    needs: str | None  # what the scan must read: "rollup", "exe", "cgroup", "vmas", "oom"
     help: str
 
 
@@ -54,6 +54,8 @@ PROCESS_COLUMNS = {
         _c("state", "S", "text", None, "state"),
         *_SHARED,
         _c("cgroup", "Cgroup", "text", "cgroup", "memory cgroup"),
+        _c("oom_score", "OOM", "count", "oom", "oom_score: the kernel's badness, 0-1333+"),
+        _c("oom_score_adj", "OOMAdj", "count", "oom", "oom_score_adj: -1000 (never) to 1000"),
         _c("program", "Program", "text", "exe", "executable's name"),
         _c("name", "Comm", "text", None, "command name (comm)"),
         _c("command", "Command", "text", None, "command line"),

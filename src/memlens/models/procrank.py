@@ -1,0 +1,37 @@
+"""Records of memlens procrank: per-process figures over one class of pages, as Android's
+procrank shows them. Sizes in bytes."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+CLASSES = {
+    "all": "every resident page",
+    "cached": "page cache: pages not backed by swap (procrank -c)",
+    "noncached": "anonymous and shmem pages, backed by swap (procrank -C)",
+    "ksm": "pages merged by KSM (procrank -k)",
+    "working": "the working set: pages accessed since the last reset (procrank -w, -W)",
+}
+
+
+class ProcrankRow(NamedTuple):
+    """One process: VSS (VmSize), and RSS, PSS and USS over its resident pages of the class
+    (PSS: each page divided by its map count, kpagecount; USS: pages mapped once); swap
+    (VmSwap) and SwapPss for the class "all" only (None otherwise)."""
+
+    pid: int
+    command: str
+    vss: int
+    rss: int
+    pss: int | None  # None for the working set: it needs a per-page accessed bit
+    uss: int | None
+    swap: int | None
+    swap_pss: int | None
+    oom_score_adj: int | None
+
+
+class ProcrankReport(NamedTuple):
+    page_class: str
+    rows: tuple[ProcrankRow, ...]
+    unreadable: tuple[tuple[int, str], ...]  # (pid, why)
+    notes: tuple[str, ...]

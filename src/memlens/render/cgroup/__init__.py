@@ -1,0 +1,1 @@
+"""Renderers of memlens cgroup: text (``text.py``) and JSON (``json.py``)."""

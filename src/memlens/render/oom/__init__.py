@@ -1,0 +1,1 @@
+"""Renderers of memlens oom: text (``text.py``) and JSON (``json.py``)."""

@@ -1,0 +1,1 @@
+"""Renderers of memlens placement: text (``text.py``) and JSON (``json.py``)."""

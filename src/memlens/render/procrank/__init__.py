@@ -1,0 +1,1 @@
+"""Renderers of memlens procrank: text in memlens's or procrank's format, and JSON."""
