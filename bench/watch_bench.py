@@ -162,8 +162,8 @@ def _rollup_reads(db: str, pid: int) -> int:
 
 
 def part_two(args: argparse.Namespace) -> dict[str, Any]:
+    from memlens.api.sampler import Sampler, Selection
     from memlens.procfs.root import ProcRoot
-    from memlens.sampler import Sampler, Selection
 
     try:
         from memlens.analysis.where import where_groups

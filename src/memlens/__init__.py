@@ -1,9 +1,11 @@
 """memlens: how Linux processes use memory, and why.
 
-The public API::
+The public API: the use case of every command (memlens.api), which the command line calls
+too, and the reader below them::
 
-    from memlens import ProcRoot
+    from memlens import ProcRoot, read_maps, inspect_ipc
     root = ProcRoot.live()            # or ProcRoot.open("/host/proc"), ProcRoot.open("snap.tar.gz")
+    report = read_maps(root, [1234])  # what memlens maps 1234 shows
     proc = root.process(1234)         # identity = pid + start time
     smaps = proc.smaps()              # SmapsTable: every VMA with every smaps field, in bytes
     rollup = proc.smaps_rollup()      # exact per-process totals
@@ -14,6 +16,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from memlens.analysis.groups import by_mapping, group
     from memlens.analysis.system import totals_from_scan, where_ram_went
+    from memlens.api.diff import compare
+    from memlens.api.ipc import inspect_ipc
+    from memlens.api.layout import read_layout
+    from memlens.api.maps import read_maps
+    from memlens.api.recordings import list_recordings, remove_recording, show_recording
+    from memlens.api.shared import descendants, shared, shared_between, shared_pages
+    from memlens.api.snapshot import snapshot
+    from memlens.api.top import TopQuery, Want, plan_top, scan, top
     from memlens.errors import (
         AccessDenied,
         ExitStatus,
@@ -24,13 +34,10 @@ if TYPE_CHECKING:
         SnapshotError,
         UsageError,
     )
-    from memlens.ipc import descendants, inspect_ipc, shared_between, shared_pages
     from memlens.models.maps import Mapping, MapsTable, Rollup, SmapsTable, VmArea
     from memlens.models.process import Stat, Statm, Status
     from memlens.procfs.process import Process
     from memlens.procfs.root import ProcRoot
-    from memlens.procfs.scan import Want, scan
-    from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 _HOMES = {
     "memlens.errors": (
@@ -47,11 +54,17 @@ _HOMES = {
     "memlens.models.process": ("Stat", "Statm", "Status"),
     "memlens.procfs.process": ("Process",),
     "memlens.procfs.root": ("ProcRoot",),
-    "memlens.procfs.scan": ("Want", "scan"),
+    "memlens.api.top": ("TopQuery", "Want", "plan_top", "scan", "top"),
     "memlens.analysis.groups": ("by_mapping", "group"),
     "memlens.analysis.system": ("totals_from_scan", "where_ram_went"),
     "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
-    "memlens.ipc": ("descendants", "inspect_ipc", "shared_between", "shared_pages"),
+    "memlens.api.maps": ("read_maps",),
+    "memlens.api.diff": ("compare",),
+    "memlens.api.recordings": ("list_recordings", "remove_recording", "show_recording"),
+    "memlens.api.layout": ("read_layout",),
+    "memlens.api.ipc": ("inspect_ipc",),
+    "memlens.api.shared": ("descendants", "shared", "shared_between", "shared_pages"),
+    "memlens.api.snapshot": ("snapshot",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -83,18 +96,29 @@ __all__ = [
     "Stat",
     "Statm",
     "Status",
+    "TopQuery",
     "UsageError",
     "VmArea",
     "Want",
     "by_mapping",
+    "compare",
     "descendants",
     "group",
     "inspect_ipc",
+    "list_recordings",
     "parse_meminfo",
     "parse_sysvipc_shm",
+    "plan_top",
+    "read_layout",
+    "read_maps",
+    "remove_recording",
     "scan",
+    "shared",
     "shared_between",
     "shared_pages",
+    "show_recording",
+    "snapshot",
+    "top",
     "totals_from_scan",
     "where_ram_went",
 ]

@@ -22,6 +22,7 @@ class ExitStatus(IntEnum):
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
 
 
 class MemlensError(Exception):

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from tests.live.test_fuzz_trees import MUTATIONS, SECRET, _damage
 
 from memlens.analysis.where import where_groups
+from memlens.api.sampler import Sampler, Selection
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import Sampler, Selection
 
 SOURCE = Path(__file__).parent.parent / "data" / "trees" / "sysv_memfd"
 PID_FILES = sorted(

@@ -91,7 +91,7 @@ def test_per_page_pss_rss_uss_agree_with_smaps_rollup() -> None:
     < 1024 bytes. RSS and USS (Private_*) are exact. Other processes of the machine change
     the map counts of shared library pages at any time, so a comparison counts only when
     smaps_rollup read the same before and after the scan."""
-    from memlens.ipc import shared_pages
+    from memlens.api.shared import shared_pages
 
     root = ProcRoot.live()
     regions = ("--anon", "8M:8M", "--shared-anon", "2M:2M", "--memfd", "1M:1M", "--fork", "1")

@@ -15,13 +15,13 @@ from collections.abc import Callable
 import pytest
 from tests.helpers import Workload, frozen
 
+from memlens.api.sampler import Sampler, Selection, Tick
 from memlens.errors import NoAddressSpace, NoSuchProcess
 from memlens.models.maps import SmapsTable
 from memlens.models.sample import WhereGroup
 from memlens.procfs.pid_parsers import parse_stat, parse_status
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import parse_rollup
-from memlens.sampler import Sampler, Selection, Tick
 
 MiB = 1 << 20
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from tests.helpers import Workload
 
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import Sampler, Selection
+from memlens.api.sampler import Sampler, Selection
 
 MiB = 1 << 20
 

@@ -19,9 +19,9 @@ from memlens.analysis.system import (
     totals_from_scan,
     where_ram_went,
 )
+from memlens.api.top import Want, scan
 from memlens.models.system import Meminfo
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.scan import Want, scan
 from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 MiB = 1 << 20

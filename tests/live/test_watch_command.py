@@ -92,7 +92,7 @@ _SAMPLE = """
 import json, sys, time
 sys.path.insert(0, {dir!r})
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import Sampler, Selection
+from memlens.api.sampler import Sampler, Selection
 with Sampler(ProcRoot.live(), Selection(pids=({pid},))) as sampler:
     for _ in range(6000):
         tick = sampler.poll()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from tests.unit.test_ipc_parsers import SHM
 
 from memlens.analysis import ipc
-from memlens.ipc import inspect_ipc
-from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile, Unreadable
+from memlens.api.ipc import inspect_ipc
+from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile
 from memlens.models.machine import Machine
+from memlens.models.process import Unreadable
 from memlens.models.system import ShmSegment
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.smaps_parser import parse_smaps
-from memlens.render.ipc_json import key_text, perms_text, shm_status
+from memlens.render.ipc.words import key_text, perms_text, shm_status
 
 NS, OTHER_NS = "ipc:[4026531839]", "ipc:[4026532999]"
 

@@ -18,6 +18,7 @@ from memlens.analysis.allocator import walk_chunks
 from memlens.analysis.anon import classify_anon
 from memlens.analysis.layout import build
 from memlens.analysis.roles import Role
+from memlens.api.layout import read_layout_sources
 from memlens.cli.env import Env
 from memlens.cli.main import main
 from memlens.models.layout import (
@@ -33,7 +34,6 @@ from memlens.models.layout import (
     ObjectFile,
 )
 from memlens.models.maps import VmArea
-from memlens.procfs.layout_reader import read_layout_sources
 from memlens.procfs.root import ProcRoot
 
 TREES = Path(__file__).resolve().parents[1] / "data" / "trees"

@@ -8,7 +8,7 @@ import pytest
 np = pytest.importorskip("numpy")
 
 from memlens.analysis.procrank import figures  # noqa: E402
-from memlens.procfs.kpageflags import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE  # noqa: E402
+from memlens.models.procrank import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE  # noqa: E402
 
 PAGE = 4096
 ANON, CACHE = 1 << KPF_SWAPBACKED, 0

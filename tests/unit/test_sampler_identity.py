@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from memlens.api.sampler import Sampler, Selection
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import Sampler, Selection
 
 TREE = Path(__file__).resolve().parents[1] / "data" / "trees" / "zombie"
 PID, START = 10049, 88792  # a stopped process; 10050 is its zombie child

@@ -7,9 +7,9 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 
+from memlens.api.top import Want, scan
 from memlens.models.machine import Machine
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.scan import Want, scan
 
 MACHINE = Machine(page_size=4096, clock_ticks=100, boot_time=1_700_000_000.0, kernel_release="6.1")
 KiB = 1024

@@ -18,9 +18,17 @@ import itertools
 from typing import NamedTuple
 
 from memlens.analysis.roles import Piece, Role
-from memlens.models.layout import PF_W, PF_X, Auxv, ElfImage, ElfSegment, ObjectFile
+from memlens.models.layout import (
+    AT_ENTRY,
+    AT_PHDR,
+    PF_W,
+    PF_X,
+    Auxv,
+    ElfImage,
+    ElfSegment,
+    ObjectFile,
+)
 from memlens.models.maps import VmArea
-from memlens.procfs.auxv import AT_ENTRY, AT_PHDR
 
 
 class ObjectPlace(NamedTuple):

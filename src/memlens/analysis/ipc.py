@@ -27,9 +27,9 @@ from memlens.models.ipc import (
     ProcessMaps,
     SemSet,
     ShmFile,
-    Unreadable,
 )
 from memlens.models.maps import SmapsTable
+from memlens.models.process import Unreadable
 from memlens.models.system import ShmSegment
 
 # Object kinds as reported (and as JSON section names use them).

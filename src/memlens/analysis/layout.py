@@ -18,10 +18,9 @@ from memlens.analysis.anon import classify_anon, heap_max_size, is_private_anon
 from memlens.analysis.layout_header import Header, build_header
 from memlens.analysis.mapkind import Kind, classify
 from memlens.analysis.roles import Piece, Role
-from memlens.models.layout import Auxv, LayoutSources, ObjectFile
+from memlens.models.layout import NEED_EXTRA, Auxv, LayoutSources, ObjectFile
 from memlens.models.maps import SmapsTable, VmArea
 from memlens.models.process import Stat
-from memlens.procfs.elf_parser import NEED_EXTRA, have_pyelftools
 
 MM_FIELDS = (
     "start_code", "end_code", "start_data", "end_data", "end_bss", "start_brk", "brk",
@@ -323,7 +322,7 @@ def _why_no_end_bss(src: LayoutSources, exe: elfmap.ObjectPlace | None) -> str:
         return "the executable's ELF file could not be read"
     if exe.obj.problem:
         return f"ELF headers not read: {exe.obj.problem}"
-    if not have_pyelftools():
+    if not src.elf_headers:
         return "needs the `elf` extra (pyelftools)"
     return "load bias unknown"
 
@@ -335,7 +334,7 @@ def _notes(src: LayoutSources, places: Sequence[elfmap.ObjectPlace]) -> tuple[st
             "snapshot: ELF files are not captured, so segments are named by permissions, "
             "without sections or the end of BSS"
         )
-    elif src.smaps is not None and not have_pyelftools():
+    elif src.smaps is not None and not src.elf_headers:
         notes.append(NEED_EXTRA)
     elif not src.snapshot:
         notes += [f"{p.obj.path}: {p.obj.problem}" for p in places if p.obj.problem]

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from memlens.models.layout import LayoutSources
+from memlens.models.layout import MACHINES, LayoutSources
 from memlens.models.maps import VmArea
-from memlens.procfs.elf_parser import MACHINES
 
 # include/uapi/linux/personality.h
 ADDR_NO_RANDOMIZE = 0x0040000

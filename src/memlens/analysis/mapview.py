@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from memlens.analysis.mapkind import MapName, classify_table
 from memlens.models.maps import Rollup, SmapsTable, snake_name
-from memlens.models.process import Stat
+from memlens.models.process import Failure, Stat
 
 
 class TotalSource(StrEnum):
@@ -91,3 +91,19 @@ def build(
     return ProcessMap(
         pid, start_time, command, stat, smaps, classify_table(smaps.maps), rollup, address_range
     )
+
+
+class MapsReport(NamedTuple):
+    """In the order asked for: the map of every process that could be read (a kernel thread
+    or a zombie too, after its failure: its map is empty), and a failure for every process
+    that could not be shown in full."""
+
+    results: tuple[ProcessMap | Failure, ...]
+
+    @property
+    def maps(self) -> list[ProcessMap]:
+        return [r for r in self.results if isinstance(r, ProcessMap)]
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [r for r in self.results if isinstance(r, Failure)]

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from memlens.procfs.kpageflags import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE
+from memlens.models.procrank import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE
 
 U64 = NDArray[np.uint64]
 PageClass = Literal["all", "cached", "noncached", "ksm", "working"]

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memlens.analysis import cgroup as analysis
+from memlens.api.top import Want, scan
 from memlens.errors import MemlensError, NoSuchCgroup, UsageError
 from memlens.models.cgroup import CgroupMemory, CgroupReport, CgroupView, MemberTotals
 from memlens.procfs.cgroup_parsers import memory_cgroup_of
 from memlens.procfs.cgroupfs import CgroupRoot, system_pressure
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.scan import Want, scan
 
 
 def inspect_cgroups(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 
 from memlens.analysis.system import ProcessTotals, where_ram_went
 from memlens.api.export_config import Config, Facts
+from memlens.api.sampler import Sampler, Selection
 from memlens.errors import MemlensError
 from memlens.models.export import (
     ROLLUP_KINDS,
@@ -35,7 +36,6 @@ from memlens.procfs.ipc_reader import dev_shm_dir, list_dev_shm
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
-from memlens.sampler import Sampler, Selection
 
 MAX_SERIES_POINTS = 600  # per group, whatever the window (the slope bins longer series anyway)
 ANALYSE_SHARE = 10  # a group's window is analysed again once 1/10 of its points are new

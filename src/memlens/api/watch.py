@@ -14,16 +14,17 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.api.command import check_runnable, end_command, start_command
+from memlens.api.sampler import WHERE_EVERY, Sampler, Selection, Tick
+from memlens.api.targets import describe
 from memlens.errors import MemlensError, NoMatchingProcess
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
 from memlens.models.watch import MemoryLimit, ProcessReport, Spacing, WatchReport, WhereCost
 from memlens.procfs.memory_limit import memory_limit
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import WHERE_EVERY, Sampler, Selection, Tick
 
 if TYPE_CHECKING:
     from memlens.api.heaptrack import Heaptrack
@@ -213,7 +214,7 @@ class Watch:
             self.recording = store.start(
                 invocation(opts),
                 opts.interval,
-                describe(opts),
+                describe(opts.selection, opts.command),
                 self.started,
                 os.uname().nodename,
                 self.root.machine.kernel_release,
@@ -247,7 +248,8 @@ class Watch:
             while True:
                 tick = self.step()
                 if n == 0 and not tick.started and not self.options.command:
-                    raise NoMatchingProcess(f"no process matches {describe(self.options)}")
+                    wanted = describe(self.options.selection)
+                    raise NoMatchingProcess(f"no process matches {wanted}")
                 on_tick(tick)
                 if self.live == 0 and (self.child is None or self.child.poll() is not None):
                     return "targets gone"  # (COMMAND's launcher may run with none yet)
@@ -280,7 +282,7 @@ class Watch:
             result = analyse(
                 series.samples,
                 where=series.where,
-                limit=_reachable(series.samples, limit),
+                limit=limit.reachable(series.samples) if limit else None,
                 limit_source=limit.source if limit else None,
             )
         except ModuleNotFoundError as exc:  # the watch extra (scipy, ruptures) is missing
@@ -361,16 +363,6 @@ class Watch:
         self.store.finish(self.recording, report.ended, verdicts)
 
 
-def _reachable(samples: Sequence[ProcessSample], limit: MemoryLimit | None) -> int | None:
-    """The value the process's memory may reach: what it holds now plus the headroom left
-    under its limit (the analysis measures PSS, else RSS where PSS was not read)."""
-    if limit is None:
-        return None
-    pss = next((s.pss for s in reversed(samples) if s.pss is not None), None)
-    now = pss if pss is not None else next((s.rss for s in reversed(samples) if s.rss), None)
-    return None if now is None else now + limit.headroom
-
-
 def _verdict_text(analysis: SeriesAnalysis) -> str:
     verdict = analysis.verdict
     return str(getattr(verdict, "value", verdict))
@@ -402,19 +394,4 @@ def invocation(options: WatchOptions) -> str:
     words = ["memlens", "watch", "--interval", f"{options.interval:g}"]
     if options.duration is not None:
         words += ["--duration", f"{options.duration:g}"]
-    return shlex.join(words) + " " + describe(options)
-
-
-def describe(options: WatchOptions) -> str:
-    """The target set in words, as the recording keeps it."""
-    sel = options.selection
-    parts = []
-    if sel.pids:
-        parts.append(("PID " if len(sel.pids) == 1 else "PIDs ") + " ".join(map(str, sel.pids)))
-    if sel.pattern is not None:
-        parts.append(f"-P {sel.pattern.pattern}")
-    if sel.uid is not None:
-        parts.append(f"-u {sel.uid}")
-    if options.command:
-        parts.append("-- " + shlex.join(options.command))
-    return " ".join(parts) or "nothing"
+    return shlex.join(words) + " " + describe(options.selection, options.command)

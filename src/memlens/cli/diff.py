@@ -44,7 +44,7 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.diff import compare
+    from memlens.api.diff import compare
     from memlens.render import diff_output
 
     if args.top < 1:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.analysis import ipc as kinds
+from memlens.api.ipc import inspect_ipc, kinds_of
 from memlens.cli.common import add_root_argument, open_root, parse_pid
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus
-from memlens.ipc import inspect_ipc
-from memlens.render import ipc_json, ipc_output
+from memlens.render.ipc import json as ipc_json
+from memlens.render.ipc import text as ipc_text
 from memlens.render.units import UNITS
 
 DESCRIPTION = """\
@@ -61,24 +61,14 @@ def sections(args: argparse.Namespace) -> frozenset[str]:
     return frozenset(chosen)
 
 
-def wanted_kinds(shown: frozenset[str]) -> frozenset[str]:
-    wanted = set(shown)
-    if "posix" in shown:
-        wanted.add(kinds.POSIX_SEM)
-    if "files" in shown:
-        wanted.add(kinds.FILE)
-    return frozenset(wanted)
-
-
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     ns_of = parse_pid(args.ns_of) if args.ns_of is not None else None
     root = open_root(args)
     shown = sections(args)
-    report = inspect_ipc(root, ns_of, wanted_kinds(shown), args.limits, args.usage)
+    report = inspect_ipc(root, ns_of, kinds_of(shown), args.limits, args.usage)
     if args.json:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
     size = UNITS["bytes" if args.bytes else "human"]
-    width = terminal_size().columns if env.stdout.isatty() else None
-    ipc_output.render(report, shown, size, root.machine.page_size, width, env.stdout)
+    ipc_text.render(report, shown, size, root.machine.page_size, env.width, env.stdout)
     return ExitStatus.OK

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid
@@ -51,42 +49,27 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.analysis.layout import build, fault_rates
-    from memlens.procfs.layout_reader import process_memory, read_layout_sources
+    from memlens.api.layout import read_layout
 
     pid = parse_pid(args.pid)
     if args.faults is not None and not 0 < args.faults <= 3600:
         raise UsageError(f"--faults {args.faults:g}: expected seconds between 0 and 3600")
-    root = open_root(args)
-    if args.faults is not None and root.manifest is not None:
-        raise UsageError("--faults measures a live process, not a snapshot")
-    proc = root.process(pid)
-    src = read_layout_sources(proc)
-    with process_memory(proc) as memory:
-        layout = build(src, memory)
-    if args.faults is not None:
-        before, t0 = proc.stat(), time.monotonic()
-        time.sleep(args.faults)
-        after, t1 = proc.stat(), time.monotonic()
-        layout = layout._replace(faults=fault_rates(before, after, round(t1 - t0, 3)))
-    _output(layout, args, env)
-    maps_hidden = next((h for h in src.hidden if h.what == "maps"), None)
-    if maps_hidden is None:
+    report = read_layout(open_root(args), pid, args.faults, env.clock, env.sleep)
+    _output(report.layout, args, env)
+    if report.failure is None:
         return ExitStatus.OK
-    env.error(
-        f"process {pid}: maps not readable: {maps_hidden.why}; showing what stat and status give"
-    )
-    return ExitStatus(maps_hidden.exit_status)
+    env.error(report.failure.message)
+    return report.failure.status
 
 
 def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
     if args.json:
-        from memlens.render import layout_json
+        from memlens.render.layout import json as layout_json
 
         layout_json.render(layout, env.stdout)
         return
     if args.svg:
-        from memlens.render import layout_svg
+        from memlens.render.layout import svg as layout_svg
 
         text = layout_svg.render(layout)
         if args.svg == "-":
@@ -99,9 +82,9 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
             raise MemlensError(f"cannot write {args.svg}: {exc.strerror or exc}") from None
         env.stderr.write(f"memlens: wrote {args.svg} ({len(layout.regions)} regions)\n")
         return
-    from memlens.render import layout_text
-    from memlens.render.layout_style import Palette
+    from memlens.render.layout import text as layout_text
+    from memlens.render.layout.style import Palette
 
-    color = not args.ascii and env.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = not args.ascii and env.colors
     opts = layout_text.Options(Palette(color, args.ascii), args.sections, args.auxv, args.explain)
     layout_text.render(layout, opts, env.stdout)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from types import ModuleType
 from typing import Any
 
 from memlens import __version__
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError
 
 # Subcommand -> module. Only the module of the command being run is imported (start-up time
@@ -34,20 +34,18 @@ COMMANDS = {
 }
 
 
-class _Formatter(argparse.HelpFormatter):
+def _formatter(width: int) -> Callable[..., argparse.HelpFormatter]:
     """argparse's help formatter, sized without importing shutil: argparse builds one for
     every add_argument, and shutil (with bz2 and lzma) is a tenth of memlens's start-up."""
 
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=terminal_size().columns - 2)
+    def make(*, prog: str) -> argparse.HelpFormatter:
+        return argparse.HelpFormatter(prog, width=width - 2)
+
+    return make
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns every exit status."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _ArgumentError(f"{self.prog}: {message}")
@@ -65,17 +63,31 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, width: int = 80) -> argparse.ArgumentParser:
+    formatter = _formatter(width)
     parser = _Parser(
         prog="memlens",
         description="How Linux processes use memory, and why.",
+        formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"memlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in COMMANDS.items():
         if only is None or name == only:
-            import_module(module).add_parser(sub, name)
+            import_module(module).add_parser(_SubParsers(sub, formatter), name)
     return parser
+
+
+class _SubParsers:
+    """The subparsers action, handing every subcommand's parser the same help formatter."""
+
+    def __init__(self, sub: Any, formatter: Callable[..., argparse.HelpFormatter]) -> None:
+        self.sub, self.formatter = sub, formatter
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("formatter_class", self.formatter)
+        parser: argparse.ArgumentParser = self.sub.add_parser(name, **kwargs)
+        return parser
 
 
 def _module(name: str) -> ModuleType:
@@ -85,7 +97,10 @@ def _module(name: str) -> ModuleType:
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_word(words) or ("top" if not words else None))
+    only = _command_word(words) or ("top" if not words else None)
+    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
+        only = ""  # the version alone: no subcommand's module is needed
+    parser = build_parser(only, env.terminal_size().columns)
     try:
         args = parser.parse_args(words)
     except _ArgumentError as exc:
@@ -102,7 +117,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         env.error("interrupted")
-        return 130
+        return ExitStatus.INTERRUPTED
 
 
 def entry() -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.analysis.mapview import AddressRange, ProcessMap, build
+from memlens.analysis.mapview import AddressRange, ProcessMap
+from memlens.api.maps import read_maps
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError, NoAddressSpace, UsageError
-from memlens.procfs.pid_parsers import command_line
-from memlens.procfs.root import ProcRoot
-from memlens.procfs.smaps_parser import smaps_from_maps
-from memlens.render import maps_json, pmap
+from memlens.errors import ExitStatus, UsageError
+from memlens.models.process import Failure
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.
@@ -62,21 +60,9 @@ def parse_range(text: str) -> AddressRange:
     return AddressRange(low, high)
 
 
-def read_process_map(
-    root: ProcRoot, pid: int, need_smaps: bool, address_range: AddressRange | None
-) -> ProcessMap:
-    proc = root.process(pid)
-    stat = proc.first_stat
-    command = command_line(proc.cmdline(), stat)
-    if need_smaps:
-        smaps = proc.smaps()
-        rollup = proc.smaps_rollup()
-    else:
-        smaps, rollup = smaps_from_maps(proc.maps()), None
-    return build(pid, proc.start_time, command, stat, smaps, rollup, address_range)
-
-
 def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
+    from memlens.render.maps import pmap
+
     opts = pmap.Options(quiet=args.quiet, full_path=args.show_path)
     if args.X:
         pmap.render_X(pm, opts, env.stdout, everything=args.X > 1)
@@ -91,29 +77,16 @@ def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = [parse_pid(text) for text in args.pids]
     address_range = parse_range(args.range) if args.range else None
-    root = open_root(args)
-    need_smaps = bool(args.X or args.extended or args.json)
-    status = ExitStatus.OK
-    done: list[ProcessMap] = []
-    errors: list[dict[str, Any]] = []
-    for pid in pids:
-        try:
-            pm = read_process_map(root, pid, need_smaps, address_range)
-        except MemlensError as exc:
-            env.error(str(exc))
-            errors.append({"pid": pid, "error": exc.exit_status.name.lower(), "message": str(exc)})
-            status = status or exc.exit_status
-            continue
-        if not pm.has_address_space:
-            what = "a kernel thread" if pm.stat.is_kernel_thread else "a zombie"
-            err = NoAddressSpace(pid, what)
-            env.error(str(err))
-            errors.append({"pid": pid, "error": err.exit_status.name.lower(), "message": str(err)})
-            status = status or err.exit_status
-        if args.json:
-            done.append(pm)
-        else:
-            _render(pm, args, env)
+    smaps = bool(args.X or args.extended or args.json)
+    report = read_maps(open_root(args), pids, smaps, address_range)
+    for result in report.results:
+        if isinstance(result, Failure):
+            env.error(result.message)
+        elif not args.json:
+            _render(result, args, env)
     if args.json:
-        maps_json.render(done, errors, env.stdout)
-    return status
+        from memlens.render.maps import json as maps_json  # json: only for --json
+
+        maps_json.render(report, env.stdout)
+    failures = report.failures
+    return failures[0].status if failures else ExitStatus.OK

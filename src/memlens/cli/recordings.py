@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
-from memlens.models.recording import Recording, RecordingInfo
-from memlens.models.series import SeriesAnalysis
+from memlens.models.recording import RecordingInfo
+
+if TYPE_CHECKING:
+    from memlens.api.recordings import ShownRecording
 
 DESCRIPTION = """\
 List the recordings memlens watch made (each watch is one recording: every sample of every
@@ -18,9 +19,6 @@ process it watched, where their memory was, how each series ended, and the final
 show one again (the analysis is re-run from the stored samples), export its samples as CSV or
 JSON, or remove it. The database is $XDG_DATA_HOME/memlens/recordings.db (else
 ~/.local/share/memlens/recordings.db) unless --db names another."""
-
-
-WATCH_EXTRA = ("scipy", "ruptures", "numpy")  # what the series analysis imports
 
 
 def _options(p: argparse.ArgumentParser, sub: bool) -> None:
@@ -65,32 +63,20 @@ def parse_id(text: str) -> int:
     return int(text)
 
 
-def db_path(args: argparse.Namespace) -> str:
-    from memlens.store import default_path
-
-    return str(args.db) if args.db is not None else default_path()
-
-
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.store import RecordingStore
+    from memlens.api import recordings as api
 
     rec = parse_id(args.id) if args.action is not None else None
-    path = db_path(args)
-    if args.action is None and args.db is None and not os.path.exists(path):
-        _list([], path, args, env)  # nothing recorded yet: say so, create nothing
-        return ExitStatus.OK
-    with RecordingStore.open(path, create=False) as store:
-        if rec is None:
-            _list(store.recordings(), path, args, env)
-        elif args.action == "rm":
-            info = store.info(rec)
-            store.delete(rec)
-            env.stdout.write(
-                f"removed recording {rec} ({info.targets} process"
-                f"{'' if info.targets == 1 else 'es'}, {info.samples} samples)\n"
-            )
-        else:
-            _show(store.load(rec), args, env)
+    if rec is None:
+        _list(api.list_recordings(args.db), api.database(args.db), args, env)
+    elif args.action == "rm":
+        info = api.remove_recording(rec, args.db)
+        env.stdout.write(
+            f"removed recording {rec} ({info.targets} process"
+            f"{'' if info.targets == 1 else 'es'}, {info.samples} samples)\n"
+        )
+    else:
+        _show(api.show_recording(rec, args.db, analyse=not args.csv), args, env)
     return ExitStatus.OK
 
 
@@ -105,26 +91,19 @@ def _list(infos: Sequence[RecordingInfo], path: str, args: argparse.Namespace, e
         out.list_text(infos, path, env.stdout)
 
 
-def _show(recording: Recording, args: argparse.Namespace, env: Env) -> None:
-    from memlens.analysis.recording import analysed, by_target
+def _show(shown: ShownRecording, args: argparse.Namespace, env: Env) -> None:
     from memlens.render import recordings_output as out
 
-    series = by_target(recording)
-    if args.csv:
-        out.show_csv(recording.info, series, env.stdout)
+    info, series = shown.recording.info, shown.series
+    if shown.analyses is None:
+        out.show_csv(info, series, env.stdout)
         return
-    analyses: Sequence[SeriesAnalysis | None]
-    try:
-        analyses = analysed(series)
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in WATCH_EXTRA:
-            raise
+    if shown.missing is not None:
         env.error(
-            f"the series analysis needs {exc.name} (pip install 'memlens[watch]'); "
+            f"the series analysis needs {shown.missing} (pip install 'memlens[watch]'); "
             "showing the stored verdicts only"
         )
-        analyses = [None] * len(series)
     if args.json:
-        out.show_json(recording.info, series, analyses, env.stdout)
+        out.show_json(info, series, shown.analyses, env.stdout)
     else:
-        out.show_text(recording.info, series, analyses, env.stdout)
+        out.show_text(info, series, shown.analyses, env.stdout)

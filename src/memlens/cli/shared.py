@@ -4,16 +4,13 @@ kpagecount, as root with numpy) or per mapping (smaps: anyone, for their own pro
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
+from memlens.api.shared import MAX_PAGES, shared
 from memlens.cli.common import add_root_argument, open_root, parse_pid, parse_pid_list
-from memlens.cli.env import Env, terminal_size
-from memlens.errors import ExitStatus, PagesUnavailable, UsageError
-from memlens.ipc import MAX_PAGES, descendants, shared_between, shared_pages
-from memlens.procfs.root import ProcRoot
-from memlens.render import shared_output
-from memlens.render.progress import ProgressBar
+from memlens.cli.env import Env
+from memlens.errors import ExitStatus
+from memlens.render.shared import mappings
 from memlens.render.units import UNITS
 
 DESCRIPTION = """\
@@ -50,50 +47,30 @@ def add_parser(sub: Any, name: str) -> None:
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = parse_pid_list(args.pids)
-    root = open_root(args)
-    if args.tree is not None:
-        pids += descendants(root, parse_pid(args.tree))
-    pids = sorted(set(pids))
-    if len(pids) < 2:
-        raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
-    size = UNITS["bytes" if args.bytes else "human"]
-    width = terminal_size().columns if env.stdout.isatty() else None
-    fallback = None
-    if not args.per_mapping:
-        try:
-            _per_page(args, env, root, pids, size, width)
-            return ExitStatus.OK
-        except PagesUnavailable as exc:
-            fallback = str(exc)
-            env.error(f"shared: per-page figures unavailable: {fallback}; per-mapping instead")
-    result = shared_between(root, pids)
-    if args.json:
-        shared_output.render_json(result, env.stdout, fallback)
-    else:
-        shared_output.render_text(result, size, width, env.stdout)
-    return ExitStatus.OK
-
-
-def _per_page(
-    args: argparse.Namespace,
-    env: Env,
-    root: ProcRoot,
-    pids: list[int],
-    size: Callable[[int], str],
-    width: int | None,
-) -> None:
-    bar = ProgressBar(env.stderr) if env.stderr.isatty() else None
+    tree = parse_pid(args.tree) if args.tree is not None else None
+    bar = None if args.per_mapping else env.progress()
     try:
-        result = shared_pages(root, pids, args.max_pages, bar)
+        report = shared(open_root(args), pids, tree, args.per_mapping, args.max_pages, bar)
     finally:
         if bar is not None:
             bar.close()
-    from memlens.render import shared_pages as render
+    size = UNITS["bytes" if args.bytes else "human"]
+    if report.pages is not None:
+        from memlens.render.shared import pages
 
+        if args.json:
+            pages.render_json(report.pages, env.stdout)
+        else:
+            pages.render_text(report.pages, size, env.width, env.stdout)
+        return ExitStatus.OK
+    assert report.mappings is not None
+    if report.fallback is not None:
+        env.error(f"shared: per-page figures unavailable: {report.fallback}; per-mapping instead")
     if args.json:
-        render.render_json(result, env.stdout)
+        mappings.render_json(report.mappings, env.stdout, report.fallback)
     else:
-        render.render_text(result, size, width, env.stdout)
+        mappings.render_text(report.mappings, size, env.width, env.stdout)
+    return ExitStatus.OK
 
 
 def _count(text: str) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from memlens.api.snapshot import script, snapshot
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, NoSuchCgroup, UsageError
-from memlens.procfs.root import ProcRoot
+from memlens.errors import ExitStatus, UsageError
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -44,53 +44,15 @@ def add_parser(sub: Any, name: str) -> None:
     add_root_argument(p)
 
 
-def _cgroup_files(args: argparse.Namespace, root: ProcRoot, env: Env) -> dict[str, bytes] | None:
-    """The memory cgroup files to keep: those below --cgroup-root; else those of a snapshot
-    being copied, or the live hierarchy when /proc is live (a machine without one is said,
-    not an error)."""
-    from memlens.procfs.cgroupfs import LIVE_PATH, CgroupRoot, capture_files
-
-    try:
-        if args.cgroup_root is not None:
-            return capture_files(CgroupRoot.open(args.cgroup_root))
-        if root.manifest is not None:
-            return capture_files(CgroupRoot.for_proc_root(root, None))
-        if root.is_live and args.proc_root == "/proc":
-            return capture_files(CgroupRoot.open(LIVE_PATH))
-    except NoSuchCgroup as exc:
-        if args.cgroup_root is not None:
-            raise
-        if root.manifest is None:
-            env.error(f"no cgroup files captured: {exc}")
-    return None
-
-
-def _sysfs_files(args: argparse.Namespace, root: ProcRoot) -> dict[str, bytes] | None:
-    """The /sys files memlens reads (THP, KSM, NUMA nodes): a snapshot's own when copying
-    one, the live /sys when /proc is live."""
-    from memlens.procfs.sysfs import SysRoot, capture_files
-
-    if root.manifest is None and not (root.is_live and args.proc_root == "/proc"):
-        return None
-    sysfs = SysRoot.for_proc_root(root)
-    return None if sysfs is None else capture_files(sysfs)
-
-
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if args.script:
-        from memlens.procfs.capture_script import capture_script
-
-        env.stdout.write(capture_script())
+        env.stdout.write(script())
         return ExitStatus.OK
     if args.output is None:
         raise UsageError("snapshot: -o/--output FILE.tar.gz is required (or --script)")
-    from memlens.procfs.capture import capture  # tarfile and friends: only this command
-
     pids = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
-    report = capture(
-        root, args.output, pids, _cgroup_files(args, root, env), _sysfs_files(args, root)
-    )
+    report = snapshot(root, args.output, pids, args.cgroup_root, env.error)
     if pids is not None:  # asked for by name: say what could not be had
         for pid, reason in report.skipped:
             env.error(f"process {pid}: not captured: {reason}")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import os
 import select
-import sys
 import termios
 import tty
 from collections.abc import Callable
 from typing import TextIO
 
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus
 
 CLEAR = "\x1b[H\x1b[2J"
@@ -21,7 +20,7 @@ def watch(draw: Callable[[TextIO], ExitStatus], interval: float, env: Env) -> Ex
     """Call ``draw`` into a buffer, show it, wait ``interval`` seconds or for a key."""
     if interval <= 0:
         interval = 0.1
-    keys = sys.stdin if sys.stdin.isatty() else None
+    keys = env.stdin if env.stdin_isatty else None
     saved = termios.tcgetattr(keys) if keys else None
     try:
         if keys:
@@ -30,7 +29,7 @@ def watch(draw: Callable[[TextIO], ExitStatus], interval: float, env: Env) -> Ex
             screen = io.StringIO()
             draw(screen)
             lines = screen.getvalue().splitlines()
-            height = terminal_size().lines if env.stdout.isatty() else len(lines)
+            height = env.terminal_size().lines if env.stdout_isatty else len(lines)
             env.stdout.write(CLEAR + "\n".join(lines[: max(height - 1, 1)]) + "\n")
             env.stdout.flush()
             if _quit_requested(keys, interval):

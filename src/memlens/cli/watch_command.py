@@ -14,15 +14,15 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from memlens.api.sampler import WHERE_EVERY, Selection
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, UsageError
 from memlens.procfs.root import ProcRoot
-from memlens.sampler import WHERE_EVERY, Selection
 
 if TYPE_CHECKING:
+    from memlens.api.sampler import Tick
     from memlens.api.watch import Watch
-    from memlens.sampler import Tick
 
 DESCRIPTION = """\
 Sample processes every --interval until --duration, q, Ctrl-C, or every target has exited: RSS
@@ -121,9 +121,9 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
     )
     db = None
     if not args.no_record:
-        from memlens.store import default_path
+        from memlens.api.recordings import database
 
-        db = args.db or default_path()
+        db = database(args.db)
     return WatchOptions(
         selection=selection,
         command=command,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from memlens.models.maps import MapsTable
+from memlens.models.process import Unreadable
 from memlens.models.system import ShmSegment
 
 
@@ -94,12 +95,6 @@ class ProcessMaps(NamedTuple):
     command: str
     ipc_ns: str | None
     maps: MapsTable
-
-
-class Unreadable(NamedTuple):
-    pid: int
-    command: str
-    reason: str
 
 
 class MapsScan(NamedTuple):

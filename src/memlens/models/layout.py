@@ -14,6 +14,54 @@ from memlens.models.process import Stat, Status
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
 
+# e_machine numbers memlens names (elf(5)).
+MACHINES = {3: "i386", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 40: "ARM"}
+NEED_EXTRA = (
+    "sections and the end of BSS need the ELF headers: "
+    "install memlens's `elf` extra (pip install 'memlens[elf]', which adds pyelftools)"
+)
+
+# include/uapi/linux/auxvec.h and arch/x86/include/uapi/asm/auxvec.h.
+AT_NAMES: dict[int, str] = {
+    0: "AT_NULL",
+    1: "AT_IGNORE",
+    2: "AT_EXECFD",
+    3: "AT_PHDR",
+    4: "AT_PHENT",
+    5: "AT_PHNUM",
+    6: "AT_PAGESZ",
+    7: "AT_BASE",
+    8: "AT_FLAGS",
+    9: "AT_ENTRY",
+    10: "AT_NOTELF",
+    11: "AT_UID",
+    12: "AT_EUID",
+    13: "AT_GID",
+    14: "AT_EGID",
+    15: "AT_PLATFORM",
+    16: "AT_HWCAP",
+    17: "AT_CLKTCK",
+    23: "AT_SECURE",
+    24: "AT_BASE_PLATFORM",
+    25: "AT_RANDOM",
+    26: "AT_HWCAP2",
+    27: "AT_RSEQ_FEATURE_SIZE",
+    28: "AT_RSEQ_ALIGN",
+    29: "AT_HWCAP3",
+    30: "AT_HWCAP4",
+    31: "AT_EXECFN",
+    32: "AT_SYSINFO",
+    33: "AT_SYSINFO_EHDR",
+    51: "AT_MINSIGSTKSZ",
+}
+AT_PHDR, AT_PAGESZ, AT_BASE, AT_ENTRY = 3, 6, 7, 9
+AT_RANDOM, AT_EXECFN, AT_SYSINFO, AT_SYSINFO_EHDR = 25, 31, 32, 33
+
+# Types whose value is an address in the process (shown in hex and placed on the layout).
+ADDRESS_TYPES = frozenset(
+    {AT_PHDR, AT_BASE, AT_ENTRY, 15, 24, AT_RANDOM, AT_EXECFN, AT_SYSINFO, AT_SYSINFO_EHDR}
+)
+
 
 class AuxEntry(NamedTuple):
     """One (a_type, a_val) pair of /proc/PID/auxv."""
@@ -141,3 +189,4 @@ class LayoutSources(NamedTuple):
     page_size: int
     snapshot: bool
     hidden: tuple[Hidden, ...]
+    elf_headers: bool  # whether ELF headers could be parsed here (pyelftools is importable)

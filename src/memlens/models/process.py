@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import NamedTuple
 
+from memlens.errors import ExitStatus
+
 PF_EXITING = 0x00000004  # include/linux/sched.h: set first thing in do_exit()
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
@@ -127,12 +129,22 @@ class ProcessUsage(NamedTuple):
 
 
 class Unreadable(NamedTuple):
-    """A process whose memory could not be read, and why; never shown as zeros."""
+    """A process whose memory could not be read, and why; never shown as zeros. ``user`` and
+    ``command`` are "?" where they could not be read either."""
 
     pid: int
     user: str
     command: str
     reason: str
+
+
+class Failure(NamedTuple):
+    """A process asked for by PID that could not be shown, and why (one line, and the exit
+    status the command line reports for it)."""
+
+    pid: int
+    status: ExitStatus
+    message: str
 
 
 class Scan(NamedTuple):

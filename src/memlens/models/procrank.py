@@ -13,6 +13,14 @@ CLASSES = {
     "working": "the working set: pages accessed since the last reset (procrank -w, -W)",
 }
 
+# include/uapi/linux/kernel-page-flags.h: bits of /proc/kpageflags
+KPF_REFERENCED = 2
+KPF_ANON = 12
+KPF_SWAPBACKED = 14
+KPF_KSM = 21
+KPF_THP = 22
+KPF_ZERO_PAGE = 24
+
 
 class ProcrankRow(NamedTuple):
     """One process: VSS (VmSize), and RSS, PSS and USS over its resident pages of the class

@@ -3,6 +3,7 @@ it cost; for the run, how it went. Sizes in bytes, times in seconds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
@@ -51,6 +52,13 @@ class MemoryLimit(NamedTuple):
     @property
     def headroom(self) -> int:
         return max(0, self.limit - self.usage)
+
+    def reachable(self, samples: Sequence[ProcessSample]) -> int | None:
+        """The value the process's memory may reach: what it holds now plus the headroom left
+        under the limit (the analysis measures PSS, else RSS where PSS was not read)."""
+        pss = next((s.pss for s in reversed(samples) if s.pss is not None), None)
+        now = pss if pss is not None else next((s.rss for s in reversed(samples) if s.rss), None)
+        return None if now is None else now + self.headroom
 
 
 class ProcessReport(NamedTuple):

@@ -211,7 +211,7 @@ def _sysvipc_ids(data: bytes, columns: tuple[str, ...]) -> set[int]:
     for line in lines[1:]:
         fields = line.split()
         for i in where:
-            if i < len(fields) and fields[i].isdigit():
+            if i < len(fields) and fields[i].isdigit() and len(fields[i]) <= 10:
                 found.add(int(fields[i]))
     return found
 

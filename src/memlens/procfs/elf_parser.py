@@ -11,11 +11,6 @@ from memlens.models.layout import ElfIdent, ElfImage, ElfSection, ElfSegment
 
 ELF_MAGIC = b"\x7fELF"
 IDENT_SIZE = 20  # e_ident (16 bytes), e_type (2), e_machine (2)
-MACHINES = {3: "i386", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 40: "ARM"}
-NEED_EXTRA = (
-    "sections and the end of BSS need the ELF headers: "
-    "install memlens's `elf` extra (pip install 'memlens[elf]', which adds pyelftools)"
-)
 
 
 def have_pyelftools() -> bool:

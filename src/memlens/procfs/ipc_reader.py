@@ -25,9 +25,9 @@ from memlens.models.ipc import (
     ProcessMaps,
     ShmFile,
     SysvTables,
-    Unreadable,
 )
 from memlens.models.maps import SmapsTable
+from memlens.models.process import Unreadable
 from memlens.procfs.ipc_parsers import (
     LIMIT_FILES,
     parse_ipc_limits,
@@ -229,14 +229,14 @@ def scan_maps(root: ProcRoot, pids: list[int] | None = None) -> MapsScan:
         except NoSuchProcess:
             continue
         except MemlensError as exc:
-            unreadable.append(Unreadable(pid, "?", str(exc)))
+            unreadable.append(Unreadable(pid, "?", "?", str(exc)))
             continue
         try:
             maps = proc.maps()
         except NoSuchProcess:
             continue
         except MemlensError as exc:
-            unreadable.append(Unreadable(pid, command, str(exc)))
+            unreadable.append(Unreadable(pid, "?", command, str(exc)))
             continue
         pairs = enumerate(zip(maps.perms, maps.path, strict=True))
         keep = [i for i, (perms, path) in pairs if _candidate(perms, path)]

@@ -13,13 +13,6 @@ from memlens.errors import AccessDenied, PagesUnavailable, ReadError
 from memlens.procfs.pagemap import Read
 from memlens.procfs.root import ProcRoot, translate
 
-KPF_REFERENCED = 2
-KPF_ANON = 12
-KPF_SWAPBACKED = 14
-KPF_KSM = 21
-KPF_THP = 22
-KPF_ZERO_PAGE = 24
-
 
 @contextmanager
 def kpageflags_of(root: ProcRoot) -> Iterator[Read]:

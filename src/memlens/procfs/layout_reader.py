@@ -1,14 +1,11 @@
-"""Reading what ``memlens layout`` needs of one process: smaps, auxv, personality, the ASLR
-sysctls, the threads' stack pointers, and the ELF files it has mapped.
+"""The reads of ``memlens layout`` beyond Process's own: the ASLR sysctls, the threads' stack
+pointers, the ELF files a process has mapped, and its memory (api/layout.py assembles them).
 
 ELF files are read through the process's own view, never by the path alone (the file at that
 path may have been replaced since it was mapped): /proc/PID/exe for the executable (it opens
 the very file that was executed, even deleted), /proc/PID/map_files/START-END (the mapped file
 itself; the kernel lets only CAP_SYS_ADMIN open it), else /proc/PID/root + path with the inode
 checked against the one maps shows. A snapshot holds no ELF files: the layout then says so.
-
-Reading fails softly here: what cannot be read is recorded in ``LayoutSources.hidden`` and the
-layout is built from the rest. Only a process that is gone ends the read (NoSuchProcess).
 """
 
 from __future__ import annotations
@@ -17,21 +14,19 @@ import errno
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from memlens.errors import (
     AccessDenied,
     MemlensError,
-    NoAddressSpace,
     NoSuchProcess,
     ParseError,
     ReadError,
 )
-from memlens.models.layout import Hidden, LayoutSources, ObjectFile
+from memlens.models.layout import ObjectFile
 from memlens.models.maps import SmapsTable
-from memlens.procfs.auxv import parse_auxv, parse_personality, parse_syscall_sp, parse_sysctl_int
+from memlens.procfs.auxv import parse_syscall_sp, parse_sysctl_int
 from memlens.procfs.elf_parser import IDENT_SIZE, have_pyelftools, parse_elf, parse_ident
-from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 
 # Symbols that give away an allocator linked into the executable (analysis.allocator).
@@ -39,76 +34,17 @@ ALLOCATOR_SYMBOLS = frozenset(
     {"mallocx", "je_malloc", "_rjem_malloc", "tc_malloc", "tc_new", "mi_malloc", "mi_free"}
 )
 DELETED = " (deleted)"
-T = TypeVar("T")
 
 
-def _why(exc: MemlensError) -> str:
-    if isinstance(exc, AccessDenied):
-        return "permission denied (needs ptrace access: run as the process's user or root)"
-    if isinstance(exc, ReadError) and "snapshot" in exc.path:
-        return "not in the snapshot"
-    return str(exc)
-
-
-def read_layout_sources(proc: Process) -> LayoutSources:
-    """Read everything ``layout`` shows about ``proc``; raises NoAddressSpace for a kernel
-    thread or a zombie, NoSuchProcess if it exits meanwhile."""
-    stat = proc.first_stat
-    if stat.is_kernel_thread or stat.is_zombie:
-        raise NoAddressSpace(proc.pid, "a kernel thread" if stat.is_kernel_thread else "a zombie")
-    hidden: list[Hidden] = []
-    root = proc.root
-    snapshot = root.manifest is not None
-
-    def attempt(what: str, read: Callable[[], T]) -> T | None:
-        try:
-            return read()
-        except (AccessDenied, ReadError, ParseError) as exc:
-            hidden.append(Hidden(what, _why(exc), exc.exit_status))
-            return None
-
-    command = command_line(attempt("cmdline", proc.cmdline) or (), stat)
-    status = attempt("status", proc.status)
-    smaps = attempt("maps", proc.smaps)
-    exe = attempt("exe", lambda: proc.readlink("exe"))
-    objects = _objects(proc, smaps, exe, snapshot) if smaps is not None else ()
-    exe_ident = next((o.ident for o in objects if o.is_executable and o.ident), None)
-    word = exe_ident.elf_class // 8 if exe_ident else None
-    auxv = attempt("auxv", lambda: parse_auxv(proc.read("auxv"), word, _shown(proc, "auxv")))
-    personality = attempt(
-        "personality", lambda: parse_personality(proc.read("personality"), "personality")
-    )
-    return LayoutSources(
-        pid=proc.pid,
-        command=command,
-        stat=stat,
-        status=status,
-        smaps=smaps,
-        auxv=auxv,
-        personality=personality,
-        randomize_va_space=_sysctl(proc, "sys/kernel/randomize_va_space"),
-        legacy_va_layout=_sysctl(proc, "sys/vm/legacy_va_layout"),
-        exe=exe,
-        objects=objects,
-        thread_sps=_thread_sps(proc),
-        page_size=root.machine.page_size,
-        snapshot=snapshot,
-        hidden=tuple(hidden),
-    )
-
-
-def _shown(proc: Process, name: str) -> str:
-    return f"{proc.root.description.rstrip('/')}/{proc.pid}/{name}"
-
-
-def _sysctl(proc: Process, rel: str) -> int | None:
+def sysctl(proc: Process, rel: str) -> int | None:
+    """A one-number sysctl (e.g. sys/kernel/randomize_va_space), None if unreadable."""
     try:
         return parse_sysctl_int(proc.root.read(rel))
     except MemlensError:
         return None
 
 
-def _thread_sps(proc: Process) -> tuple[tuple[int, int], ...]:
+def thread_sps(proc: Process) -> tuple[tuple[int, int], ...]:
     """(tid, stack pointer) of every thread but the main one that is blocked (the kernel
     shows the registers of a running thread as "running")."""
     try:
@@ -128,7 +64,7 @@ def _thread_sps(proc: Process) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _objects(
+def mapped_objects(
     proc: Process, smaps: SmapsTable, exe: str | None, snapshot: bool
 ) -> tuple[ObjectFile, ...]:
     """One ObjectFile per mapped regular file (VMAs of one file share device and inode)."""
@@ -160,20 +96,21 @@ def _read_object(
     parse: bool,
 ) -> ObjectFile:
     dev, inode, path = key
-    try:
-        with _open_object(proc, inode, path, first_vma, is_exe) as (stream, via):
-            ident = parse_ident(stream.read(IDENT_SIZE))
-            if ident is None or not parse:
-                return ObjectFile(path, dev, inode, is_exe, ident, None, None, via)
-            stream.seek(0)
-            symbols = ALLOCATOR_SYMBOLS if is_exe else frozenset()
-            try:
-                image = parse_elf(stream, path, symbols)
-            except ParseError as exc:
-                return ObjectFile(path, dev, inode, is_exe, ident, None, exc.message, via)
-            return ObjectFile(path, dev, inode, is_exe, ident, image, None, via)
-    except _Unreadable as exc:
-        return ObjectFile(path, dev, inode, is_exe, None, None, str(exc), None)
+    opened = _open_object(proc, inode, path, first_vma, is_exe)
+    if isinstance(opened, str):
+        return ObjectFile(path, dev, inode, is_exe, None, None, opened, None)
+    stream, via = opened
+    with stream:
+        ident = parse_ident(stream.read(IDENT_SIZE))
+        if ident is None or not parse:
+            return ObjectFile(path, dev, inode, is_exe, ident, None, None, via)
+        stream.seek(0)
+        symbols = ALLOCATOR_SYMBOLS if is_exe else frozenset()
+        try:
+            image = parse_elf(stream, path, symbols)
+        except ParseError as exc:
+            return ObjectFile(path, dev, inode, is_exe, ident, None, exc.message, via)
+        return ObjectFile(path, dev, inode, is_exe, ident, image, None, via)
 
 
 def _regular_file(path: str, device: str) -> bool:
@@ -184,10 +121,6 @@ def _regular_file(path: str, device: str) -> bool:
     return not (device.startswith("00:") and path.endswith(DELETED))
 
 
-class _Unreadable(Exception):
-    pass
-
-
 def _reason(exc: ReadError | AccessDenied) -> str:
     """The OS's words for why a file could not be opened ("Permission denied")."""
     if isinstance(exc, AccessDenied):
@@ -195,11 +128,11 @@ def _reason(exc: ReadError | AccessDenied) -> str:
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
-@contextmanager
 def _open_object(
     proc: Process, inode: int, path: str, first_vma: tuple[int, int], is_exe: bool
-) -> Iterator[tuple[BinaryIO, str]]:
-    """The mapped file itself, open for reading, and which way it was reached."""
+) -> tuple[BinaryIO, str] | str:
+    """The mapped file itself, open for reading (the caller closes it), and which way it was
+    reached; or why it could not be opened."""
     tried: list[str] = []
     routes = [("exe", "exe")] if is_exe else []
     routes.append(("map_files", f"map_files/{first_vma[0]:x}-{first_vma[1]:x}"))
@@ -213,13 +146,12 @@ def _open_object(
         except (ReadError, AccessDenied) as exc:
             tried.append(f"{via}: {_reason(exc)}")
             continue
-        with f:
-            if via == "root" and os.fstat(f.fileno()).st_ino != inode:
-                tried.append("root: the file at this path was replaced since it was mapped")
-                continue
-            yield f, via
-            return
-    raise _Unreadable("cannot open the mapped file (" + "; ".join(tried) + ")")
+        if via == "root" and os.fstat(f.fileno()).st_ino != inode:
+            f.close()
+            tried.append("root: the file at this path was replaced since it was mapped")
+            continue
+        return f, via
+    return "cannot open the mapped file (" + "; ".join(tried) + ")"
 
 
 @contextmanager

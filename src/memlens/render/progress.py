@@ -1,10 +1,10 @@
-"""A one-line progress bar on a terminal, for scans that take a while (memlens shared, page by
-page): nothing is drawn before ``delay`` seconds have passed, so quick scans print nothing,
-and the line is erased at the end."""
+"""The one progress reporter: a one-line bar on a terminal, for scans that take a while
+(memlens top over every process, memlens shared page by page): nothing is drawn before
+``delay`` seconds have passed, so quick scans print nothing, and the line is erased at the
+end. Commands get one from ``Env.progress()``, which gives none unless stderr is a terminal."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TextIO
 
@@ -17,9 +17,9 @@ class ProgressBar:
     def __init__(
         self,
         stream: TextIO,
+        clock: Callable[[], float],
         delay: float = 0.5,
         every: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream = stream
         self.delay, self.every, self.clock = delay, every, clock

@@ -30,3 +30,9 @@ def json_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return text
+
+
+def short(command: str, limit: int = 80) -> str:
+    """A command line fit for a table row (JSON has it whole), made safe."""
+    text = safe(command)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

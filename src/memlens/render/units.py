@@ -1,26 +1,44 @@
-"""How sizes are written: human (1024-based, one decimal), kB, or bytes."""
+"""How memlens writes sizes, for the whole tool: one scaling (1024-based), the unit styles
+the commands offer (human, kB, bytes) and the IEC style of ``memlens layout``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-_SUFFIXES = ("K", "M", "G", "T", "P")
+Size = Callable[[int], str]  # a size in bytes -> its text
+
+SHORT_UNITS = ("", "K", "M", "G", "T", "P")  # top, ipc, shared: "1.5G"
+IEC_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")  # layout: "1.5 GiB"
 
 
-def human(n: int) -> str:
-    """1024-based with one decimal: 4096 -> "4.0K", 1610612736 -> "1.5G"; 0 -> "0"."""
-    if n == 0:
-        return "0"
-    value = n / 1024
-    for suffix in _SUFFIXES:
-        if abs(value) < 1024 or suffix == _SUFFIXES[-1]:
-            return f"{value:.1f}{suffix}"
+def scaled(size: int, units: tuple[str, ...], least: int = 0) -> tuple[float, str]:
+    """``n`` bytes divided by 1024 until it is below 1024 (or the largest unit is reached),
+    at least ``least`` times, and the unit it is then in."""
+    value, unit = float(size), 0
+    while unit < least or (abs(value) >= 1024 and unit < len(units) - 1):
         value /= 1024
-    raise AssertionError("unreachable")
+        unit += 1
+    return value, units[unit]
 
 
-def kb(n: int) -> str:
-    return str(n >> 10) if n % 1024 == 0 else f"{n / 1024:.1f}"
+def human(size: int) -> str:
+    """1024-based with one decimal: 4096 -> "4.0K", 1610612736 -> "1.5G"; 0 -> "0"."""
+    if size == 0:
+        return "0"
+    value, unit = scaled(size, SHORT_UNITS, least=1)
+    return f"{value:.1f}{unit}"
 
 
-UNITS: dict[str, Callable[[int], str]] = {"human": human, "kb": kb, "bytes": str}
+def iec(size: int) -> str:
+    """1024-based with the IEC unit: 4096 -> "4 KiB", 45964719620096 -> "41.8 TiB"."""
+    value, unit = scaled(size, IEC_UNITS)
+    if unit == IEC_UNITS[0] or value == int(value):
+        return f"{int(value)} {unit}"
+    return f"{value:.1f} {unit}"
+
+
+def kb(size: int) -> str:
+    return str(size >> 10) if size % 1024 == 0 else f"{size / 1024:.1f}"
+
+
+UNITS: dict[str, Size] = {"human": human, "kb": kb, "bytes": str}

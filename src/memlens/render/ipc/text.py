@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
 from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
-from memlens.render.ipc_json import Owner, key_text, owner_of, perms_text, shm_status
+from memlens.render.ipc.words import Owner, key_text, owner_of, perms_text, shm_status
 from memlens.render.table import Column, layout
-from memlens.render.text import safe
-
-Size = Callable[[int], str]
+from memlens.render.text import safe, short
+from memlens.render.units import Size
 
 NOTES = """\
 RSS counts every resident page a process maps; PSS divides each page among the processes
 mapping it, so the PSS of all mappers adds up to the object's mapped resident memory.
 smaps calls a page "Private" when one process maps it (not MAP_PRIVATE), and counts shmem
 pages as dirty even when they were only read."""
-
-
-def short(command: str, limit: int = 80) -> str:
-    """A command line fit for a table row (JSON has it whole)."""
-    text = safe(command)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def when(seconds: int) -> str:
@@ -149,14 +142,15 @@ def limits_section(lim: IpcLimits, page_size: int) -> str:
     ]) + "\n"  # fmt: skip
 
 
-def usage_section(u: Usage) -> str:
+def usage_section(usage: Usage) -> str:
     return (
         "IPC usage\n"
-        f"  shared memory: {u.shm_segments} segments, {u.shm_pages_allocated} pages allocated, "
-        f"{u.shm_pages_resident} resident, {u.shm_pages_swapped} swapped\n"
-        f"  message queues: {u.msg_queues} queues, {u.msg_headers} messages, "
-        f"{u.msg_bytes} bytes\n"
-        f"  semaphores: {u.sem_sets} sets, {u.sem_semaphores} semaphores\n"
+        f"  shared memory: {usage.shm_segments} segments, "
+        f"{usage.shm_pages_allocated} pages allocated, "
+        f"{usage.shm_pages_resident} resident, {usage.shm_pages_swapped} swapped\n"
+        f"  message queues: {usage.msg_queues} queues, {usage.msg_headers} messages, "
+        f"{usage.msg_bytes} bytes\n"
+        f"  semaphores: {usage.sem_sets} sets, {usage.sem_semaphores} semaphores\n"
     )
 
 

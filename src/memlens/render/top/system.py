@@ -10,12 +10,20 @@ from memlens.render.table import Column, layout
 from memlens.render.units import UNITS, human
 
 
-def breakdown_table(b: SystemBreakdown, units: str, width: int | None) -> str:
+def breakdown_table(breakdown: SystemBreakdown, units: str, width: int | None) -> str:
     rows = [
-        [p.name, p.group, UNITS[units](p.bytes), f"{100 * p.bytes / b.mem_total:5.1f}%", p.note]
-        for p in b.parts
+        [
+            p.name,
+            p.group,
+            UNITS[units](p.bytes),
+            f"{100 * p.bytes / breakdown.mem_total:5.1f}%",
+            p.note,
+        ]
+        for p in breakdown.parts
     ]
-    rows.append(["MemTotal", "", UNITS[units](b.mem_total), "100.0%", "the parts add up to this"])
+    rows.append(
+        ["MemTotal", "", UNITS[units](breakdown.mem_total), "100.0%", "the parts add up to this"]
+    )
     cols = [
         Column("Part", False),
         Column("Group", False),
@@ -24,9 +32,9 @@ def breakdown_table(b: SystemBreakdown, units: str, width: int | None) -> str:
         Column("What it is", False),
     ]
     text = layout(cols, rows, width)
-    if b.orphan_segments:
+    if breakdown.orphan_segments:
         text += "\nSysV segments attached by no process but holding memory:\n"
-        for s in b.orphan_segments:
+        for s in breakdown.orphan_segments:
             text += (
                 f"  key 0x{s.key & 0xFFFFFFFF:08x} shmid {s.shmid} owner uid {s.uid}: "
                 f"{human(s.rss or 0)} resident of {human(s.size)} (creator pid {s.cpid})\n"
@@ -34,10 +42,10 @@ def breakdown_table(b: SystemBreakdown, units: str, width: int | None) -> str:
     return text
 
 
-def summary_line(b: SystemBreakdown) -> str:
+def summary_line(breakdown: SystemBreakdown) -> str:
     """One line for top's footer."""
     by_group: dict[str, int] = {}
-    for p in b.parts:
+    for p in breakdown.parts:
         by_group[p.group] = by_group.get(p.group, 0) + p.bytes
     processes = by_group.get(system.GROUP_PROCESSES, 0)
     no_process = by_group.get(system.GROUP_NO_PROCESS, 0)
@@ -45,15 +53,15 @@ def summary_line(b: SystemBreakdown) -> str:
     free = by_group.get(system.GROUP_FREE, 0)
     unexplained = by_group.get(system.GROUP_UNEXPLAINED, 0)
     return (
-        f"RAM {human(b.mem_total)}: processes {human(processes)}, cache and memory of no "
+        f"RAM {human(breakdown.mem_total)}: processes {human(processes)}, cache and memory of no "
         f"process {human(no_process)}, kernel {human(kernel)}, free {human(free)}, "
         f"unexplained {human(unexplained)} (memlens top --system)\n"
     )
 
 
-def breakdown_json(b: SystemBreakdown) -> dict[str, Any]:
+def breakdown_json(breakdown: SystemBreakdown) -> dict[str, Any]:
     return {
-        "mem_total": b.mem_total,
-        "parts": [p._asdict() for p in b.parts],
-        "orphan_segments": [s._asdict() for s in b.orphan_segments],
+        "mem_total": breakdown.mem_total,
+        "parts": [p._asdict() for p in breakdown.parts],
+        "orphan_segments": [s._asdict() for s in breakdown.orphan_segments],
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from memlens.analysis.mapview import ProcessMap
+from memlens.analysis.mapview import MapsReport, ProcessMap
 from memlens.models.maps import snake_name
 from memlens.render.text import json_text
 
@@ -56,9 +56,12 @@ def process_doc(pm: ProcessMap) -> dict[str, Any]:
     }
 
 
-def render(processes: list[ProcessMap], errors: list[dict[str, Any]], out: TextIO) -> None:
-    doc: dict[str, Any] = {"processes": [process_doc(pm) for pm in processes]}
-    if errors:
-        doc["errors"] = errors
+def render(report: MapsReport, out: TextIO) -> None:
+    doc: dict[str, Any] = {"processes": [process_doc(pm) for pm in report.maps]}
+    if report.failures:
+        doc["errors"] = [
+            {"pid": f.pid, "error": f.status.name.lower(), "message": f.message}
+            for f in report.failures
+        ]
     json.dump(doc, out, indent=1)
     out.write("\n")

@@ -9,11 +9,12 @@ from typing import NamedTuple, TextIO
 from memlens.analysis.layout import MM_FIELDS, Layout, Region
 from memlens.analysis.layout_header import ASLR_LEVELS, Header, personality_flags
 from memlens.analysis.roles import Role
-from memlens.procfs.auxv import ADDRESS_TYPES
-from memlens.render.layout_explain import sentences
-from memlens.render.layout_picture import picture
-from memlens.render.layout_style import ROLE_NAMES, Palette, describe, iec
+from memlens.models.layout import ADDRESS_TYPES
+from memlens.render.layout.explain import sentences
+from memlens.render.layout.picture import picture
+from memlens.render.layout.style import ROLE_NAMES, Palette, describe
 from memlens.render.text import safe
+from memlens.render.units import iec
 
 
 class Options(NamedTuple):

@@ -1,6 +1,6 @@
-"""The Python API of ``memlens diff``: read two moments and compare them.
+"""``memlens diff``: read two moments and compare them.
 
-from memlens.diff import compare
+from memlens.api.diff import compare
 report = compare("before.tar.gz", "after.tar.gz")       # snapshots, directories, /proc
 report = compare("3@start", "3@+30s", db="rec.db")        # moments of a recording
 """

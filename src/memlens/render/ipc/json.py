@@ -4,38 +4,12 @@ the epoch, 0 meaning never), keys and perms as ipcs/lsipc print them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from memlens.analysis.ipc import IpcReport, Mapper, SharedObject, ShmReport, Usage
 from memlens.models.ipc import IpcLimits, MsgQueue, SemSet
-from memlens.models.system import SHM_DEST, SHM_LOCKED
+from memlens.render.ipc.words import Owner, key_text, owner_of, perms_text, shm_status
 from memlens.render.text import json_text
-
-Owner = Callable[[int], str]  # uid -> the user name to show (from the report)
-
-
-def owner_of(report: IpcReport) -> Owner:
-    """Names of the owners' uids as the machine that was read knows them (the number as text
-    where it has none), as ipcs shows owners."""
-    return lambda uid: report.owners.get(uid, str(uid))
-
-
-def perms_text(mode: int) -> str:
-    """ "rw-r-----": the permission bits as lsipc prints them (ipcs -m prints the octal)."""
-    bits = "rwxrwxrwx"
-    return "".join(ch if mode & (0o400 >> i) else "-" for i, ch in enumerate(bits))
-
-
-def key_text(key: int) -> str:
-    """The key in hex, as ipcs prints a key_t (a negative key as its 32-bit pattern)."""
-    return f"0x{key & 0xFFFFFFFF:08x}"
-
-
-def shm_status(perms: int) -> str | None:
-    """lsipc's STATUS: "dest" after IPC_RMID while attached, "locked" after SHM_LOCK."""
-    words = [w for bit, w in ((SHM_DEST, "dest"), (SHM_LOCKED, "locked")) if perms & bit]
-    return ",".join(words) or None
 
 
 def _common(key: int, ident: int, uid: int, perms: int, owner: Owner) -> dict[str, Any]:
@@ -47,39 +21,42 @@ def _mapper(m: Mapper) -> dict[str, Any]:
             "rss": m.rss, "pss": m.pss, "swap": m.swap}  # fmt: skip
 
 
-def shm(r: ShmReport, owner: Owner) -> dict[str, Any]:
-    s = r.segment
+def shm(report: ShmReport, owner: Owner) -> dict[str, Any]:
+    s = report.segment
     return _common(s.key, s.shmid, s.uid, s.perms, owner) | {
         "size": s.size, "nattch": s.nattch, "status": shm_status(s.perms),
         "cpid": s.cpid, "lpid": s.lpid, "uid": s.uid, "gid": s.gid, "cuid": s.cuid,
         "cgid": s.cgid, "atime": s.atime, "dtime": s.dtime, "ctime": s.ctime,
-        "rss": s.rss, "swap": s.swap, "orphan": r.orphan,
-        "attachers": [_mapper(a) for a in r.attachers], "unnamed_attaches": r.unnamed_attaches,
+        "rss": s.rss, "swap": s.swap, "orphan": report.orphan,
+        "attachers": [_mapper(a) for a in report.attachers],
+        "unnamed_attaches": report.unnamed_attaches,
     }  # fmt: skip
 
 
-def msg(q: MsgQueue, owner: Owner) -> dict[str, Any]:
-    return _common(q.key, q.msqid, q.uid, q.perms, owner) | {
-        "used_bytes": q.cbytes, "messages": q.qnum, "lspid": q.lspid, "lrpid": q.lrpid,
-        "uid": q.uid, "gid": q.gid, "cuid": q.cuid, "cgid": q.cgid,
-        "stime": q.stime, "rtime": q.rtime, "ctime": q.ctime,
+def msg(queue: MsgQueue, owner: Owner) -> dict[str, Any]:
+    return _common(queue.key, queue.msqid, queue.uid, queue.perms, owner) | {
+        "used_bytes": queue.cbytes, "messages": queue.qnum,
+        "lspid": queue.lspid, "lrpid": queue.lrpid,
+        "uid": queue.uid, "gid": queue.gid, "cuid": queue.cuid, "cgid": queue.cgid,
+        "stime": queue.stime, "rtime": queue.rtime, "ctime": queue.ctime,
     }  # fmt: skip
 
 
-def sem(s: SemSet, owner: Owner) -> dict[str, Any]:
-    return _common(s.key, s.semid, s.uid, s.perms, owner) | {
-        "nsems": s.nsems, "uid": s.uid, "gid": s.gid, "cuid": s.cuid, "cgid": s.cgid,
-        "otime": s.otime, "ctime": s.ctime,
+def sem(sem_set: SemSet, owner: Owner) -> dict[str, Any]:
+    return _common(sem_set.key, sem_set.semid, sem_set.uid, sem_set.perms, owner) | {
+        "nsems": sem_set.nsems, "uid": sem_set.uid, "gid": sem_set.gid,
+        "cuid": sem_set.cuid, "cgid": sem_set.cgid,
+        "otime": sem_set.otime, "ctime": sem_set.ctime,
     }  # fmt: skip
 
 
-def shared(o: SharedObject, owner: Owner) -> dict[str, Any]:
+def shared(obj: SharedObject, owner: Owner) -> dict[str, Any]:
     return {
-        "kind": o.kind, "name": json_text(o.name), "device": o.device, "inode": o.inode,
-        "deleted": o.deleted, "size": o.size,
-        "owner": None if o.uid is None else owner(o.uid),
-        "perms": None if o.mode is None else perms_text(o.mode),
-        "resident": o.resident, "mappers": [_mapper(m) for m in o.mappers],
+        "kind": obj.kind, "name": json_text(obj.name), "device": obj.device, "inode": obj.inode,
+        "deleted": obj.deleted, "size": obj.size,
+        "owner": None if obj.uid is None else owner(obj.uid),
+        "perms": None if obj.mode is None else perms_text(obj.mode),
+        "resident": obj.resident, "mappers": [_mapper(m) for m in obj.mappers],
     }  # fmt: skip
 
 

@@ -9,9 +9,10 @@ from xml.sax.saxutils import escape
 
 from memlens.analysis.layout import Layout, Region
 from memlens.analysis.roles import ELF_ROLES, Role
-from memlens.render.layout_picture import vma_figures
-from memlens.render.layout_style import ROLE_NAMES, ROLE_STYLE, describe, height, iec
+from memlens.render.layout.picture import vma_figures
+from memlens.render.layout.style import ROLE_NAMES, ROLE_STYLE, describe, height
 from memlens.render.text import safe
+from memlens.render.units import iec
 
 LINE = 15  # pixels per text line of the text picture
 BOX_X, BOX_W = 150, 190

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from memlens.analysis.top import Row, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
-from memlens.render.top_columns import Row, TopColumn, value
 from memlens.render.units import UNITS, human
+
+TOTALLED = ("vss", "rss", "pss", "pss_anon", "pss_file", "pss_shmem", "uss", "swap", "swap_pss")
 
 
 def cell(row: Row, col: TopColumn, units: str) -> str:
@@ -102,8 +104,37 @@ def write_csv(rows: Sequence[Row], columns: Sequence[TopColumn], units: str, out
         writer.writerow(cells)
 
 
-def process_json(p: ProcessUsage) -> dict[str, Any]:
-    doc: dict[str, Any] = p._asdict()
+def report_json(report: TopReport) -> dict[str, Any]:
+    """The document of ``memlens top --json``: the rows, what could not be read, and the
+    totals of the processes shown (None where any of them is unknown)."""
+    doc: dict[str, Any] = {"time": report.scan.time}
+    if report.by:
+        doc["by"] = report.by
+        doc["groups"] = [_group_json(r) for r in report.rows]
+    else:
+        doc["processes"] = [process_json(p) for p in report.rows]  # type: ignore[arg-type]
+    doc["unreadable"] = [u._asdict() for u in report.scan.unreadable]
+    doc["totals"] = _totals(report.shown)
+    return doc
+
+
+def _group_json(row: Row) -> dict[str, Any]:
+    doc = row._asdict()
+    values = doc.pop("values")
+    doc.update(values)
+    return doc
+
+
+def _totals(shown: Sequence[ProcessUsage]) -> dict[str, int | None]:
+    totals: dict[str, int | None] = {"processes": len(shown)}
+    for field in TOTALLED:
+        values = [getattr(p, field) for p in shown]
+        totals[field] = None if None in values else sum(values)
+    return totals
+
+
+def process_json(process: ProcessUsage) -> dict[str, Any]:
+    doc: dict[str, Any] = process._asdict()
     for key in ("user", "command", "name", "program", "program_key", "cgroup"):
         if isinstance(doc[key], str):
             doc[key] = json_text(doc[key])

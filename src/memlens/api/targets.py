@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.errors import MemlensError, NoAddressSpace
@@ -164,3 +166,18 @@ def _exe(proc: Process) -> str | None:
 
 def _base(program: str) -> str:
     return program.rsplit("/", 1)[-1]
+
+
+def describe(selection: Selection, command: Sequence[str] = ()) -> str:
+    """The target set in words, as a recording keeps it."""
+    parts = []
+    if selection.pids:
+        pids = " ".join(map(str, selection.pids))
+        parts.append(("PID " if len(selection.pids) == 1 else "PIDs ") + pids)
+    if selection.pattern is not None:
+        parts.append(f"-P {selection.pattern.pattern}")
+    if selection.uid is not None:
+        parts.append(f"-u {selection.uid}")
+    if command:
+        parts.append("-- " + shlex.join(command))
+    return " ".join(parts) or "nothing"

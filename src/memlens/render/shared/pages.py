@@ -4,17 +4,15 @@ pairwise matrix, what each pair shares and what the scan cost."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from memlens.render.ipc_output import short
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
+from memlens.render.text import json_text, safe, short
+from memlens.render.units import Size
 
 if TYPE_CHECKING:
     from memlens.analysis.pages import PageSharing, ScanCost, SharedPart
 
-Size = Callable[[int], str]
 TOP = 10  # objects shown per pair in text (JSON has them all)
 
 METHOD = "Method: per page, from /proc/PID/pagemap and /proc/kpagecount (the procrank method)"
@@ -38,28 +36,28 @@ def cost_line(cost: ScanCost) -> str:
     )
 
 
-def render_text(s: PageSharing, size: Size, width: int | None, out: TextIO) -> None:
-    pids = [p.pid for p in s.processes]
-    out.write(f"{METHOD}\n{cost_line(s.cost)}\n\nProcesses\n")
+def render_text(sharing: PageSharing, size: Size, width: int | None, out: TextIO) -> None:
+    pids = [p.pid for p in sharing.processes]
+    out.write(f"{METHOD}\n{cost_line(sharing.cost)}\n\nProcesses\n")
     cols = [Column(t, True) for t in ("PID", "RSS", "PSS", "USS", "Shared")]
     rows = [
         [str(p.pid), size(p.rss), size(p.pss), size(p.uss), size(p.shared_listed), short(p.command)]
-        for p in s.processes
+        for p in sharing.processes
     ]
     out.write(layout([*cols, Column("Command", False)], rows, width))
-    out.write(f"Together they map {size(s.together)} of distinct frames (RAM).\n")
+    out.write(f"Together they map {size(sharing.together)} of distinct frames (RAM).\n")
     out.write("\nShared between each pair (exact: the frames both map)\n")
     head = [Column("PID", True)] + [Column(str(pid), True) for pid in pids]
     matrix = []
     for a in pids:
         cells = [str(a)]
         for b in pids:
-            pair = s.pairs.get((min(a, b), max(a, b)))
+            pair = sharing.pairs.get((min(a, b), max(a, b)))
             cells.append("-" if pair is None else size(pair.shared))
         matrix.append(cells)
     out.write(layout(head, matrix, width))
     out.write("\nWhat each pair shares\n")
-    for (a, b), pair in sorted(s.pairs.items()):
+    for (a, b), pair in sorted(sharing.pairs.items()):
         out.write(f"{a} and {b}: {size(pair.shared)}\n")
         if pair.parts:
             _parts(pair.parts, b, size, width, out)
@@ -82,15 +80,15 @@ def _object(p: SharedPart, pid_b: int) -> str:
     return f"{safe(p.name_a)} (in {pid_b}: {safe(p.name_b)})"
 
 
-def document(s: PageSharing) -> dict[str, Any]:
+def document(sharing: PageSharing) -> dict[str, Any]:
     return {
         "method": "pages",
         "processes": [
             {"pid": p.pid, "command": json_text(p.command), "rss": p.rss, "pss": p.pss,
              "uss": p.uss, "shared_with_listed": p.shared_listed}
-            for p in s.processes
+            for p in sharing.processes
         ],
-        "together": s.together,
+        "together": sharing.together,
         "pairs": [
             {
                 "pids": [a, b],
@@ -101,12 +99,12 @@ def document(s: PageSharing) -> dict[str, Any]:
                     for p in pair.parts
                 ],
             }
-            for (a, b), pair in sorted(s.pairs.items())
+            for (a, b), pair in sorted(sharing.pairs.items())
         ],
-        "cost": s.cost._asdict(),
+        "cost": sharing.cost._asdict(),
     }  # fmt: skip
 
 
-def render_json(s: PageSharing, out: TextIO) -> None:
-    json.dump(document(s), out, indent=1)
+def render_json(sharing: PageSharing, out: TextIO) -> None:
+    json.dump(document(sharing), out, indent=1)
     out.write("\n")

@@ -1,27 +1,22 @@
-"""Python API of ``memlens ipc`` and ``memlens shared``: every shared memory and IPC object
-of an IPC namespace and the processes that map each one; what a set of processes share.
+"""``memlens shared``: what a set of processes share, per mapping (smaps: anyone, for their
+own processes) or page by page (pagemap + kpagecount: root, with numpy).
 
-    from memlens import ProcRoot
-    from memlens.ipc import inspect_ipc
-    report = inspect_ipc(ProcRoot.live())
-    for r in report.shm:
-        print(r.segment.shmid, r.orphan, [(a.pid, a.pss) for a in r.attachers])
+    from memlens import ProcRoot, shared_between
+    sharing = shared_between(ProcRoot.live(), [1234, 1235])
 
-Cost: one maps read per process, smaps only for processes that map something reported.
+Cost: smaps once per process; page by page, also its pagemap over the VMAs with resident pages
+and one kpagecount entry per distinct frame.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from memlens.analysis import ipc
-from memlens.analysis.ipc import IpcReport
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
-from memlens.errors import NoSuchProcess, PagesUnavailable
-from memlens.models.ipc import MapsScan
-from memlens.procfs import ipc_reader, pagemap
+from memlens.errors import NoSuchProcess, PagesUnavailable, UsageError
+from memlens.procfs import pagemap
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
 
@@ -34,56 +29,38 @@ MAX_PAGES = 1 << 26
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 NO_NUMPY = "numpy is not installed (pip install 'memlens[pages]')"
 
-ALL_KINDS = frozenset(
-    {ipc.SYSV, ipc.MSG, ipc.SEM, ipc.POSIX, ipc.POSIX_SEM, ipc.MEMFD, ipc.SHARED_ANON}
-)  # shared file mappings (ipc.FILE) only when asked for: every process has some
+
+class SharedReport(NamedTuple):
+    """What the processes share: page by page when that could be read, else per mapping, with
+    the reason the per-page figures could not be had."""
+
+    pids: tuple[int, ...]
+    pages: PageSharing | None
+    mappings: Sharing | None
+    fallback: str | None  # why per-page figures are unavailable (None: not tried, or had)
 
 
-def inspect_ipc(
+def shared(
     root: ProcRoot,
-    ns_of: int | None = None,
-    kinds: frozenset[str] = ALL_KINDS,
-    limits: bool = False,
-    usage: bool = False,
-) -> IpcReport:
-    """The objects of ``kinds`` in the IPC namespace of process ``ns_of`` (memlens's own if
-    None; another one needs CAP_SYS_ADMIN) and the processes that map them."""
-    with ipc_reader.entered_namespace(root, ns_of) as namespace:
-        before = ipc_reader.read_sysv(root)
-        lims = ipc_reader.read_limits(root) if limits else None
-    shm_dir = ipc_reader.dev_shm_dir(root, ns_of)
-    posix_wanted = bool(kinds & {ipc.POSIX, ipc.POSIX_SEM})
-    files = ipc_reader.list_dev_shm(root, shm_dir) if shm_dir and posix_wanted else ()
-    mapped = kinds - {ipc.MSG, ipc.SEM}
-    scan = ipc_reader.scan_maps(root) if mapped else MapsScan((), ())
-    found = {p.pid: ipc.hits(p, namespace, kinds) for p in scan.processes}
-    smaps = {
-        p.pid: ipc_reader.read_smaps(root, p.pid, p.start_time)
-        for p in scan.processes
-        if found[p.pid]
-    }
-    objects = ipc.collect_mappers(scan, found, smaps)
-    with ipc_reader.entered_namespace(root, ns_of):
-        after = ipc_reader.read_sysv(root)  # nattch and rss now, after the maps were read
-    still = {s.shmid for s in after.shm}
-    vanished = tuple(s.shmid for s in before.shm if s.shmid not in still)
-    uids = {s.uid for s in after.shm} | {q.uid for q in after.msg} | {s.uid for s in after.sem}
-    uids |= {f.uid for f in files}
-    return IpcReport(
-        namespace=namespace,
-        shm=ipc.sysv_reports(after.shm, objects) if ipc.SYSV in kinds else (),
-        msg=after.msg if ipc.MSG in kinds else (),
-        sem=after.sem if ipc.SEM in kinds else (),
-        posix=ipc.posix_objects(files, objects) if posix_wanted else (),
-        memfd=ipc.mapped_objects(ipc.MEMFD, objects),
-        shared_anon=ipc.mapped_objects(ipc.SHARED_ANON, objects),
-        files=ipc.mapped_objects(ipc.FILE, objects),
-        unreadable=scan.unreadable,
-        vanished=vanished,
-        limits=lims,
-        usage=ipc.usage(after.shm, after.msg, after.sem, root.machine.page_size) if usage else None,
-        owners={uid: root.user_name(uid) for uid in sorted(uids)},
-    )
+    pids: Sequence[int],
+    tree: int | None = None,
+    per_mapping: bool = False,
+    max_pages: int = MAX_PAGES,
+    progress: Progress | None = None,
+) -> SharedReport:
+    """What ``pids`` (and ``tree`` with all its descendants) share: page by page unless
+    ``per_mapping`` or the per-page figures cannot be had, then per mapping."""
+    wanted = list(pids) + (descendants(root, tree) if tree is not None else [])
+    chosen = tuple(sorted(set(wanted)))
+    if len(chosen) < 2:
+        raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
+    fallback = None
+    if not per_mapping:
+        try:
+            return SharedReport(chosen, shared_pages(root, chosen, max_pages, progress), None, None)
+        except PagesUnavailable as exc:
+            fallback = str(exc)
+    return SharedReport(chosen, None, shared_between(root, chosen), fallback)
 
 
 def descendants(root: ProcRoot, pid: int) -> list[int]:

@@ -2,7 +2,7 @@
 (``memlens watch``, the Prometheus exporter, the dashboard).
 
 It holds what must persist between intervals (one ``Process`` handle per target, pinned to its
-/proc/PID directory; the target finder of ``memlens.targets``, which remembers the pids it has
+/proc/PID directory; the target finder of ``memlens.api.targets``, which remembers the pids it has
 looked at; when each costly read of each target is next due) and, at each ``poll()``, reads
 only what this interval needs:
 
@@ -25,6 +25,7 @@ import errno
 import time
 from collections.abc import Callable
 
+from memlens.api.targets import Finder, Selection
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ParseError, ReadError
 from memlens.models.maps import Rollup, SmapsTable
 from memlens.models.sample import (
@@ -39,9 +40,8 @@ from memlens.models.watch import Spacing, Tick, WhereCost
 from memlens.procfs.clear_refs import clear_referenced
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters
+from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters, vm_rss
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
-from memlens.targets import Finder, Selection
 
 __all__ = ["Sampler", "Selection", "Spacing", "Tick", "WhereCost"]
 
@@ -312,7 +312,7 @@ class Sampler:
             return False
         if now - tracked.last_read >= self.large_every:
             return False
-        return _vm_rss(status) > self.large_rss
+        return vm_rss(status) > self.large_rss
 
     def _vmas(self, tracked: _Tracked) -> int | None:
         """Lines of maps if due: as often as smaps at most (``where_every`` polls), and less
@@ -394,15 +394,6 @@ def _gone(proc: Process, target: Target) -> str:
     if stat.start_time != target.start_time:
         return "exited"
     return "zombie" if stat.is_zombie else "alive"
-
-
-def _vm_rss(status: bytes) -> int:
-    """VmRSS of a status file, in bytes (0 if none): only this line, for every poll."""
-    at = status.find(b"VmRSS:")
-    if at < 0:
-        return 0
-    value = status[at + 6 : status.find(b"kB", at)].strip()
-    return int(value) << 10 if value.isdigit() else 0
 
 
 def _file(path: str) -> str:

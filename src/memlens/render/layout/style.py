@@ -1,5 +1,5 @@
-"""How ``memlens layout`` writes sizes, colours and box-drawing characters, shared by its text
-and SVG renderers."""
+"""How ``memlens layout`` draws: colours and box-drawing characters per role, log-scale heights,
+shared by its text and SVG renderers (sizes are ``render.units.iec``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import NamedTuple
 from memlens.analysis.layout import Region
 from memlens.analysis.roles import ELF_ROLES, Role
 from memlens.render.text import safe
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 # ANSI SGR colour per role (pwndbg's scheme where it has one: code red, stack yellow, heap
 # blue, writable data purple) and the SVG fill for the same role.
@@ -54,17 +52,6 @@ ROLE_NAMES: dict[Role, str] = {
     Role.VSYSCALL: "vsyscall",
     Role.PSEUDO: "kernel-named",
 }
-
-
-def iec(n: int) -> str:
-    """1024-based with the IEC unit: 4096 -> "4 KiB", 45964719620096 -> "41.8 TiB"."""
-    value, unit = float(n), 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024
-        unit += 1
-    if unit == 0 or value == int(value):
-        return f"{int(value)} {_UNITS[unit]}"
-    return f"{value:.1f} {_UNITS[unit]}"
 
 
 def height(size: int, page: int, tallest: int = 6) -> int:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from memlens.analysis.sharing import Sharing
-from memlens.render.ipc_output import short
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
-
-Size = Callable[[int], str]
+from memlens.render.text import json_text, safe, short
+from memlens.render.units import Size
 
 EXPLAIN = """\
 Shared = Shared_Clean + Shared_Dirty of smaps: resident pages mapped more than once, by any
@@ -25,17 +22,17 @@ of their Shared figures; smaps cannot say with whom a page is shared."""
 METHOD = "Method: per mapping, from smaps (the matrix is an upper bound)"
 
 
-def render_text(s: Sharing, size: Size, width: int | None, out: TextIO) -> None:
-    pids = [p.pid for p in s.processes]
+def render_text(sharing: Sharing, size: Size, width: int | None, out: TextIO) -> None:
+    pids = [p.pid for p in sharing.processes]
     out.write(f"{METHOD}\n\nProcesses\n")
     out.write(layout(
         [Column("PID", True), Column("Command", False)],
-        [[str(p.pid), short(p.command)] for p in s.processes], width,
+        [[str(p.pid), short(p.command)] for p in sharing.processes], width,
     ))  # fmt: skip
     cols = [Column("Object", False), Column("What", False)]
     cols += [Column(f"{pid} Shared/Private", True) for pid in pids]
     rows = []
-    for m in s.mappings:
+    for m in sharing.mappings:
         row = [safe(m.name), m.what]
         for pid in pids:
             share = m.per_process.get(pid)
@@ -50,17 +47,17 @@ def render_text(s: Sharing, size: Size, width: int | None, out: TextIO) -> None:
         cells = [str(a)]
         for b in pids:
             key = (min(a, b), max(a, b))
-            cells.append("-" if a == b else size(s.pairs.get(key, 0)))
+            cells.append("-" if a == b else size(sharing.pairs.get(key, 0)))
         matrix.append(cells)
     out.write(layout(head, matrix, width))
     out.write("\n" + EXPLAIN + "\n")
 
 
-def document(s: Sharing, fallback: str | None = None) -> dict[str, Any]:
+def document(sharing: Sharing, fallback: str | None = None) -> dict[str, Any]:
     """``fallback``: why the per-page method, wanted, could not be used."""
     doc = {
         "method": "smaps",
-        "processes": [{"pid": p.pid, "command": json_text(p.command)} for p in s.processes],
+        "processes": [{"pid": p.pid, "command": json_text(p.command)} for p in sharing.processes],
         "mappings": [
             {
                 "name": json_text(m.name),
@@ -71,15 +68,17 @@ def document(s: Sharing, fallback: str | None = None) -> dict[str, Any]:
                     for pid, v in sorted(m.per_process.items())
                 ],
             }
-            for m in s.mappings
+            for m in sharing.mappings
         ],
-        "pairs": [{"pids": [a, b], "shared_at_most": n} for (a, b), n in sorted(s.pairs.items())],
+        "pairs": [
+            {"pids": [a, b], "shared_at_most": n} for (a, b), n in sorted(sharing.pairs.items())
+        ],
     }  # fmt: skip
     if fallback is not None:
         doc["fallback"] = fallback
     return doc
 
 
-def render_json(s: Sharing, out: TextIO, fallback: str | None = None) -> None:
-    json.dump(document(s, fallback), out, indent=1)
+def render_json(sharing: Sharing, out: TextIO, fallback: str | None = None) -> None:
+    json.dump(document(sharing, fallback), out, indent=1)
     out.write("\n")

@@ -8,8 +8,9 @@ from collections.abc import Iterator, Sequence
 
 from memlens.analysis.layout import Layout, Region
 from memlens.analysis.roles import ELF_ROLES, Role
-from memlens.render.layout_style import Palette, describe, height, iec
+from memlens.render.layout.style import Palette, describe, height
 from memlens.render.text import safe
+from memlens.render.units import iec
 
 BAR = 10  # inner width of a box
 ADDR = 16  # width of the address column

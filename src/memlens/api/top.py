@@ -1,0 +1,349 @@
+"""``memlens top``: who holds the RAM, one row per process or per group, from one scan.
+
+    from memlens import ProcRoot, TopQuery, plan_top, top
+    root = ProcRoot.live()
+    report = top(root, plan_top(root, TopQuery(by="program")))
+    for row in report.rows:
+        print(row.name, row.get("pss"))
+
+Cost: stat, status and cmdline per process; smaps_rollup (which walks page tables) only when a
+column, the sort, a grouping or --system needs PSS; exe, cgroup or maps only when asked for.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from memlens.analysis.groups import by_mapping, group
+from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
+from memlens.analysis.top import (
+    PROCESS_COLUMNS,
+    Row,
+    TopColumn,
+    TopReport,
+    columns_for,
+    ordered,
+    selected,
+)
+from memlens.errors import (
+    AccessDenied,
+    ExitStatus,
+    MemlensError,
+    NoSuchProcess,
+    ParseError,
+    ReadError,
+    UsageError,
+)
+from memlens.models.maps import Rollup, SmapsTable
+from memlens.models.process import Failure, ProcessUsage, Scan, Stat, Status, Unreadable
+from memlens.procfs.pid_parsers import command_line
+from memlens.procfs.process import Process
+from memlens.procfs.root import ProcRoot
+from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class TopQuery(NamedTuple):
+    """What to show: the options of ``memlens top``, as text, validated by ``plan_top``."""
+
+    by: str | None = None  # "program", "user", "cgroup", "mapping"; None: processes
+    columns: tuple[str, ...] | None = None  # None: the default columns for ``by``
+    sort: str | None = None  # a column; None: pss if read, else rss, else vss
+    reverse: bool = False
+    first: int | None = None  # only the first N rows
+    match: str | None = None  # a regular expression the command line must match
+    user: str | None = None  # a user name or uid
+    pids: tuple[int, ...] | None = None
+    cgroup: str | None = None  # this cgroup and those below it
+    system: bool = False  # where the machine's RAM went
+    summary: bool = False  # also the RAM breakdown when every process's PSS is read
+
+
+class TopPlan(NamedTuple):
+    """A validated query and what the scan must read for it."""
+
+    query: TopQuery
+    columns: tuple[TopColumn, ...]
+    sort: TopColumn
+    want: Want
+    match: re.Pattern[str] | None
+    uid: int | None
+
+
+def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
+    """Check ``query`` before anything is read (UsageError with the reason) and work out
+    which costly files the scan needs."""
+    registry, default = columns_for(query.by)
+    columns = tuple(_column(registry, n) for n in (query.columns or default))
+    sort = _column(registry, query.sort) if query.sort else None
+    match = _regex(query.match) if query.match else None
+    uid = _uid(root, query.user) if query.user else None
+    if query.first is not None and query.first < 1:
+        raise UsageError("--top needs a positive number")
+    if query.system and query.by:
+        raise UsageError("--system shows the whole machine: no --by, no --csv")
+    if query.system and query.pids is not None:
+        raise UsageError("--system accounts for every process: no -p")
+    base = PROCESS_COLUMNS if query.by != "mapping" else {}
+    needs = {c.needs for c in columns if c.name in base}
+    if sort is not None and sort.name in base:
+        needs.add(base[sort.name].needs)
+    want = Want(
+        rollup="rollup" in needs or query.by is not None or query.system,
+        exe="exe" in needs or query.by == "program",
+        cgroup="cgroup" in needs or query.by == "cgroup" or query.cgroup is not None,
+        vmas="vmas" in needs,
+        oom="oom" in needs,
+    )
+    if sort is None:
+        found = registry.get("pss") if want.rollup else None
+        sort = found or registry.get("rss") or registry["vss"]
+    return TopPlan(query, columns, sort, want, match, uid)
+
+
+def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopReport:
+    """One scan of every process (or the PIDs asked for), selected, grouped and ordered as
+    planned; with the breakdown of the machine's RAM when every process's PSS was read."""
+    q = plan.query
+    result = scan(root, plan.want, q.pids, progress)
+    failures = _missing(result, q.pids)
+    rows: tuple[Row, ...] = ()
+    breakdown = None
+    if q.system or (q.summary and plan.want.rollup and q.pids is None):
+        breakdown = _breakdown(root, result)
+    if q.system:
+        shown = result.processes
+    else:
+        shown = tuple(p for p in result.processes if selected(p, plan.uid, plan.match, q.cgroup))
+        grouped: tuple[Row, ...]
+        if q.by == "mapping":
+            grouped = by_mapping(_smaps_of(root, shown))
+        elif q.by:
+            grouped = group(shown, q.by)
+        else:
+            grouped = shown
+        rows = tuple(ordered(grouped, plan.sort, q.reverse, q.first))
+    return TopReport(result, shown, q.by, rows, plan.columns, failures, breakdown)
+
+
+class Want(NamedTuple):
+    """Which costly files a scan reads besides stat, status and cmdline."""
+
+    rollup: bool = True  # PSS, USS, SwapPss, ...: smaps_rollup
+    exe: bool = False  # --by program: the executable's path
+    cgroup: bool = False  # --by cgroup, --cgroup
+    vmas: bool = False  # the VMA count: maps
+    oom: bool = False  # oom_score and oom_score_adj
+
+
+# The default: status figures and smaps_rollup's (PSS, USS, SwapPss), what plain ``memlens top``
+# shows. smaps_rollup is the costly read.
+WITH_ROLLUP = Want()
+
+
+def scan(
+    root: ProcRoot,
+    want: Want = WITH_ROLLUP,
+    pids: Iterable[int] | None = None,
+    progress: Progress | None = None,
+) -> Scan:
+    """Read every process (or ``pids``) once: stat, status, cmdline, and what ``want`` adds.
+    Processes that exit meanwhile are left out; those that cannot be read are listed in
+    ``unreadable`` with the reason. smaps_rollup walks the target's page tables under its mmap
+    lock (about 20 ms per GiB of RSS), so it is read only when wanted."""
+    users = root.user_name
+    wanted = sorted(set(pids)) if pids is not None else root.pids()
+    found: list[ProcessUsage] = []
+    unreadable: list[Unreadable] = []
+    kernel_threads = zombies = 0
+    for n, pid in enumerate(wanted, start=1):
+        if progress is not None:
+            progress("processes", n, len(wanted))
+        try:
+            proc = root.process(pid)
+            stat = proc.first_stat
+            if stat.is_kernel_thread:
+                kernel_threads += 1
+                continue
+            if stat.is_zombie:
+                zombies += 1
+                continue
+            status = proc.status()
+            if status.tgid != pid:
+                continue  # a thread ID (readable though not listed): its process is its tgid
+            command = command_line(proc.cmdline(), stat)
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+            continue
+        try:
+            found.append(_usage(proc, stat, status, command, users, want))
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
+    return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
+
+
+def _reason(exc: MemlensError) -> str:
+    if isinstance(exc, AccessDenied):
+        return f"permission denied reading {exc.path.rsplit('/', 1)[-1]}"
+    return str(exc)
+
+
+def _usage(
+    proc: Process, stat: Stat, status: Status, command: str, users: Callable[[int], str], want: Want
+) -> ProcessUsage:
+    rollup: Rollup | None = proc.smaps_rollup() if want.rollup else None
+    program_key, program = f"[{stat.comm}]", stat.comm
+    if want.exe:
+        try:
+            path = proc.readlink("exe")
+            program = path.rsplit("/", 1)[-1].removesuffix(" (deleted)")
+            # The file's identity, not its name: a container's /usr/bin/python3 and the
+            # host's, or two deleted generations of one binary, are different programs.
+            file_id = proc.file_id("exe")
+            program_key = path if file_id is None else f"{path}\0{file_id[0]}:{file_id[1]}"
+        except AccessDenied:
+            pass  # another user's process: its name is what can be known
+    get = rollup.get if rollup is not None else _none
+    uss = rollup.uss if rollup is not None else None
+    return ProcessUsage(
+        pid=proc.pid,
+        start_time=proc.start_time,
+        ppid=stat.ppid,
+        uid=status.uids[0],
+        user=users(status.uids[0]),
+        command=command,
+        name=stat.comm,
+        program=program,
+        program_key=program_key,
+        state=stat.state,
+        threads=stat.num_threads,
+        minflt=stat.minflt,
+        majflt=stat.majflt,
+        vss=status.get("vm_size") or stat.vsize,
+        rss=status.get("vm_rss") or 0,
+        rss_anon=status.get("rss_anon"),
+        rss_file=status.get("rss_file"),
+        rss_shmem=status.get("rss_shmem"),
+        pss=get("pss"),
+        pss_anon=get("pss_anon"),
+        pss_file=get("pss_file"),
+        pss_shmem=get("pss_shmem"),
+        pss_dirty=get("pss_dirty"),
+        uss=uss,
+        private_hugetlb=get("private_hugetlb"),
+        shared_hugetlb=get("shared_hugetlb"),
+        swap=get("swap") if rollup is not None else status.get("vm_swap"),
+        swap_pss=get("swap_pss"),
+        referenced=get("referenced"),
+        vmas=len(proc.maps()) if want.vmas else None,
+        cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
+        oom_score=_number(proc, "oom_score") if want.oom else None,
+        oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
+    )
+
+
+def _number(proc: Process, name: str) -> int | None:
+    """A one-number file (oom_score); None where it is absent (a snapshot made before
+    memlens kept it)."""
+    try:
+        data = proc.read(name)
+    except ReadError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        return int(data)
+    except ValueError:
+        raise ParseError(proc.root.shown(f"{proc.pid}/{name}"), 1, "not a number") from None
+
+
+def _none(name: str) -> None:
+    return None
+
+
+def _cgroup(data: bytes) -> str:
+    """The process's memory cgroup: the v1 memory controller's path if mounted, else the
+    unified (v2) hierarchy's path. proc(5), /proc/PID/cgroup."""
+    unified = "/"
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        ident, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if "memory" in controllers.split(","):
+            return path
+        if ident == "0" and not controllers:
+            unified = path
+    return unified
+
+
+def _column(registry: dict[str, TopColumn], name: str) -> TopColumn:
+    col = registry.get(name)
+    if col is None:
+        raise UsageError(f"unknown column {name!r}; valid columns: {', '.join(registry)}")
+    return col
+
+
+def _regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
+
+
+def _uid(root: ProcRoot, text: str) -> int:
+    """A user name, or a uid, as the machine that is read knows them."""
+    uid = root.uid_of(text)
+    if uid is None:
+        raise UsageError(f"-u {text!r}: unknown user")
+    return uid
+
+
+def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
+    meminfo = parse_meminfo(root.read("meminfo"))
+    try:
+        segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
+    except ReadError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+        segments = ()  # a kernel without System V IPC
+    return where_ram_went(meminfo, totals_from_scan(result), segments)
+
+
+def _missing(result: Scan, pids: tuple[int, ...] | None) -> tuple[Failure, ...]:
+    """Processes asked for by PID that could not be shown, and why."""
+    if pids is None:
+        return ()
+    failures = []
+    seen = {p.pid for p in result.processes}
+    unreadable = {u.pid: u for u in result.unreadable}
+    for pid in sorted(set(pids)):
+        if pid in unreadable:
+            reason = unreadable[pid].reason
+            failures.append(Failure(pid, ExitStatus.ACCESS_DENIED, f"process {pid}: {reason}"))
+        elif pid not in seen:
+            failures.append(
+                Failure(
+                    pid,
+                    ExitStatus.NO_SUCH_PROCESS,
+                    f"process {pid}: no such process (or a thread, a kernel thread or a zombie: "
+                    "no memory of its own)",
+                )
+            )
+    return tuple(failures)
+
+
+def _smaps_of(root: ProcRoot, shown: tuple[ProcessUsage, ...]) -> list[tuple[int, SmapsTable]]:
+    tables = []
+    for p in shown:
+        try:
+            tables.append((p.pid, root.process(p.pid).smaps()))
+        except MemlensError:
+            continue  # exited or unreadable since the scan: its mappings are not counted
+    return tables
