@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from tests.helpers import Workload
 
-from memlens.procfs.root import ProcRoot
 from memlens.api.sampler import Sampler, Selection
+from memlens.procfs.root import ProcRoot
 
 MiB = 1 << 20
 
