@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,elf,pages,watch,report,serve,browser]'
+	$(BIN)/pip install --quiet -e '.[dev,elf,pages,watch,export,report,serve,browser]'
 	touch $(STAMP)
 
 setup: $(STAMP)

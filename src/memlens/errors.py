@@ -18,6 +18,8 @@ class ExitStatus(IntEnum):
     NO_ADDRESS_SPACE = 7  # a kernel thread or a zombie: it has no user memory map
     STORE_ERROR = 8  # a recordings database that is not one, too new, busy or unwritable
     NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
+    CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
+    LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from memlens.api.targets import Finder, Selection
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ParseError, ReadError
-from memlens.models.maps import SmapsTable
+from memlens.models.maps import Rollup, SmapsTable
 from memlens.models.sample import (
     ProcessSample,
     Target,
@@ -40,7 +40,7 @@ from memlens.models.watch import Spacing, Tick, WhereCost
 from memlens.procfs.clear_refs import clear_referenced
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters
+from memlens.procfs.sample_parsers import parse_stat_counters, parse_status_counters, vm_rss
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 
 __all__ = ["Sampler", "Selection", "Spacing", "Tick", "WhereCost"]
@@ -87,10 +87,13 @@ class _Budget:
 class _Tracked:
     __slots__ = (
         "cleared",
+        "last_read",
         "maps",
+        "parsed",
         "proc",
         "referenced",
         "rollup",
+        "rollup_wanted",
         "target",
         "where",
         "where_cost",
@@ -103,6 +106,9 @@ class _Tracked:
         self.wss = wss  # measure the working set (clear_refs) of this one
         self.cleared: float | None = None  # when its referenced bits were last cleared
         self.referenced: int | None = None  # Referenced of the last smaps_rollup read
+        self.rollup_wanted = True  # read smaps_rollup at all (the caller's cost guard)
+        self.last_read: float | None = None  # when smaps_rollup was last read (the clock)
+        self.parsed: Rollup | None = None  # smaps_rollup as read at this poll, if it was
         self.rollup = _Budget()
         self.maps = _Budget()
         self.where = _Budget()
@@ -126,7 +132,17 @@ class Sampler:
         timer: Callable[[], float] = time.perf_counter,
         cpu_timer: Callable[[], float] = time.thread_time,
         working_set: Callable[[Target], bool] | None = None,
+        rollup: Callable[[Process, Target], bool] | None = None,
+        vmas: bool = True,
+        large_rss: int | None = None,
+        large_every: float = 0.0,
     ) -> None:
+        """``rollup`` says which targets smaps_rollup is read of (PSS, USS, SwapPss; default
+        all), called once per target when it is found (its directory pinned): the others
+        cost status and stat only, and their samples have None there.
+        ``vmas=False`` never reads maps (the VMA count). A target whose RSS is above
+        ``large_rss`` bytes has its smaps_rollup read at most every ``large_every`` seconds
+        (the read stalls it, ~20 ms per GiB); between two reads its samples have None."""
         self.root = root
         self.selection = selection
         self.interval = interval
@@ -140,6 +156,10 @@ class Sampler:
         self.wss_errors: dict[tuple[int, int], str] = {}  # why a working set was not measured
         self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._finder = Finder(root, selection)
+        self._rollup_for = rollup
+        self._vmas_wanted = vmas
+        self.large_rss = large_rss
+        self.large_every = large_every
 
     def __enter__(self) -> Sampler:
         return self
@@ -167,13 +187,21 @@ class Sampler:
             return None
         return Spacing(max(t.rollup.spacing, self.interval), t.maps.spacing, t.where.spacing)
 
+    def rollup(self, pid: int, start_time: int) -> Rollup | None:
+        """The smaps_rollup of a target as read at the last poll (None: not read then), for
+        the figures a ProcessSample does not carry (Pss_Anon, Pss_File, Pss_Shmem)."""
+        tracked = self._tracked.get((pid, start_time))
+        return tracked.parsed if tracked else None
+
     def poll(self) -> Tick:
         """Read every target once (and smaps where due); take in new targets first."""
         now = self._clock()
         started = []
         for proc, target in self._finder.find(now):
             wss = self._working_set is not None and self._working_set(target)
-            self._tracked[(target.pid, target.start_time)] = _Tracked(proc, target, wss)
+            tracked = _Tracked(proc, target, wss)
+            tracked.rollup_wanted = self._rollup_for is None or self._rollup_for(proc, target)
+            self._tracked[(target.pid, target.start_time)] = tracked
             started.append(target)
         samples: list[ProcessSample] = []
         where: list[WhereSample] = []
@@ -206,8 +234,8 @@ class Sampler:
         proc, target = tracked.proc, tracked.target
         try:
             status_data = proc.read("status")
-            rollup_data = self._rollup(tracked)
-            if vmas is None:
+            rollup_data = self._rollup(tracked, status_data, now)
+            if vmas is None and self._vmas_wanted:
                 vmas = self._vmas(tracked)
             stat_data = proc.read("stat")
         except NoSuchProcess:
@@ -236,6 +264,7 @@ class Sampler:
         except ParseError as exc:
             raise _Ended(f"unreadable: {exc}") from None
         tracked.referenced = rollup.get("referenced") if rollup else None
+        tracked.parsed = rollup
         return ProcessSample(
             time=now,
             pid=target.pid,
@@ -254,11 +283,18 @@ class Sampler:
             vmas=vmas,
         )
 
-    def _rollup(self, tracked: _Tracked) -> bytes | None:
+    def _rollup(self, tracked: _Tracked, status: bytes, now: float) -> bytes | None:
         """smaps_rollup if due: every poll, unless reading it costs over ROLLUP_ALWAYS and
-        more than ROLLUP_CPU_SHARE of a core at this interval (a process of GiBs)."""
+        more than ROLLUP_CPU_SHARE of a core at this interval (a process of GiBs), or the
+        caller does not want it of this target, or the target is above ``large_rss`` and was
+        read less than ``large_every`` seconds ago."""
+        if not tracked.rollup_wanted and not tracked.wss:
+            return None
         if not tracked.rollup.due(self.interval) and not tracked.wss:
             return None
+        if self._large_and_recent(tracked, status, now):
+            return None
+        tracked.last_read = now
         start = self._cpu()
         try:
             data = tracked.proc.read("smaps_rollup")
@@ -270,6 +306,13 @@ class Sampler:
         cost = self._cpu() - start
         tracked.rollup.spent(cost / ROLLUP_CPU_SHARE if cost > ROLLUP_ALWAYS else 0.0)
         return data
+
+    def _large_and_recent(self, tracked: _Tracked, status: bytes, now: float) -> bool:
+        if self.large_rss is None or tracked.last_read is None or tracked.wss:
+            return False
+        if now - tracked.last_read >= self.large_every:
+            return False
+        return vm_rss(status) > self.large_rss
 
     def _vmas(self, tracked: _Tracked) -> int | None:
         """Lines of maps if due: as often as smaps at most (``where_every`` polls), and less

@@ -76,9 +76,12 @@ class Finder:
         present = set(listed)
         for pid in [p for p in self._seen if p not in present]:
             del self._seen[pid]
-            self._ended = {e for e in self._ended if e[0] != pid}
             self._family.discard(pid)
             self._app.discard(pid)
+        if self._ended:
+            # An ended series' pid left _seen when it ended: prune by the listing, or every
+            # process that ever exited would stay here (the exporter runs for months).
+            self._ended = {e for e in self._ended if e[0] in present}
         found: list[tuple[Process, Target]] = []
         pending = [pid for pid in listed if pid not in self._seen]
         while pending:

@@ -26,6 +26,7 @@ COMMANDS = {
     "recordings": "memlens.cli.recordings",
     "diff": "memlens.cli.diff",
     "watch": "memlens.cli.watch_command",
+    "export": "memlens.cli.export",
     "cgroup": "memlens.cli.cgroup",
     "oom": "memlens.cli.oom",
     "placement": "memlens.cli.placement",

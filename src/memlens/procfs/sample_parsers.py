@@ -80,3 +80,13 @@ def parse_status_counters(data: bytes, path: str = "status") -> StatusCounters:
         kb(b"VmSwap"),
         found.get(b"Threads"),
     )
+
+
+def vm_rss(status: bytes) -> int:
+    """VmRSS of /proc/PID/status in bytes (0 if none): this line only, cheaper than the whole
+    parse, for the sampler's check of large processes at every poll."""
+    at = status.find(b"VmRSS:")
+    if at < 0:
+        return 0
+    value = status[at + 6 : status.find(b"kB", at)].strip()
+    return int(value) << 10 if value.isdigit() else 0
