@@ -15,9 +15,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import frozen, run_cli
-from tests.live import test_fuzz_trees as fuzz
+from tests.helpers import MUTATIONS, SECRET, damage_file, frozen, run_cli
 from tests.live.browser import HOSTILE_ARGV0, HOSTILE_COMM, hostile_process
+
+from memlens.errors import ExitStatus
+
+FUZZ_SOURCE = Path(__file__).parent.parent / "data" / "trees" / "sysv_memfd"
+FUZZ_PIDS = sorted(p.name for p in FUZZ_SOURCE.iterdir() if p.name.isdigit())
+FUZZ_FILES = sorted(
+    str(p.relative_to(FUZZ_SOURCE))
+    for p in FUZZ_SOURCE.rglob("*")
+    if p.is_file() and p.name != "links.json"
+)
+STATUSES = {s.value for s in ExitStatus}
 
 if os.environ.get("MEMLENS_REQUIRE_TOOLS") != "1":  # in CI a missing extra fails
     pytest.importorskip("jinja2", reason="the report extra is not installed: memlens[report]")
@@ -150,7 +160,7 @@ def test_report_and_serve_import_nothing_heavy_at_start_up() -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    damage=st.lists(st.tuples(st.sampled_from(fuzz.FILES), st.sampled_from(fuzz.MUTATIONS)),
+    damage=st.lists(st.tuples(st.sampled_from(FUZZ_FILES), st.sampled_from(MUTATIONS)),
                     min_size=1, max_size=4),
     seed=st.integers(0, 2**32),
 )  # fmt: skip
@@ -162,18 +172,18 @@ def test_report_of_a_damaged_tree_gives_a_clear_answer(
     packed data (which the fuzz test's look at stdout could not see)."""
     work = tmp_path_factory.mktemp("fuzz-report")
     secret = work / "outside"
-    secret.write_text(fuzz.SECRET + "\n")
+    secret.write_text(SECRET + "\n")
     tree = work / "tree"
-    shutil.copytree(fuzz.SOURCE, tree)
+    shutil.copytree(FUZZ_SOURCE, tree)
     rng = random.Random(seed)
     for rel, how in damage:
         if (tree / rel).is_file():
-            fuzz._damage(tree, rel, how, rng, secret)
-    for argv in (["--system", "--details", "3"], [fuzz.PIDS[0]]):
+            damage_file(tree, rel, how, rng, secret)
+    for argv in (["--system", "--details", "3"], [FUZZ_PIDS[0]]):
         out = work / "r.html"
         r = run_cli("report", *argv, "--proc-root", str(tree), "-o", str(out))
-        assert r.status in fuzz.STATUSES and "Traceback" not in r.stderr, (argv, r.stderr)
+        assert r.status in STATUSES and "Traceback" not in r.stderr, (argv, r.stderr)
         assert all(line.startswith("memlens") for line in r.stderr.splitlines()), r.stderr
         if out.exists():
-            assert fuzz.SECRET not in json.dumps(document(out))
+            assert SECRET not in json.dumps(document(out))
             out.unlink()
