@@ -308,6 +308,14 @@ def test_user_selection_takes_that_users_processes_only() -> None:
     user = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
     proc = subprocess.Popen([*user, "sleep", "120"])
     try:
+        # The finder judges a pid once: wait until setpriv has become nobody's sleep, or the
+        # first look may see root's setpriv (the limit is in the README's watch section).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = ProcRoot.live().process(proc.pid).status()
+            if status.uids[0] == nobody.pw_uid and status.name == "sleep":
+                break
+            time.sleep(0.01)
         with Sampler(ProcRoot.live(), Selection(uid=nobody.pw_uid)) as sampler:
             tick = _poll_until(sampler, lambda t: proc.pid in [s.pid for s in t.samples])
             mine = [t for t in sampler.targets if t.pid == proc.pid]
