@@ -31,7 +31,10 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(os.environ.get("MEMLENS_ARTIFACTS", "/tmp/memlens-artifacts")) / "browser"
+# One directory per user: a run as nobody must not meet root's screenshots.
+ARTIFACTS = (
+    Path(os.environ.get("MEMLENS_ARTIFACTS", f"/tmp/memlens-artifacts-{os.getuid()}")) / "browser"
+)
 TIMEOUT_MS = 120_000  # generous: the machine is shared and busy
 # A command line and a command name that would run script or drive a terminal if not escaped.
 HOSTILE_ARGV0 = "<img src=x onerror=alert(1)></script><script>alert(2)</script>\x1b]0;pwn\x07"
