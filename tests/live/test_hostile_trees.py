@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,28 @@ def test_snapshot_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
         assert r.status == ExitStatus.SNAPSHOT_ERROR
         assert only_line(r).startswith(f"memlens: cannot write {target}: ")
     assert Path("/proc/version").read_bytes()  # still there, of course
+
+
+def test_csv_cells_cannot_drive_a_terminal_or_a_spreadsheet() -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[2J"
+    for argv0, expected in (
+        (hostile, "\\x1b]0;pwned\\x07\\x1b[2J"),
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+    ):
+        child = subprocess.Popen(
+            ["bash", "-c", 'exec -a "$0" sleep 60', argv0], stdin=subprocess.DEVNULL
+        )
+        try:
+            for _ in range(500):  # until bash has exec'd sleep under that name
+                if Path(f"/proc/{child.pid}/cmdline").read_bytes().startswith(argv0.encode()):
+                    break
+                time.sleep(0.01)
+            r = run_cli("top", "-p", str(child.pid), "--csv", "--columns", "pid,command")
+            assert r.status == 0, r.stderr
+            lines = r.stdout.splitlines()
+            assert lines[0] == "pid,command"
+            assert lines[1].split(",", 1)[1].startswith(expected), lines[1]
+            assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+        finally:
+            child.kill()
+            child.wait()

@@ -55,3 +55,25 @@ def test_impossible_vma_bounds_are_a_parse_error_on_their_line(line: bytes, why:
     with pytest.raises(ParseError) as info:
         parse_maps(HEADER + line, "maps")
     assert str(info.value).startswith(f"cannot parse maps:2: {why}")
+
+
+def test_group_and_unreadable_json_carry_undecodable_bytes_as_escapes() -> None:
+    import json
+
+    from memlens.analysis.top import TopReport
+    from memlens.models.process import Scan, Unreadable
+    from memlens.render.top.table import _group_json, report_json
+
+    bad = b"/opt/\xff\x00app".decode("utf-8", "surrogateescape")
+    from typing import NamedTuple
+
+    class Row(NamedTuple):
+        name: str
+        values: dict[str, int]
+
+    doc = _group_json(Row(bad, {"pss": 4096}))  # type: ignore[arg-type]
+    text = json.dumps(doc)
+    assert "\\\\xff" in text and "\\udcff" not in text and doc["pss"] == 4096
+    scan = Scan(0.0, (), (Unreadable(1, "root", bad, "permission denied"),), 0, 0)
+    full = json.dumps(report_json(TopReport(scan, (), None, (), (), (), None)))  # type: ignore[arg-type]
+    assert "\\udcff" not in full

@@ -232,7 +232,7 @@ def test_hostile_names_are_escaped_in_every_format(tmp_path: Path) -> None:
             io.StringIO(run_cli("recordings", "show", "1", "--db", path, "--csv").stdout)
         )
     )
-    assert rows[0]["command"] == "bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"  # CSV: bytes as \xNN
+    assert rows[0]["command"] == escaped  # CSV: what a terminal showing it cannot act on
     doc = json.loads(run_cli("recordings", "show", "1", "--db", path, "--json").stdout)
     assert doc["processes"][0]["command"] == "bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"
     assert doc["spec"] == "-P bad\\xff\x1b]0;owned\x07 \u202egnp.sh ünï"

@@ -13,7 +13,7 @@ from memlens.models.recording import RecordingInfo, TargetSeries
 from memlens.models.sample import ProcessSample, WhereSample
 from memlens.models.series import SeriesAnalysis
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
+from memlens.render.text import csv_text, json_text, safe
 from memlens.render.units import human
 
 NO_END = "* no end recorded: memlens was killed, or is still recording; duration to the last sample"
@@ -132,8 +132,8 @@ def list_csv(infos: Sequence[RecordingInfo], out: TextIO) -> None:
                 "targets", "samples", "verdicts"])  # fmt: skip
     for i in infos:
         w.writerow(
-            [i.id, i.started, _blank(i.ended), _blank(i.last_sample), json_text(i.host),
-             json_text(i.kernel), i.interval, json_text(i.spec), i.targets, i.samples,
+            [i.id, i.started, _blank(i.ended), _blank(i.last_sample), csv_text(i.host),
+             csv_text(i.kernel), i.interval, csv_text(i.spec), i.targets, i.samples,
              verdicts_text(i.verdicts)]
         )  # fmt: skip
 
@@ -209,7 +209,7 @@ def show_csv(info: RecordingInfo, series: Sequence[TargetSeries], out: TextIO) -
     for t in series:
         for s in t.samples:
             values = [_blank(getattr(s, f)) for f in SAMPLE_FIELDS]
-            command = json_text(t.target.command)
+            command = csv_text(t.target.command)
             w.writerow([info.id, t.target.pid, t.target.start_time, command, *values])
 
 

@@ -22,6 +22,17 @@ def safe(text: str) -> str:
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell: escaped as ``safe`` does (a terminal showing the file cannot be
+    driven), and neutralised as a spreadsheet formula when it starts like one ("=HYPERLINK(...)",
+    "+", "-", "@"): prefixed with "'", as OWASP's CSV injection guidance says."""
+    text = safe(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def json_text(text: str) -> str:
     """Text for a JSON document: undecodable bytes (kept as surrogates) become \\xNN, since
     lone surrogates are not valid Unicode for strict JSON readers."""

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from memlens.analysis.top import Row, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
-from memlens.render.text import json_text, safe
+from memlens.render.text import csv_text, json_text, safe
 from memlens.render.units import UNITS, human
 
 TOTALLED = ("vss", "rss", "pss", "pss_anon", "pss_file", "pss_shmem", "uss", "swap", "swap_pss")
@@ -99,6 +99,8 @@ def write_csv(rows: Sequence[Row], columns: Sequence[TopColumn], units: str, out
             v = value(r, c.name)
             if isinstance(v, int) and c.kind == "size" and units == "kb":
                 cells.append(v // 1024)
+            elif isinstance(v, str):
+                cells.append(csv_text(v))
             else:
                 cells.append("" if v is None else v)
         writer.writerow(cells)
@@ -113,7 +115,10 @@ def report_json(report: TopReport) -> dict[str, Any]:
         doc["groups"] = [_group_json(r) for r in report.rows]
     else:
         doc["processes"] = [process_json(p) for p in report.rows]  # type: ignore[arg-type]
-    doc["unreadable"] = [u._asdict() for u in report.scan.unreadable]
+    doc["unreadable"] = [
+        {k: json_text(v) if isinstance(v, str) else v for k, v in u._asdict().items()}
+        for u in report.scan.unreadable
+    ]
     doc["totals"] = _totals(report.shown)
     return doc
 
@@ -122,6 +127,9 @@ def _group_json(row: Row) -> dict[str, Any]:
     doc = row._asdict()
     values = doc.pop("values")
     doc.update(values)
+    for key, cell in doc.items():  # names of groups: paths, users, cgroups, programs
+        if isinstance(cell, str):
+            doc[key] = json_text(cell)
     return doc
 
 
