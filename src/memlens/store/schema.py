@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 from memlens.errors import StoreError
 
@@ -110,7 +111,23 @@ VERSION = len(MIGRATIONS)
 
 
 def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
-    """An open, migrated recordings database; StoreError (file untouched) if it is not one."""
+    """An open, migrated recordings database; StoreError (file untouched) if it is not one.
+
+    SQLite answers "busy" at once, without waiting, to some steps of opening a database that
+    another connection is creating at the same moment (switching to WAL, a read transaction
+    that must become a write one): those are retried until ``busy_timeout`` has passed."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return _connect_once(path, create, busy_timeout)
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if not ("locked" in text or "busy" in text) or time.monotonic() >= deadline:
+                raise translate(exc, path, busy_timeout) from None
+            time.sleep(0.05)
+
+
+def _connect_once(path: str, create: bool, busy_timeout: float) -> sqlite3.Connection:
     _check_header(path, create)
     try:
         db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
@@ -124,6 +141,9 @@ def connect(path: str, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqli
             raise StoreError(f"{path}: cannot switch the database to WAL mode")
         migrate(db, path)
         db.text_factory = _decode  # see recordings.text()
+    except sqlite3.OperationalError:
+        db.close()
+        raise  # busy or locked: connect() retries
     except sqlite3.Error as exc:
         db.close()
         raise translate(exc, path, busy_timeout) from None
