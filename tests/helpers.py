@@ -234,14 +234,15 @@ def frozen_all(*pids: int) -> Iterator[None]:
 def a_kernel_thread() -> int | None:
     """Some kernel thread visible here, found by its stat flags (PF_KTHREAD), not assumed to
     be PID 2: none in a container with its own pid namespace."""
-    from memlens.procfs.pid_parsers import parse_stat
+    from memlens.errors import MemlensError
+    from memlens.procfs.root import ProcRoot
 
-    for name in sorted((n for n in os.listdir("/proc") if n.isdigit()), key=int):
+    root = ProcRoot.live()
+    for pid in root.pids():
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                if parse_stat(f.read()).is_kernel_thread:
-                    return int(name)
-        except (FileNotFoundError, ProcessLookupError):
+            if root.process(pid).first_stat.is_kernel_thread:
+                return pid
+        except MemlensError:
             continue
     return None
 

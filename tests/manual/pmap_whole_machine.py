@@ -1,101 +1,87 @@
 """Opt-in: memlens maps -X against pmap -X on every process of this machine.
 
-NOT run by pytest (not a test_*.py file) because it stops (SIGSTOP) every process of the
-machine in turn, one at a time, for as long as pmap and memlens take to read it, then continues
-it (SIGCONT); processes already stopped are read as they are and left stopped. Run it only on a
-machine where pausing every process for a fraction of a second is acceptable (not a shared
-build host, not production):
+NOT run by pytest (not a test_*.py file): it reads every process of the machine, which takes
+a while and depends on what runs there. It never stops or signals a process: for each one it
+reads pmap, then memlens, then pmap again, and compares only when pmap's two readings agree
+on every row that is none of the readers' own files (then memlens saw that same state); a
+process whose memory keeps changing over a few attempts is counted as "moving", not compared.
 
     sudo .venv/bin/python tests/manual/pmap_whole_machine.py [--pids 1,2,3]
 
-It skips its own ancestors (stopping the shell that waits for it would hang it), kernel
-threads, zombies and processes it cannot read. Rows are compared as tests/live/
-test_pmap_parity.py compares them (tests.helpers.assert_same_rows): every cell equal but for
-Pss, Shared/Private and Referenced on the rows of files the reading tools map themselves.
-Exit status 0 when every process compared agrees, 1 when one does not (each difference is
-printed), 2 when nothing could be compared.
+Kernel threads, zombies and processes it cannot read are skipped. Rows are compared as
+tests/live/test_pmap_parity.py compares them (tests.helpers.assert_same_rows): every cell equal
+but for Pss, Shared/Private and Referenced on the rows of files the reading tools map
+themselves. Exit status 0 when every process compared agrees, 1 when one does not (each
+difference is printed), 2 when nothing could be compared.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.helpers import assert_same_rows, run_cli
+from tests.helpers import assert_same_rows, run_cli, steady_rows
 
-from memlens.procfs.pid_parsers import parse_stat
+from memlens.errors import MemlensError
+from memlens.procfs.root import ProcRoot
 
-
-def ancestors() -> set[int]:
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            pid = parse_stat(f.read()).ppid
-    return pids
+ATTEMPTS = 5
+MOVING = "moving"
 
 
-def compare(pid: int) -> str | None:
-    """None when the process is not one to compare, "" when pmap and memlens agree, else why."""
-    name = str(pid)
+def pmap(pid: int) -> str | None:
+    run = subprocess.run(["pmap", "-X", str(pid)], capture_output=True, text=True)
+    return run.stdout if run.returncode == 0 and len(run.stdout.splitlines()) > 2 else None
+
+
+def compare(root: ProcRoot, pid: int) -> str | None:
+    """None when the process is not one to compare (or exited), "" when pmap and memlens
+    agree, MOVING when its memory changed under every attempt, else the difference."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = parse_stat(f.read())
-        if stat.is_kernel_thread or stat.is_zombie:
+        proc = root.process(pid)
+        stat = proc.first_stat
+        if stat.is_kernel_thread or stat.is_zombie or proc.smaps_rollup() is None:
             return None
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            f.read(1)
-    except OSError:
+    except MemlensError:
         return None  # gone, or unreadable even as root (PID 1 in some VMs)
-    already_stopped = stat.state in ("T", "t")
-    try:
-        if not already_stopped:
-            os.kill(pid, signal.SIGSTOP)
-        theirs = subprocess.run(["pmap", "-X", name], capture_output=True, text=True)
-        ours = run_cli("maps", "-X", name)
-    except ProcessLookupError:
-        return None
-    finally:
-        if not already_stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-    if theirs.returncode != 0 or ours.status != 0 or len(theirs.stdout.splitlines()) < 3:
-        return None  # exited meanwhile
-    try:
-        assert_same_rows(theirs.stdout, ours.stdout)
-    except AssertionError as exc:
-        return f"process {pid} ({stat.comm}): {exc}"
-    return ""
+    for _ in range(ATTEMPTS):
+        theirs = pmap(pid)
+        ours = run_cli("maps", "-X", str(pid))
+        again = pmap(pid)
+        if theirs is None or again is None or ours.status != 0:
+            return None  # exited meanwhile
+        if steady_rows(theirs) == steady_rows(again):
+            try:
+                assert_same_rows(theirs, ours.stdout)
+            except AssertionError as exc:
+                return f"process {pid} ({stat.comm}): {exc}"
+            return ""
+    return MOVING
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pids", help="comma-separated pids instead of every process")
     args = p.parse_args()
-    skip = ancestors()
-    if args.pids:
-        pids = [int(x) for x in args.pids.split(",")]
-    else:
-        pids = sorted(int(n) for n in os.listdir("/proc") if n.isdigit())
-    compared, failures = 0, []
+    root = ProcRoot.live()
+    pids = [int(x) for x in args.pids.split(",")] if args.pids else root.pids()
+    compared, moving, failures = 0, 0, []
     for pid in pids:
-        if pid in skip:
-            continue
-        why = compare(pid)
+        why = compare(root, pid)
         if why is None:
+            continue
+        if why == MOVING:
+            moving += 1
             continue
         compared += 1
         if why:
             failures.append(why)
             print(why, file=sys.stderr)
-    print(f"{compared} processes compared, {len(failures)} differ")
+    print(f"{compared} processes compared, {len(failures)} differ, {moving} kept moving")
     if compared == 0:
         return 2
     return 1 if failures else 0
