@@ -1,6 +1,7 @@
 """memlens maps agrees with pmap (procps-ng) row for row, on processes this test starts and
-freezes (and only those: the comparison over every process of a machine, which must stop
-each one, is the opt-in script tests/manual/pmap_whole_machine.py).
+freezes (and only those: the comparison over every process of a machine, which compares
+settled readings without stopping anything, is the opt-in script
+tests/manual/pmap_whole_machine.py).
 
 The processes are varied: a workload with anonymous, SysV, memfd, shared anonymous and file
 mappings; a forked pair that shares copy-on-write pages; a C program with threads; a 32-bit
