@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import NamedTuple
 
 from memlens.errors import AccessDenied, PagesUnavailable, ReadError
@@ -73,21 +73,22 @@ def pagemap_of(proc: Process) -> Iterator[Read]:
 
 
 @contextmanager
-def kpagecount_of(root: ProcRoot) -> Iterator[Read]:
-    """/proc/kpagecount, open; PagesUnavailable (with the reason) when it cannot be."""
+def kpage_file(root: ProcRoot, name: str) -> Iterator[Read]:
+    """/proc/<name> (kpagecount, kpageflags: one u64 per page frame, root only), open for
+    reads at offsets; PagesUnavailable (with the reason) when it cannot be."""
     try:
-        fd = root.open_fd("kpagecount")
+        fd = root.open_fd(name)
     except AccessDenied:
-        raise PagesUnavailable("/proc/kpagecount is readable by root only") from None
+        raise PagesUnavailable(f"/proc/{name} is readable by root only") from None
     except ReadError as exc:
         if exc.errno != errno.ENOENT:
-            raise PagesUnavailable(f"/proc/kpagecount: {os.strerror(exc.errno or 0)}") from None
+            raise PagesUnavailable(f"/proc/{name}: {os.strerror(exc.errno or 0)}") from None
         where = "a snapshot" if root.manifest is not None else root.description
         raise PagesUnavailable(
-            f"{where} has no kpagecount (a live /proc of a kernel with CONFIG_PROC_PAGE_MONITOR"
+            f"{where} has no {name} (a live /proc of a kernel with CONFIG_PROC_PAGE_MONITOR"
             " is needed)"
         ) from None
-    path = root.shown("kpagecount")
+    path = root.shown(name)
 
     def read(length: int, offset: int) -> bytes:
         try:
@@ -99,3 +100,8 @@ def kpagecount_of(root: ProcRoot) -> Iterator[Read]:
         yield read
     finally:
         os.close(fd)
+
+
+def kpagecount_of(root: ProcRoot) -> AbstractContextManager[Read]:
+    """/proc/kpagecount, open (see kpage_file)."""
+    return kpage_file(root, "kpagecount")
