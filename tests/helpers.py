@@ -125,10 +125,14 @@ class Workload:
 
 
 @contextmanager
-def workload_process(*args: str, user_prefix: tuple[str, ...] = ()) -> Iterator[Workload]:
-    """A workload.py process with the regions ``args`` ask for; ended when the block exits."""
+def workload_process(
+    *args: str, user_prefix: tuple[str, ...] = (), argv0: str | None = None
+) -> Iterator[Workload]:
+    """A workload.py process with the regions ``args`` ask for (``argv0``: the name it is
+    started under, when not the interpreter's path); ended when the block exits."""
     proc = subprocess.Popen(
-        [*user_prefix, sys.executable, str(WORKLOAD), *args],
+        [*user_prefix, argv0 or sys.executable, str(WORKLOAD), *args],
+        executable=None if user_prefix or argv0 is None else sys.executable,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -6,20 +6,17 @@ MEMLENS_REQUIRE_TOOLS=1 (CI) they fail instead."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import WORKLOAD, Workload
+from tests.helpers import Workload, workload_process
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -135,25 +132,9 @@ def canvas_painted(page: Any, element_id: str) -> bool:
     return painted
 
 
-@contextmanager
-def hostile_process(*args: str) -> Iterator[Workload]:
+def hostile_process(*args: str) -> AbstractContextManager[Workload]:
     """A workload whose argv[0] and comm are hostile names."""
-    proc = subprocess.Popen(
-        [HOSTILE_ARGV0, str(WORKLOAD), "--name", HOSTILE_COMM, *args],
-        executable=sys.executable,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"hostile workload failed to start (exit {proc.wait()})")
-        yield Workload(proc, json.loads(line))
-    finally:
-        proc.kill()
-        proc.wait()
+    return workload_process("--name", HOSTILE_COMM, *args, argv0=HOSTILE_ARGV0)
 
 
 @contextmanager
