@@ -80,8 +80,8 @@ def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
     registry, default = columns_for(query.by)
     columns = tuple(_column(registry, n) for n in (query.columns or default))
     sort = _column(registry, query.sort) if query.sort else None
-    match = _regex(query.match) if query.match else None
-    uid = _uid(root, query.user) if query.user else None
+    match = command_regex(query.match) if query.match else None
+    uid = user_id(root, query.user) if query.user else None
     if query.first is not None and query.first < 1:
         raise UsageError("--top needs a positive number")
     if query.system and query.by:
@@ -290,14 +290,15 @@ def _column(registry: dict[str, TopColumn], name: str) -> TopColumn:
     return col
 
 
-def _regex(text: str) -> re.Pattern[str]:
+def command_regex(text: str) -> re.Pattern[str]:
+    """The compiled ``-P REGEX`` (UsageError naming it when it does not compile)."""
     try:
         return re.compile(text)
     except re.error as exc:
         raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
 
 
-def _uid(root: ProcRoot, text: str) -> int:
+def user_id(root: ProcRoot, text: str) -> int:
     """A user name, or a uid, as the machine that is read knows them."""
     uid = root.uid_of(text)
     if uid is None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import select
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from memlens.api.sampler import WHERE_EVERY, Selection
+from memlens.api.top import command_regex, user_id
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, UsageError
@@ -116,8 +116,8 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
         raise UsageError("-- COMMAND watches COMMAND and its descendants: no PIDs, -P or -u")
     selection = Selection(
         pids=tuple(dict.fromkeys(pids)),
-        pattern=_regex(args.match) if args.match else None,
-        uid=_uid(root, args.user) if args.user else None,
+        pattern=command_regex(args.match) if args.match else None,
+        uid=user_id(root, args.user) if args.user else None,
     )
     db = None
     if not args.no_record:
@@ -134,20 +134,6 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
         wss=args.wss,
         heaptrack=args.heaptrack,
     )
-
-
-def _regex(text: str) -> re.Pattern[str]:
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise UsageError(f"-P {text!r}: bad regular expression: {exc}") from None
-
-
-def _uid(root: ProcRoot, text: str) -> int:
-    uid = root.uid_of(text)
-    if uid is None:
-        raise UsageError(f"-u {text!r}: unknown user")
-    return uid
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
