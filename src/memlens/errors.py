@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
     CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
+    LESSON_UNSUPPORTED = 12  # demo LESSON: this machine cannot run it (no 32-bit support...)
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
@@ -125,3 +126,13 @@ class PagesUnavailable(MemlensError):
     """Per-page figures (pagemap + kpagecount) cannot be had here: no numpy, no
     CAP_SYS_ADMIN, /proc/kpagecount unreadable, a snapshot, more pages than allowed. Callers
     fall back to per-mapping figures and show ``str()``, the reason, in one line."""
+
+
+class DemoError(MemlensError):
+    """``memlens demo``: an experiment's process failed or stopped answering."""
+
+
+class LessonUnsupported(MemlensError):
+    """``memlens demo LESSON``: this machine cannot run the lesson; ``str()`` says why."""
+
+    exit_status = ExitStatus.LESSON_UNSUPPORTED

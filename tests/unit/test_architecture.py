@@ -22,10 +22,12 @@ ALLOWED = {
     "procfs": {"models", "errors"},
     "store": {"models", "errors"},
     "analysis": {"models", "errors"},
-    "render": {"analysis", "models", "errors"},
-    "api": {"procfs", "store", "analysis", "models", "errors"},
+    "i18n": {"errors"},
+    "demo": {"models", "errors"},
+    "render": {"analysis", "models", "errors", "i18n"},
+    "api": {"procfs", "store", "analysis", "models", "errors", "demo"},
     "serve": {"api", "render", "procfs", "store", "analysis", "models", "errors"},
-    "cli": {"api", "render", "serve", "procfs", "analysis", "models", "errors", "__init__"},
+    "cli": {"api", "render", "serve", "procfs", "analysis", "models", "errors", "__init__", "i18n"},
 }
 
 

@@ -33,6 +33,7 @@ COMMANDS = {
     "procrank": "memlens.cli.procrank",
     "report": "memlens.cli.report",
     "serve": "memlens.cli.serve",
+    "demo": "memlens.cli.demo",
 }
 
 

@@ -1,0 +1,1 @@
+"""Renderers of ``memlens demo``: text (in the active language) and JSON."""

@@ -1,0 +1,148 @@
+"""``memlens demo`` as text, in the active language (memlens.i18n): the list of lessons, and
+a lesson's claim, experiment, the figures that judge each claim, and why."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from memlens.i18n import N_
+from memlens.models.demo import ADDRESS, BYTES, COUNT, SECONDS, DemoReport, Figure, Lesson
+from memlens.render.demo.texts import HEADINGS, TEXTS
+from memlens.render.text import safe
+from memlens.render.units import iec
+
+Translate = Callable[[str], str]
+WIDTH = 88
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_TOKENS = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+|\\s+")
+_NO_BREAK_BEFORE = ",.;:)" + "".join(
+    chr(c) for c in (0xFF0C, 0x3002, 0xFF1B, 0xFF1A, 0x3001, 0xFF09)
+)
+
+# Words that figures of kind "text" take (region roles, verdicts), translated when shown.
+WORDS = {
+    "heap": N_("brk heap"),
+    "anon": N_("anonymous"),
+    "unmapped": N_("unmapped"),
+    "leak": N_("leak"),
+    "no-leak": N_("no leak"),
+    "plateau": N_("plateau"),
+    "step": N_("step"),
+    "sawtooth": N_("sawtooth"),
+    "inconclusive": N_("inconclusive"),
+}
+SECONDS_TEXT = N_("{n} s")
+
+
+def shown(figure: Figure, tr: Translate) -> str:
+    v = figure.value
+    if v is None:
+        return "?"
+    if isinstance(v, bool):
+        return tr(HEADINGS["yes"] if v else HEADINGS["no"])
+    if figure.unit == BYTES and isinstance(v, int | float):
+        return iec(int(v)) if v >= 0 else "-" + iec(-int(v))
+    if figure.unit == ADDRESS and isinstance(v, int):
+        return f"{v:#x}"
+    if figure.unit == SECONDS and isinstance(v, int | float):
+        return tr(SECONDS_TEXT).format(n=f"{v:g}")
+    if figure.unit == COUNT and isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, str):
+        return tr(WORDS[v]) if v in WORDS else safe(v)
+    return str(v)
+
+
+def _fill(text: str, figures: dict[str, str]) -> str:
+    try:
+        return text.format(**figures)
+    except (KeyError, IndexError, ValueError):  # a figure missing: say so, do not fail
+        return text
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text: str, width: int, first: str, more: str) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns (a CJK character takes two),
+    broken at spaces or between CJK characters, never before closing punctuation."""
+    lines: list[str] = []
+    line, space = first, ""
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            space = " "
+            continue
+        fits = _columns(line + space + token) <= width or token[0] in _NO_BREAK_BEFORE
+        if not fits and line.strip():
+            lines.append(line)
+            line, space = more, ""
+        line += space + token
+        space = ""
+    lines.append(line)
+    return lines
+
+
+def _para(out: TextIO, text: str, indent: str = "  ", more: str | None = None) -> None:
+    out.write("\n".join(wrap(text, WIDTH, indent, indent if more is None else more)) + "\n")
+
+
+def render_list(lessons: Sequence[Lesson], out: TextIO, tr: Translate) -> None:
+    out.write(tr(HEADINGS["lessons"]) + "\n")
+    width = max(len(lesson.name) for lesson in lessons)
+    for lesson in lessons:
+        title = tr(TEXTS[lesson.name].title)
+        what = HEADINGS.get(lesson.name, lesson.needs or "")
+        needs = f"  [{tr(HEADINGS['needs'])} {tr(what)}]" if lesson.needs else ""
+        out.write(f"  {lesson.name:<{width}}  {title}{needs}\n")
+
+
+def keep_commands(report: DemoReport, views: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What to run to look at a kept experiment (with the lesson's views), and to stop it."""
+    pids = [str(p) for p in report.pids]
+    first = pids[0] if pids else "PID"
+    by_view = {
+        "layout": [f"memlens layout {first}"],
+        "maps": [f"memlens maps -X {first}"],
+        "top": [f"memlens top -p {','.join(pids)}"],
+        "ipc": ["memlens ipc"],
+        "shared": [f"memlens shared {' '.join(pids)}"],
+        "watch": [f"memlens watch {' '.join(pids)}"],
+    }
+    look = [c for view in views for c in by_view.get(view, [])]
+    stop = [f"kill {' '.join(pids)}"] if pids else []
+    stop += [f"ipcrm -m {shmid}" for shmid in report.segments]
+    return look, stop
+
+
+def render_report(
+    report: DemoReport, out: TextIO, tr: Translate, views: Sequence[str] = ()
+) -> None:
+    """The lesson; with ``views`` (the lesson's), how to look at a kept experiment."""
+    text = TEXTS[report.lesson]
+    figures = {f.key: shown(f, tr) for f in report.figures}
+    out.write(f"memlens demo {report.lesson}: {tr(text.title)}\n\n")
+    out.write(f"{tr(HEADINGS['claim'])}\n")
+    _para(out, tr(text.claim))
+    out.write(f"\n{tr(HEADINGS['experiment'])}\n")
+    _para(out, _fill(tr(text.experiment), figures))
+    out.write(f"\n{tr(HEADINGS['numbers'])}\n")
+    for check in report.checks:
+        mark = "✓" if check.holds else "✗"
+        line = _fill(tr(text.checks[check.claim]), figures)
+        verdict = tr(HEADINGS["holds"] if check.holds else HEADINGS["fails"])
+        _para(out, f"{mark} {line} [{verdict}]", "  ", "    ")
+    failed = sum(not c.holds for c in report.checks)
+    summary = HEADINGS["summary_bad"] if failed else HEADINGS["summary_ok"]
+    out.write("  " + tr(summary).format(n=failed, total=len(report.checks)) + "\n")
+    out.write(f"\n{tr(HEADINGS['why'])}\n")
+    _para(out, _fill(tr(text.explanation), figures))
+    if report.kept:
+        look, stop = keep_commands(report, views)
+        out.write(f"\n{tr(HEADINGS['kept'])}\n")
+        out.writelines(f"  {c}\n" for c in look)
+        out.write(f"{tr(HEADINGS['stop'])}\n")
+        out.writelines(f"  {c}\n" for c in stop)
