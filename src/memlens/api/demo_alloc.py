@@ -18,6 +18,10 @@ from memlens.models.sample import ProcessSample
 KIB, MIB = 1 << 10, 1 << 20
 M_MMAP_THRESHOLD = -3
 LARGE = 4 * MIB
+LEAK_RATE = 2 * MIB
+# The leak stops this far past the lesson (4 minutes at its rate): a kept experiment must not
+# eat the machine.
+LEAK_MORE = 512 * MIB
 
 
 def _where(lab: Lab, pid: int, addr: int) -> tuple[str, int]:
@@ -84,18 +88,20 @@ def threads(lab: Lab) -> None:
 
 
 def leak(lab: Lab) -> None:
-    """A leak (2 MiB/s kept) next to a cache (fills 24 MiB at 8 MiB/s, then replaces its
-    entries), sampled by the watch sampler and judged by its verdicts."""
+    """A leak (2 MiB/s kept, for 4 minutes past the lesson at most) next to a cache (fills
+    24 MiB at 8 MiB/s, then replaces its entries), sampled by the watch sampler and judged
+    by its verdicts."""
     leaker, cache = lab.start(), lab.start()
     duration, interval = lab.options.duration, lab.options.interval
     lab.add("duration", duration, SECONDS, "experiment")
     lab.add("interval", interval, SECONDS, "experiment")
-    lab.add("leak_rate", 2 * MIB, source="experiment")
+    lab.add("leak_rate", LEAK_RATE, source="experiment")
     lab.add("cache_capacity", 24 * MIB, source="experiment")
     series: dict[int, list[ProcessSample]] = {leaker.pid: [], cache.pid: []}
     with Sampler(lab.root, Selection(pids=tuple(series)), interval=interval) as sampler:
         sampler.poll()
-        leaker.do("behave", kind="leak", rate=2 * MIB)
+        limit = int(LEAK_RATE * duration) + LEAK_MORE
+        leaker.do("behave", kind="leak", rate=LEAK_RATE, limit=limit)
         cache.do("behave", kind="cache", rate=8 * MIB, capacity=24 * MIB)
         began = time.monotonic()
         ticks = 0

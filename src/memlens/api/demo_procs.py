@@ -17,6 +17,7 @@ from memlens.api.layout import read_layout
 from memlens.api.shared import shared_between
 from memlens.demo.experiment import build_helper32
 from memlens.models.demo import ADDRESS, COUNT, ID, TEXT, Lesson
+from memlens.procfs.layout_reader import sysctl
 
 MIB = 1 << 20
 
@@ -51,6 +52,14 @@ def _add_layout(lab: Lab, layout: Layout) -> None:
     lab.add("word_bits", layout.header.elf_class, COUNT, "layout")
     lab.add("address_space", layout.header.address_space, source="layout")
     lab.add("executable", exe, TEXT, "layout")
+    image = next((o.obj.image for o in layout.objects if o.obj.is_executable), None)
+    kinds = {"ET_EXEC": "fixed", "ET_DYN": "pie"}
+    lab.add("executable_kind", None if image is None else kinds.get(image.type), TEXT, "layout")
+    vdso, stack = parts["vdso"], parts["stack"]
+    place = None
+    if vdso is not None and stack is not None:
+        place = "near_stack" if abs(vdso[0] - stack[1]) < 1 << 30 else "mmap_area"
+    lab.add("vdso_place", place, TEXT, "layout")
 
 
 def layout(lab: Lab) -> None:
@@ -126,6 +135,8 @@ def sysv(lab: Lab) -> None:
             proc.do("shm_attach", name=str(shmid), shmid=shmid, size=size, touch=touch)
     lab.add("size", size, source="experiment")
     lab.add("shmid", kept, ID, "ipc")
+    forced = sysctl(lab.root.process(procs[0].pid), "sys/kernel/shm_rmid_forced")
+    lab.add("shm_rmid_forced", forced, COUNT, "ipc")
     seen = _segment(lab, kept)
     if seen is not None:
         lab.add("rss", seen.segment.rss, source="ipc")

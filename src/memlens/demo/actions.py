@@ -181,14 +181,18 @@ def shm_remove(state: State, shmid: int) -> bool:
     return libc.shm_remove(shmid)
 
 
-def behave(state: State, kind: str, rate: int, capacity: int = 0, block: int = 64 * KIB) -> None:
+def behave(
+    state: State, kind: str, rate: int, capacity: int = 0, block: int = 64 * KIB, limit: int = 0
+) -> None:
     """Start allocating by the clock, in a thread: "leak" keeps ``rate`` bytes a second of
-    ``block``-sized blocks; "cache" fills ``capacity`` at ``rate``, then only replaces
-    entries (one freed, one made, at every tick)."""
+    ``block``-sized blocks, up to ``limit`` (a kept experiment must not eat the machine);
+    "cache" fills ``capacity`` at ``rate``, then only replaces entries (one freed, one made,
+    at every tick)."""
     step: Callable[[list[int], float], None]
     rng = random.Random(7)
 
     def grow(kept: list[int], due: float) -> None:
+        due = min(due, limit) if limit else due
         while len(kept) * block + block <= due:
             kept.append(libc.malloc(block))
 

@@ -33,6 +33,10 @@ WORDS = {
     "step": N_("step"),
     "sawtooth": N_("sawtooth"),
     "inconclusive": N_("inconclusive"),
+    "fixed": N_("not PIE: it is loaded where its linker put it (its text at {text_start})"),
+    "pie": N_("a PIE, placed at a random base like a library (on x86-64, near 0x55...)"),
+    "near_stack": N_("next to the stack"),
+    "mmap_area": N_("among the libraries, in the mmap area"),
 }
 SECONDS_TEXT = N_("{n} s")
 
@@ -69,17 +73,20 @@ def _columns(text: str) -> int:
 
 def wrap(text: str, width: int, first: str, more: str) -> list[str]:
     """``text`` in lines of at most ``width`` terminal columns (a CJK character takes two),
-    broken at spaces or between CJK characters, never before closing punctuation."""
+    broken at spaces or between CJK characters, never before closing punctuation (the
+    character before it goes to the next line with it)."""
     lines: list[str] = []
     line, space = first, ""
     for token in _TOKENS.findall(text):
         if token.isspace():
             space = " "
             continue
-        fits = _columns(line + space + token) <= width or token[0] in _NO_BREAK_BEFORE
-        if not fits and line.strip():
+        if _columns(line + space + token) > width and line.strip():
+            carry = ""
+            if token[0] in _NO_BREAK_BEFORE and not space and len(line.strip()) > 1:
+                line, carry = line[:-1], line[-1]
             lines.append(line)
-            line, space = more, ""
+            line, space = more + carry, ""
         line += space + token
         space = ""
     lines.append(line)
@@ -124,6 +131,7 @@ def render_report(
     """The lesson; with ``views`` (the lesson's), how to look at a kept experiment."""
     text = TEXTS[report.lesson]
     figures = {f.key: shown(f, tr) for f in report.figures}
+    figures = {k: _fill(v, figures) for k, v in figures.items()}  # words that name figures
     out.write(f"memlens demo {report.lesson}: {tr(text.title)}\n\n")
     out.write(f"{tr(HEADINGS['claim'])}\n")
     _para(out, tr(text.claim))

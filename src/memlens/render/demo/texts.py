@@ -48,9 +48,9 @@ TEXTS = {
         N_(
             "The order is the classic picture; the distances are not. With address space "
             "layout randomisation the heap starts a random distance after BSS (here "
-            "{heap_gap}), and the stack and the mmap base move at every exec. An executable "
-            "that is not PIE (like this Python) sits at a fixed address, and recent kernels "
-            "put the vDSO among the libraries rather than just below the stack."
+            "{heap_gap}), and the stack and the mmap base move at every exec. The executable "
+            "here is {executable_kind}. This kernel put the vDSO {vdso_place}; older "
+            "x86-64 kernels put it just above the stack."
         ),
     ),
     "layout32": LessonText(
@@ -109,7 +109,8 @@ TEXTS = {
             "shared zero page, read-only, so RSS does not grow; a later write faults again "
             "for a page of its own. RSS counts whole pages, and with transparent huge pages "
             "the kernel may give 2 MiB at a time (the lesson turns them off for its "
-            "mapping). Overcommit is why the reservation succeeds at all: the kernel promises memory it has not got."
+            "mapping). Overcommit is why the reservation succeeds at all: the kernel "
+            "promises memory it has not got."
         ),
     ),
     "faults": LessonText(
@@ -145,10 +146,11 @@ TEXTS = {
         },
         N_(
             "One fault per page holds only without help: reading a file in order, the "
-            "kernel's read-ahead fetches many pages per disk read and fault-around maps up "
-            "to 16 cached pages per fault, so {pages} pages cost {majflt_seq} major and "
-            "{minflt_seq} minor faults. With read-ahead off every page is a disk read of its "
-            "own. A major fault is counted to the process that waited: a second reader of "
+            "kernel's read-ahead fetches many pages per disk read, and each fault maps the "
+            "neighbouring pages already cached too (fault-around: 64 KiB by default, more "
+            "where the page cache holds large folios), so {pages} pages cost {majflt_seq} "
+            "major and {minflt_seq} minor faults. With read-ahead off every page is a disk "
+            "read of its own. A major fault is counted to the process that waited: a second reader of "
             "the same page takes a minor one."
         ),
     ),
@@ -268,7 +270,7 @@ TEXTS = {
             "gone_with_last": N_("it went with its last attacher ({removed_after_exit})"),
             "orphan_keeps_ram": N_(
                 "the first, never removed, is an orphan ({orphan}) holding {orphan_rss}, "
-                "{orphan_nattch} attaches"
+                "{orphan_nattch} attaches (kernel.shm_rmid_forced = {shm_rmid_forced})"
             ),
             "rmid_frees": N_("IPC_RMID on the orphan freed it ({gone_after_rmid})"),
         },
