@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tests.helpers import run_cli
@@ -15,7 +18,8 @@ from tests.helpers import run_cli
 from memlens import i18n
 from memlens.api.demo import Options, run_lesson
 from memlens.demo import libc
-from memlens.errors import LessonUnsupported
+from memlens.demo.experiment import Experiment
+from memlens.errors import ExitStatus, LessonUnsupported
 from memlens.models.demo import DemoReport
 from memlens.procfs.root import ProcRoot
 
@@ -165,7 +169,7 @@ def test_leak_and_cache_get_their_verdicts() -> None:
 def test_keep_leaves_the_experiment_running() -> None:
     r = lesson("sysv", keep=True)
     try:
-        assert r.kept and r.pids and not any(gone(pid) for pid in r.pids)
+        assert r.kept and r.pids and not any(_gone(pid) for pid in r.pids)
         assert set(r.segments) <= segments()
     finally:
         for pid in r.pids:
@@ -184,3 +188,56 @@ def test_cli_lists_runs_and_speaks_chinese() -> None:
     assert {c["claim"] for c in doc["checks"]} >= {"shared_after_fork", "write_copies"}
     bad = run_cli("demo", "nosuch")
     assert bad.status == 2 and "no lesson" in bad.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_lesson_ends_its_experiment(signum: int) -> None:
+    argv = [sys.executable, "-m", "memlens", "demo", "leak", "--duration", "120"]
+    memlens = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            kids = children_of(memlens.pid)
+            if len(kids) == 2:
+                break
+            time.sleep(0.05)
+        assert len(kids) == 2, "the lesson did not start its two processes"
+        time.sleep(0.5)  # well into the lesson
+        memlens.send_signal(signum)
+        assert memlens.wait(60) == ExitStatus.INTERRUPTED
+    finally:
+        if memlens.poll() is None:
+            memlens.kill()
+    assert memlens.stderr is not None and memlens.stderr.read() == b"memlens: interrupted\n"
+    assert all(gone(pid) for pid in kids)
+
+
+def test_a_failing_experiment_removes_its_segments() -> None:
+    with pytest.raises(RuntimeError), Experiment() as ex:
+        child = ex.start()
+        shmid = ex.segment(child.do("shm_create", size=1 << 20))
+        assert shmid in segments()
+        raise RuntimeError("the lesson failed half-way")
+    assert shmid not in segments() and gone(child.pid)
+
+
+def test_a_machine_without_a_compiler_cannot_run_the_32_bit_lesson(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang
+    result = run_cli("demo", "layout32")
+    assert result.status == ExitStatus.LESSON_UNSUPPORTED == 12
+    assert result.stderr.count("\n") == 1 and "C compiler" in result.stderr

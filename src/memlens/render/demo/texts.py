@@ -150,8 +150,8 @@ TEXTS = {
             "neighbouring pages already cached too (fault-around: 64 KiB by default, more "
             "where the page cache holds large folios), so {pages} pages cost {majflt_seq} "
             "major and {minflt_seq} minor faults. With read-ahead off every page is a disk "
-            "read of its own. A major fault is counted to the process that waited: a second reader of "
-            "the same page takes a minor one."
+            "read of its own. A major fault is counted to the process that waited: a second "
+            "reader of the same page takes a minor one."
         ),
     ),
     "malloc": LessonText(
