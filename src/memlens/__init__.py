@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from memlens.analysis.groups import by_mapping, group
     from memlens.analysis.system import totals_from_scan, where_ram_went
+    from memlens.api.demo import DemoOptions, list_lessons, run_lesson
     from memlens.api.diff import compare
     from memlens.api.ipc import inspect_ipc
     from memlens.api.layout import read_layout
@@ -60,6 +61,7 @@ _HOMES = {
     "memlens.procfs.system_parsers": ("parse_meminfo", "parse_sysvipc_shm"),
     "memlens.api.maps": ("read_maps",),
     "memlens.api.diff": ("compare",),
+    "memlens.api.demo": ("DemoOptions", "list_lessons", "run_lesson"),
     "memlens.api.recordings": ("list_recordings", "remove_recording", "show_recording"),
     "memlens.api.layout": ("read_layout",),
     "memlens.api.ipc": ("inspect_ipc",),
@@ -81,6 +83,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AccessDenied",
+    "DemoOptions",
     "ExitStatus",
     "Mapping",
     "MapsTable",
@@ -105,6 +108,7 @@ __all__ = [
     "descendants",
     "group",
     "inspect_ipc",
+    "list_lessons",
     "list_recordings",
     "parse_meminfo",
     "parse_sysvipc_shm",
@@ -112,6 +116,7 @@ __all__ = [
     "read_layout",
     "read_maps",
     "remove_recording",
+    "run_lesson",
     "scan",
     "shared",
     "shared_between",

@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import run_cli
 
 from memlens import i18n
-from memlens.api.demo import Options, run_lesson
+from memlens.api.demo import DemoOptions, run_lesson
 from memlens.demo import libc
 from memlens.demo.experiment import Experiment
 from memlens.errors import ExitStatus, LessonUnsupported
@@ -29,7 +29,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def lesson(name: str, **options: object) -> DemoReport:
     try:
-        return run_lesson(ProcRoot.live(), name, Options(**options))  # type: ignore[arg-type]
+        return run_lesson(ProcRoot.live(), name, DemoOptions(**options))  # type: ignore[arg-type]
     except LessonUnsupported as exc:
         pytest.skip(f"this machine cannot run the {name} lesson: {exc}")
 

@@ -1,7 +1,8 @@
 """``memlens demo``: lessons about process memory, each an experiment measured live.
 
-    from memlens import ProcRoot, run_lesson
-    report = run_lesson(ProcRoot.live(), "bss")
+    from memlens import DemoOptions, ProcRoot, list_lessons, run_lesson
+    print([lesson.name for lesson in list_lessons()])
+    report = run_lesson(ProcRoot.live(), "bss", DemoOptions(keep=False))
     print([(c.claim, c.holds) for c in report.checks], report.value("rss_after_write"))
 
 A lesson starts its own child processes (``memlens.demo``), drives them one step at a time,
@@ -28,7 +29,7 @@ from memlens.procfs.root import ProcRoot
 DEFAULT_DURATION = 15.0  # seconds the leak lesson watches
 
 
-class Options(NamedTuple):
+class DemoOptions(NamedTuple):
     keep: bool = False
     duration: float = DEFAULT_DURATION  # the leak lesson
     interval: float = 0.25  # the leak lesson's sampling interval
@@ -37,7 +38,7 @@ class Options(NamedTuple):
 class Lab:
     """What a lesson works with: the root to measure through, the experiment, the figures."""
 
-    def __init__(self, root: ProcRoot, experiment: Experiment, options: Options) -> None:
+    def __init__(self, root: ProcRoot, experiment: Experiment, options: DemoOptions) -> None:
         self.root = root
         self.experiment = experiment
         self.options = options
@@ -101,14 +102,14 @@ ORDER = (
 )
 
 
-def lessons() -> tuple[Lesson, ...]:
+def list_lessons() -> tuple[Lesson, ...]:
     """Every lesson, in teaching order."""
     return tuple(lesson for lesson, _ in _registry().values())
 
 
-def run_lesson(root: ProcRoot, name: str, options: Options | None = None) -> DemoReport:
+def run_lesson(root: ProcRoot, name: str, options: DemoOptions | None = None) -> DemoReport:
     """Run lesson ``name`` on this machine (a live root) and judge its claims."""
-    options = options or Options()
+    options = options or DemoOptions()
     registry = _registry()
     if name not in registry:
         raise UsageError(f"demo: no lesson {name!r} (lessons: {', '.join(registry)})")
@@ -117,7 +118,7 @@ def run_lesson(root: ProcRoot, name: str, options: Options | None = None) -> Dem
     if not 2 <= options.duration <= 3600:
         raise UsageError(f"--duration {options.duration:g}: expected seconds from 2 to 3600")
     lesson, run = registry[name]
-    with Experiment(keep=options.keep) as experiment:
+    with Experiment(keep=options.keep, name=lesson.name) as experiment:
         lab = Lab(root, experiment, options)
         run(lab)
     values = {f.key: f.value for f in lab.figures}

@@ -123,7 +123,7 @@ def leak(lab: Lab) -> None:
 
 
 LESSONS: tuple[tuple[Lesson, Run], ...] = (
-    (Lesson("malloc", ("layout",)), malloc),
+    (Lesson("malloc", ("layout", "maps")), malloc),
     (Lesson("threads", ("layout", "top")), threads),
     (Lesson("leak", ("watch",)), leak),
 )

@@ -108,6 +108,6 @@ def sizes(lab: Lab) -> None:
 
 LESSONS: tuple[tuple[Lesson, Run], ...] = (
     (Lesson("bss", ("top", "maps")), bss),
-    (Lesson("faults", ("top",)), faults),
-    (Lesson("sizes", ("top",)), sizes),
+    (Lesson("faults", ("top", "maps")), faults),
+    (Lesson("sizes", ("top", "shared")), sizes),
 )

@@ -166,6 +166,6 @@ def sysv(lab: Lab) -> None:
 LESSONS: tuple[tuple[Lesson, Run], ...] = (
     (Lesson("layout", ("layout",)), layout),
     (Lesson("layout32", ("layout",), needs="a C compiler with 32-bit libc (cc -m32)"), layout32),
-    (Lesson("fork", ("shared",)), fork),
-    (Lesson("sysv", ("ipc",)), sysv),
+    (Lesson("fork", ("shared", "maps")), fork),
+    (Lesson("sysv", ("ipc", "top")), sysv),
 )

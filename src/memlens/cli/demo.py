@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any
 
 from memlens import i18n
-from memlens.api.demo import DEFAULT_DURATION, Options, lessons, run_lesson
+from memlens.api.demo import DEFAULT_DURATION, DemoOptions, list_lessons, run_lesson
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
 from memlens.procfs.root import ProcRoot
@@ -66,14 +66,14 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def run(args: argparse.Namespace, env: Env) -> int:
     i18n.activate(i18n.choose(args.lang, env.environ))
-    known = {lesson.name: lesson for lesson in lessons()}
+    known = {lesson.name: lesson for lesson in list_lessons()}
     if args.lesson is None:
         if args.json:
             json_out.render_list(tuple(known.values()), env.stdout)
         else:
             text_out.render_list(tuple(known.values()), env.stdout, i18n.gettext)
         return ExitStatus.OK
-    options = Options(keep=args.keep, duration=args.duration)
+    options = DemoOptions(keep=args.keep, duration=args.duration)
     with _terminate_as_interrupt():
         report = run_lesson(ProcRoot.live(), args.lesson, options)
     views = known[report.lesson].views

@@ -1,4 +1,5 @@
-"""The main loop of an experiment's child process: ``python -m memlens.demo.child``.
+"""The main loop of an experiment's child process: ``python -m memlens.demo.child LESSON``
+(the lesson's name only labels the process for ps).
 
 It prints one JSON line (its pid) once ready, then reads one JSON command per line
 ({"do": ACTION, ...arguments}) and answers each with one JSON line ({"ok": ...} or

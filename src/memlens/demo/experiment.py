@@ -97,8 +97,9 @@ class Child:
 class Experiment:
     """The children and System V segments of one lesson; cleaned up on exit unless kept."""
 
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, keep: bool = False, name: str = "experiment") -> None:
         self.keep = keep
+        self.name = name  # shown in the children's command line (ps)
         self.children: list[Child] = []
         self.segments: list[int] = []
         self.forked: list[int] = []  # children's children: killed before their parents
@@ -124,7 +125,7 @@ class Experiment:
 
     def start(self) -> Child:
         """A Python child running ``memlens.demo.child``."""
-        child = Child([sys.executable, "-m", "memlens.demo.child"])
+        child = Child([sys.executable, "-m", "memlens.demo.child", self.name])
         self.children.append(child)
         return child
 
