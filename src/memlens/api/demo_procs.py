@@ -141,9 +141,11 @@ def sysv(lab: Lab) -> None:
     if seen is not None:
         lab.add("rss", seen.segment.rss, source="ipc")
         lab.add("nattch", seen.segment.nattch, COUNT, "ipc")
-        for n, proc in enumerate(procs):
-            pss = next((a.pss for a in seen.attachers if a.pid == proc.pid), None)
+        shares = [next((a.pss for a in seen.attachers if a.pid == p.pid), None) for p in procs]
+        for n, pss in enumerate(shares):
             lab.add(f"pss_{n + 1}", pss, source="ipc")
+        known = [s for s in shares if s is not None]
+        lab.add("pss_sum", sum(known) if len(known) == len(shares) else None, source="ipc")
     if lab.options.keep:
         return
     procs[0].do("shm_remove", shmid=gone)

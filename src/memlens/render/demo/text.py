@@ -16,8 +16,10 @@ from memlens.render.units import iec
 
 Translate = Callable[[str], str]
 WIDTH = 88
+NBSP = "\u00a0"
+EXACT_BELOW = 16 << 20  # smaller sizes that are not whole MiB are shown in KiB, exactly
 _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
-_TOKENS = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+|\\s+")
+_TOKENS = re.compile(f"[{_CJK}]|[^ \\n{_CJK}]+| +|\\n")  # a no-break space joins
 _NO_BREAK_BEFORE = ",.;:)" + "".join(
     chr(c) for c in (0xFF0C, 0x3002, 0xFF1B, 0xFF1A, 0x3001, 0xFF09)
 )
@@ -48,7 +50,11 @@ def shown(figure: Figure, tr: Translate) -> str:
     if isinstance(v, bool):
         return tr(HEADINGS["yes"] if v else HEADINGS["no"])
     if figure.unit == BYTES and isinstance(v, int | float):
-        return iec(int(v)) if v >= 0 else "-" + iec(-int(v))
+        n = abs(int(v))
+        sign = "-" if v < 0 else ""
+        if n < EXACT_BELOW and n % 1024 == 0 and n % (1 << 20):
+            return f"{sign}{n // 1024:,} KiB"
+        return sign + iec(n)
     if figure.unit == ADDRESS and isinstance(v, int):
         return f"{v:#x}"
     if figure.unit == SECONDS and isinstance(v, int | float):
@@ -78,7 +84,7 @@ def wrap(text: str, width: int, first: str, more: str) -> list[str]:
     lines: list[str] = []
     line, space = first, ""
     for token in _TOKENS.findall(text):
-        if token.isspace():
+        if token in (" ", "\n") or token.strip(" ") == "":
             space = " "
             continue
         if _columns(line + space + token) > width and line.strip():
@@ -142,7 +148,7 @@ def render_report(
         mark = "✓" if check.holds else "✗"
         line = _fill(tr(text.checks[check.claim]), figures)
         verdict = tr(HEADINGS["holds"] if check.holds else HEADINGS["fails"])
-        _para(out, f"{mark} {line} [{verdict}]", "  ", "    ")
+        _para(out, f"{mark} {line} [{verdict.replace(' ', NBSP)}]", "  ", "    ")
     failed = sum(not c.holds for c in report.checks)
     summary = HEADINGS["summary_bad"] if failed else HEADINGS["summary_ok"]
     out.write("  " + tr(summary).format(n=failed, total=len(report.checks)) + "\n")

@@ -135,10 +135,11 @@ TEXTS = {
                 "file's pages were cached (mincore)"
             ),
             "file_is_major": N_(
-                "reading the file in order: {majflt_seq} major faults, {minflt_seq} minor"
+                "reading the file in order: {majflt_seq} major and {minflt_seq} minor faults"
             ),
             "readahead": N_(
-                "read-ahead brought in {cached_after_seq} pages for {majflt_seq} major faults"
+                "read-ahead: all {cached_after_seq} pages came in, yet only {majflt_seq} of "
+                "the faults were major"
             ),
             "random_one_per_page": N_(
                 "with MADV_RANDOM: {majflt_random} major faults for {pages} pages"
@@ -261,7 +262,7 @@ TEXTS = {
             "three_attach": N_("segment {shmid}: {nattch} attaches (memlens ipc)"),
             "pss_split": N_("PSS of the attachers: {pss_1}, {pss_2}, {pss_3}"),
             "pss_sums_to_rss": N_(
-                "together they make the segment's own RSS, {rss} (/proc/sysvipc/shm)"
+                "together {pss_sum}: the segment's own RSS is {rss} (/proc/sysvipc/shm)"
             ),
             "rmid_waits": N_(
                 "after IPC_RMID the second segment is still listed ({removed_listed}), key "
