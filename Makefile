@@ -56,3 +56,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+# The explanations' translations (memlens demo): extract the English texts, update each
+# language's .po (new texts get empty translations), compile the .mo files. Both are committed;
+# tests/unit/test_demo_text.py checks that they are complete and agree.
+.PHONY: catalogues
+catalogues: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o build/memlens.pot .
+	$(BIN)/pybabel update -i build/memlens.pot -d src/memlens/locale -D memlens --no-fuzzy-matching
+	$(BIN)/pybabel compile -D memlens -d src/memlens/locale --statistics
