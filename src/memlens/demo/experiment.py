@@ -16,7 +16,7 @@ import select
 import signal
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,16 +36,21 @@ class Child:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, env.get("PYTHONPATH")]))
         env.pop("PYTHONSTARTUP", None)
         self.protocol = protocol
+        # What it says on stderr: the reason it failed (closed in stop()).
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(  # its own session: the terminal's Ctrl-C is memlens's
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.errors,
             env=env,
             start_new_session=True,
         )
-        first = self._line()
-        self.pid: int = int(first["pid"])
-        self.hello = first
+        self.pid = self.proc.pid
+
+    def ready(self) -> None:
+        """Wait for the child's first line ({"pid": N}): it is set up."""
+        self.pid = int(self._line()["pid"])
 
     def do(self, action: str, **args: Any) -> Any:
         """Run one action in the child and return its answer."""
@@ -72,7 +77,10 @@ class Child:
         if not line:
             code = self.proc.poll()
             why = f"exited ({code})" if code is not None else "did not answer"
-            raise DemoError(f"the experiment's process {self.proc.pid} {why}")
+            self.errors.seek(0)
+            said = self.errors.read().decode(errors="replace").strip().splitlines()
+            last = f": {said[-1]}" if said else ""
+            raise DemoError(f"the experiment's process {self.proc.pid} {why}{last}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -92,6 +100,7 @@ class Child:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self.errors.close()
 
 
 class Experiment:
@@ -126,7 +135,8 @@ class Experiment:
     def start(self) -> Child:
         """A Python child running ``memlens.demo.child``."""
         child = Child([sys.executable, "-m", "memlens.demo.child", self.name])
-        self.children.append(child)
+        self.children.append(child)  # before it is ready: a failed start is cleaned up too
+        child.ready()
         return child
 
     def start_program(self, path: Path) -> Child:
@@ -136,6 +146,7 @@ class Experiment:
         except OSError as exc:  # ENOEXEC: a kernel without 32-bit support (IA32_EMULATION)
             raise LessonUnsupported(f"this kernel cannot run {path.name}: {exc.strerror}") from None
         self.children.append(child)
+        child.ready()
         return child
 
     def segment(self, shmid: int) -> int:
@@ -163,10 +174,6 @@ class Experiment:
         for shmid in self.segments:
             libc.shm_remove(shmid)
         self.children, self.segments, self.forked = [], [], []
-
-
-def wait(seconds: float) -> None:
-    time.sleep(seconds)
 
 
 HELPER32 = Path(__file__).with_name("helper32.c")
