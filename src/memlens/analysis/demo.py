@@ -17,11 +17,6 @@ NOISE = MIB  # what the Python interpreter of an experiment may allocate between
 GIB4 = 1 << 32
 
 
-def _num(figs: Figures, key: str) -> float | None:
-    v = figs.get(key)
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
 def _check(claim: str, keys: tuple[str, ...], figs: Figures, rule: Callable[..., bool]) -> Check:
     """``rule`` over the figures of ``keys``; a claim whose figures are missing does not hold."""
     values = [figs.get(k) for k in keys]
@@ -122,12 +117,8 @@ def malloc(figs: Figures, page: int) -> tuple[Check, ...]:
             lambda w, v, s: w == "anon" and s < v <= s + page,
         ),
         _check("free_unmaps", ("after_free_in",), figs, lambda w: w != "anon"),
-        _check(
-            "threshold_moves",
-            ("again_in", "heap_growth", "large"),
-            figs,
-            lambda w, g, s: w == "heap" and g >= s,
-        ),
+        # Where the block is, not how much brk grew: the heap's free top may hold part of it.
+        _check("threshold_moves", ("again_in",), figs, lambda w: w == "heap"),
         _check("mallopt_pins", ("pinned_in",), figs, lambda w: w == "anon"),
     )
 
