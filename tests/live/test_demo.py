@@ -95,7 +95,8 @@ def test_malloc_brk_then_mmap_then_the_threshold_moves() -> None:
     r = lesson("malloc")
     assert r.value("small_in") == "heap"
     assert r.value("large_in") == "anon"
-    assert v(r, "large") < v(r, "large_vma") <= v(r, "large") + PAGE
+    assert v(r, "large") < v(r, "chunk_growth") <= v(r, "large") + PAGE
+    assert v(r, "large_vma") >= v(r, "chunk_growth")  # its own VMA, or merged into one
     assert r.value("after_free_in") != "anon"
     assert r.value("again_in") == "heap"  # brk grew by less when the heap's top was free
     assert r.value("pinned_in") == "anon"

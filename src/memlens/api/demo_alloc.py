@@ -37,6 +37,12 @@ def _heap(lab: Lab, pid: int) -> int | None:
     return None if summary is None else summary.brk_heap
 
 
+def _chunks(lab: Lab, pid: int) -> int | None:
+    """The bytes of glibc's mapped chunks memlens layout finds in the process's memory."""
+    summary = read_layout(lab.root, pid).layout.allocator
+    return None if summary is None else summary.malloc_chunk_bytes
+
+
 def malloc(lab: Lab) -> None:
     """malloc 64 KiB, then 4 MiB; free the 4 MiB and malloc it again; then pin the threshold
     with mallopt and malloc 4 MiB once more."""
@@ -44,11 +50,17 @@ def malloc(lab: Lab) -> None:
     pid = child.pid
     small = child.do("malloc", name="small", size=64 * KIB)
     lab.add("small_in", _where(lab, pid, small)[0], TEXT, "layout")
+    chunks = _chunks(lab, pid)
     large = child.do("malloc", name="large", size=LARGE)
     where, vma = _where(lab, pid, large)
+    after = _chunks(lab, pid)
     lab.add("large", LARGE, source="experiment")
     lab.add("large_in", where, TEXT, "layout")
-    lab.add("large_vma", vma, source="layout")
+    lab.add("large_vma", vma, source="layout")  # the kernel may merge it with a neighbour
+    growth = None if chunks is None or after is None else after - chunks
+    lab.add("chunk_growth", growth, source="layout")
+    if growth is None:
+        lab.notes.append("memory_unreadable")
     heap_before = _heap(lab, pid)
     child.do("free", name="large")
     lab.add("after_free_in", _where(lab, pid, large)[0], TEXT, "layout")

@@ -17,6 +17,7 @@ from memlens.api.layout import read_layout
 from memlens.api.shared import shared_between
 from memlens.demo.experiment import build_helper32
 from memlens.models.demo import ADDRESS, COUNT, ID, TEXT, Lesson
+from memlens.procfs.elf_parser import have_pyelftools
 from memlens.procfs.layout_reader import sysctl
 
 MIB = 1 << 20
@@ -52,6 +53,8 @@ def _add_layout(lab: Lab, layout: Layout) -> None:
     lab.add("word_bits", layout.header.elf_class, COUNT, "layout")
     lab.add("address_space", layout.header.address_space, source="layout")
     lab.add("executable", exe, TEXT, "layout")
+    if parts["bss"] is None and not have_pyelftools():
+        lab.notes.append("need_elf")
     image = next((o.obj.image for o in layout.objects if o.obj.is_executable), None)
     kinds = {"ET_EXEC": "fixed", "ET_DYN": "pie"}
     lab.add("executable_kind", None if image is None else kinds.get(image.type), TEXT, "layout")

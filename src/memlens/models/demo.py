@@ -26,10 +26,11 @@ class Figure(NamedTuple):
 
 
 class Check(NamedTuple):
-    """One claim of the lesson judged by the figures: ``holds`` is what the numbers say."""
+    """One claim of the lesson judged by the figures: ``holds`` is what the numbers say, None
+    when a figure it needs could not be measured here (the report's notes say why)."""
 
     claim: str  # a key naming the claim ("reserve_is_free")
-    holds: bool
+    holds: bool | None
     figures: tuple[str, ...]  # the keys of the figures it was judged on
 
 
@@ -57,5 +58,8 @@ class DemoReport(NamedTuple):
         raise KeyError(key)
 
     @property
-    def holds(self) -> bool:
-        return all(c.holds for c in self.checks)
+    def holds(self) -> bool | None:
+        """False if a claim failed; else None if one could not be judged; else True."""
+        if any(c.holds is False for c in self.checks):
+            return False
+        return None if any(c.holds is None for c in self.checks) else True

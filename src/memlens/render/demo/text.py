@@ -10,12 +10,13 @@ from typing import TextIO
 
 from memlens.i18n import N_
 from memlens.models.demo import ADDRESS, BYTES, COUNT, SECONDS, DemoReport, Figure, Lesson
-from memlens.render.demo.texts import HEADINGS, TEXTS
+from memlens.render.demo.texts import HEADINGS, NOTES, TEXTS
 from memlens.render.text import safe
 from memlens.render.units import iec
 
 Translate = Callable[[str], str]
 WIDTH = 88
+MARKS = {True: ("✓", "holds"), False: ("✗", "fails"), None: ("?", "unmeasured")}
 NBSP = "\u00a0"
 EXACT_BELOW = 16 << 20  # smaller sizes that are not whole MiB are shown in KiB, exactly
 _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
@@ -145,13 +146,17 @@ def render_report(
     _para(out, _fill(tr(text.experiment), figures))
     out.write(f"\n{tr(HEADINGS['numbers'])}\n")
     for check in report.checks:
-        mark = "✓" if check.holds else "✗"
+        mark, verdict = MARKS[check.holds]
         line = _fill(tr(text.checks[check.claim]), figures)
-        verdict = tr(HEADINGS["holds"] if check.holds else HEADINGS["fails"])
+        verdict = tr(HEADINGS[verdict])
         _para(out, f"{mark} {line} [{verdict.replace(' ', NBSP)}]", "  ", "    ")
-    failed = sum(not c.holds for c in report.checks)
-    summary = HEADINGS["summary_bad"] if failed else HEADINGS["summary_ok"]
-    out.write("  " + tr(summary).format(n=failed, total=len(report.checks)) + "\n")
+    failed = sum(c.holds is False for c in report.checks)
+    unknown = sum(c.holds is None for c in report.checks)
+    summary = "summary_bad" if failed else "summary_unknown" if unknown else "summary_ok"
+    n = failed or unknown
+    out.write("  " + tr(HEADINGS[summary]).format(n=n, total=len(report.checks)) + "\n")
+    for note in report.notes:
+        _para(out, tr(NOTES[note]) if note in NOTES else safe(note))
     out.write(f"\n{tr(HEADINGS['why'])}\n")
     _para(out, _fill(tr(text.explanation), figures))
     if report.kept:

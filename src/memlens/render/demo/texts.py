@@ -170,8 +170,9 @@ TEXTS = {
         {
             "small_from_heap": N_("64 KiB came from the {small_in} region"),
             "large_from_mmap": N_(
-                "{large} came from an {large_in} mapping of its own, {large_vma} (a page "
-                "more, for the chunk's header)"
+                "{large} came from an {large_in} mapping: memlens layout finds a new mapped "
+                "chunk of {chunk_growth} (a page more, for the chunk's header), in a VMA of "
+                "{large_vma}"
             ),
             "free_unmaps": N_("after free() its address is {after_free_in}"),
             "threshold_moves": N_(
@@ -186,7 +187,9 @@ TEXTS = {
             "threshold to twice that, so the next block of that size comes from the heap, "
             "which is cheaper to reuse but returns memory only from its top. Setting "
             "M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD or M_MMAP_MAX (mallopt, or "
-            "GLIBC_TUNABLES) turns the adjustment off."
+            "GLIBC_TUNABLES) turns the adjustment off. A mapping of its own need not be a "
+            "VMA of its own: the kernel merges it with an anonymous neighbour of the same "
+            "permissions, so pmap may show one larger region."
         ),
     ),
     "threads": LessonText(
@@ -354,6 +357,7 @@ HEADINGS = {
     "why": N_("Why:"),
     "holds": N_("as claimed"),
     "fails": N_("NOT as claimed"),
+    "unmeasured": N_("not measured here"),
     "yes": N_("yes"),
     "no": N_("no"),
     "lessons": N_("Lessons (memlens demo LESSON runs one):"),
@@ -363,4 +367,17 @@ HEADINGS = {
     "stop": N_("Stop it:"),
     "summary_ok": N_("Every claim held on this machine."),
     "summary_bad": N_("{n} of {total} claims did not hold on this machine."),
+    "summary_unknown": N_("{n} of {total} claims could not be measured here; the others held."),
+}
+
+# Why figures are missing (DemoReport.notes), by key.
+NOTES = {
+    "need_elf": N_(
+        "Where BSS starts and ends comes from the ELF headers: install memlens's elf extra "
+        "(pip install 'memlens[elf]', which adds pyelftools) to measure it."
+    ),
+    "memory_unreadable": N_(
+        "memlens could not read the process's memory (/proc/PID/mem) to find glibc's "
+        "mapped chunks: that needs the right to ptrace it (the same user, or root)."
+    ),
 }
