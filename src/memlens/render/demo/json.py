@@ -22,6 +22,7 @@ def document(report: DemoReport, views: Sequence[str] = ()) -> dict[str, Any]:
         "figures": {
             f.key: {"value": f.value, "unit": f.unit, "source": f.source} for f in report.figures
         },
+        "notes": list(report.notes),  # why a figure could not be measured (keys)
         "kept": report.kept,
         "segments": list(report.segments),
         "look": look,
