@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any
 
 from memlens import i18n
-from memlens.api.demo import DEFAULT_DURATION, DemoOptions, list_lessons, run_lesson
+from memlens.api.demo import DEFAULT_DURATION, ORDER, DemoOptions, list_lessons, run_lesson
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus
 from memlens.procfs.root import ProcRoot
@@ -28,7 +28,7 @@ def add_parser(sub: Any, name: str) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         name, help="lessons about process memory, shown live", description=DESCRIPTION
     )
-    p.add_argument("lesson", nargs="?", metavar="LESSON", help="the lesson to run")
+    p.add_argument("lesson", nargs="?", metavar="LESSON", help=f"one of {', '.join(ORDER)}")
     p.add_argument("--json", action="store_true", help="the measurements as one JSON document")
     p.add_argument(
         "--keep",
