@@ -48,7 +48,8 @@ TEXTS = {
         N_(
             "The order is the classic picture; the distances are not. With address space "
             "layout randomisation the heap starts a random distance after BSS (here "
-            "{heap_gap}), and the stack and the mmap base move at every exec. The executable "
+            "{heap_gap}; x86-64 draws it below 1 GiB, below 32 MiB for a 32-bit process), "
+            "and the stack and the mmap base move at every exec. The executable "
             "here is {executable_kind}. This kernel put the vDSO {vdso_place}; older "
             "x86-64 kernels put it just above the stack."
         ),
