@@ -64,10 +64,10 @@ def _mm_stat() -> list[int]:
 
 
 def test_unique_swap_and_its_cost_in_zram() -> None:
-    with zram_swap(), workload_process("--anon", "8M:8M", "--pageout") as w:
-        with frozen_all(w.pid):
-            rows, report = _rows(w.pid)
-            orig, _, used = _mm_stat()[:3]
+    regions = ("--anon", "8M:8M", "--pageout")
+    with zram_swap(), workload_process(*regions) as w, frozen_all(w.pid):
+        rows, report = _rows(w.pid)
+        orig, _, used = _mm_stat()[:3]
     row = rows[w.pid]
     assert row["swap"] >= 8 * MiB  # the region, and whatever else of it was swapped
     assert row["uswap"] == row["swap"]  # nothing else maps its swap

@@ -67,7 +67,8 @@ def test_malformed_swaps_and_mm_stat_are_parse_errors() -> None:
         swap_devices(b"", "swaps")
     with pytest.raises(ParseError, match="mm_stat"):
         mm_stat(b"12 x 40\n", "zram0", "mm_stat")
-    z = mm_stat(b"    8392704    46181   131072        0   131072        0        0\n", "zram0", "m")
+    line = b"    8392704    46181   131072        0   131072        0        0\n"
+    z = mm_stat(line, "zram0", "m")
     assert (z.orig_data_size, z.compr_data_size, z.mem_used_total) == (8392704, 46181, 131072)
 
 

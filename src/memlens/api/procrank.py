@@ -74,9 +74,7 @@ def procrank(
         )
         if every_page:
             uswap = analysis.unique_swap(swaps, entries, swap_counts, page)
-            rows[-1] = rows[-1]._replace(
-                uswap=uswap, zswap=analysis.zram_swap(row.swap_pss, zram)
-            )
+            rows[-1] = rows[-1]._replace(uswap=uswap, zswap=analysis.zram_swap(row.swap_pss, zram))
     rows.sort(key=lambda r: (getattr(r, sort) or 0, r.pid), reverse=True)
     if not every_page:
         notes.append("swap: shown for every page only (a page in swap has no frame flags)")
