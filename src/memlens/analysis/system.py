@@ -24,10 +24,11 @@ share in the "no process" parts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.errors import ParseError
-from memlens.models.process import Scan
+from memlens.models.process import ProcessUsage, Scan
 from memlens.models.system import Meminfo, ShmSegment
 
 
@@ -261,6 +262,41 @@ def totals_from_scan(scan: Scan) -> ProcessTotals:
         swap += p.swap_pss
         read += 1
     return ProcessTotals(anon, file, shmem, swap, read, unread)
+
+
+class PssSplit(NamedTuple):
+    """The PSS of the processes a table shows, and its parts as far as they are known: a part
+    is None when some process's smaps_rollup lacks it (Pss_Anon, Pss_File, Pss_Shmem: 5.3+;
+    SwapPss: 4.3+), never a sum that silently counts that process as 0."""
+
+    processes: int
+    pss: int
+    anon: int | None
+    file: int | None
+    shmem: int | None
+    swap_pss: int | None
+    split_unknown: int  # processes whose PSS has no anon/file/shmem split
+
+
+def pss_split(shown: Sequence[ProcessUsage]) -> PssSplit | None:
+    """The footer's totals of ``shown``; None when any process's PSS is unknown (not read)."""
+    if not shown or any(p.pss is None for p in shown):
+        return None
+    no_split = [p for p in shown if None in (p.pss_anon, p.pss_file, p.pss_shmem)]
+    return PssSplit(
+        processes=len(shown),
+        pss=sum(p.pss or 0 for p in shown),
+        anon=None if no_split else sum(p.pss_anon or 0 for p in shown),
+        file=None if no_split else sum(p.pss_file or 0 for p in shown),
+        shmem=None if no_split else sum(p.pss_shmem or 0 for p in shown),
+        swap_pss=_known_sum([p.swap_pss for p in shown]),
+        split_unknown=len(no_split),
+    )
+
+
+def _known_sum(values: Sequence[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if len(known) == len(values) else None
 
 
 class _Fields:
