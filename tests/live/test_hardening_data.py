@@ -248,7 +248,7 @@ def test_shared_pid_and_its_tid_is_one_process_given_twice() -> None:
         r = run_cli("shared", "--per-mapping", str(pid), str(tid))
     assert r.status == 2, r
     assert r.stdout == ""
-    assert f"{pid} and {tid} are the same process {pid}" in r.stderr.splitlines()[-1]
+    assert f"{pid} and {tid} are the same process" in r.stderr.splitlines()[-1]
 
 
 def test_shared_compares_a_thread_once_with_the_others() -> None:
@@ -298,3 +298,47 @@ def test_top_system_with_p_is_rejected_before_anything_is_read(tmp_path: Path) -
     r = run_cli("top", "--system", "-p", "1", "--proc-root", str(tmp_path))
     assert r.status == 2, r
     assert r.stderr == "memlens: --system accounts for every process: no -p\n"
+
+
+def test_by_mapping_of_a_smaps_without_swappss_shows_it_unknown(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, "smaps", ("SwapPss",))
+    r = run_cli("top", "--proc-root", str(tree), "--by", "mapping", "--json")
+    assert r.status == 0, r.stderr
+    groups = json.loads(r.stdout)["groups"]
+    assert groups and all(g["swap_pss"] is None for g in groups)
+    assert all(g["swap"] == 0 and g["uss"] is not None for g in groups)
+
+
+# Two threads, then the main thread exits (its task becomes a zombie leader): "PID TID TID".
+LEADER_EXITS = """
+import ctypes, os, sys, threading
+ts = [threading.Thread(target=sys.stdin.read) for _ in range(2)]
+for t in ts:
+    t.start()
+print(os.getpid(), *[t.native_id for t in ts], flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_two_threads_of_one_process_are_not_compared() -> None:
+    with started(THREADED.replace("t.join()", "sys.stdin.read()")) as (_, (pid, tid)):
+        r = run_cli("shared", "--per-mapping", str(tid), str(tid), str(pid))
+    assert r.status == 2, r
+    assert "give two or more processes" in r.stderr.splitlines()[-1]
+
+
+def test_a_process_whose_main_thread_exited_is_read_through_a_thread() -> None:
+    with started(LEADER_EXITS) as (_, (pid, tid, other)):
+        _wait_for(pid, "Z")
+        r = run_cli("maps", str(tid))
+        twice = run_cli("shared", "--per-mapping", str(tid), str(other))
+    assert r.status == 0, r
+    (note,) = r.stderr.splitlines()
+    assert note == (
+        f"memlens: {tid} is a thread of process {pid}, whose main thread has exited: "
+        f"reading the process through thread {tid}"
+    )
+    total = r.stdout.splitlines()[-1].split()
+    assert total[0] == "total" and total[1] != "0K"  # its memory, not a zombie's empty map
+    assert twice.status == 2, twice
+    assert f"{tid} and {other} are the same process" in twice.stderr

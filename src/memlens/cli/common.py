@@ -46,26 +46,39 @@ def parse_pid_list(texts: list[str]) -> list[int]:
     return pids
 
 
-def process_of(root: ProcRoot, pid: int) -> int:
-    """The process a PID belongs to: itself, or for a thread ID (a task that does not lead
-    its thread group: Tgid differs in /proc/TID/status) its thread group's leader. Threads
-    share one address space, so a thread's memory is its process's. A PID that cannot be
-    read is returned as it is: the command's own read says why."""
+def thread_group(root: ProcRoot, pid: int) -> tuple[int, bool]:
+    """The process a PID belongs to (its thread group's leader: Tgid in /proc/PID/status),
+    and whether that leader has exited while this thread lives on (a zombie leader: its
+    /proc/TGID files show no memory, the thread's still do). A PID that cannot be read is
+    its own process: the command's own read says why."""
     try:
         tgid = root.process(pid).status().tgid
+        if tgid <= 0 or tgid == pid:
+            return pid, False
+        leader_gone = root.process(tgid).first_stat.is_zombie
+        return tgid, leader_gone and not root.process(pid).first_stat.is_zombie
     except MemlensError:
-        return pid
-    return tgid if tgid > 0 else pid
+        return pid, False
 
 
 def processes_of(root: ProcRoot, pids: Sequence[int], note: Callable[[str], None]) -> list[int]:
-    """``pids`` with every thread ID replaced by its process (process_of), in order; each
-    replacement is told to ``note`` in one line."""
+    """``pids`` with every thread ID replaced by its process, in order: threads share one
+    address space, so a thread's memory is its process's. Each replacement is told to
+    ``note`` in one line. A process whose main thread has exited is read through the first
+    of its threads given (every thread of it given stands for that one)."""
+    through: dict[int, int] = {}  # tgid -> the task its memory is read through
     out = []
     for pid in pids:
-        tgid = process_of(root, pid)
-        if tgid != pid:
+        tgid, leader_gone = thread_group(root, pid)
+        if tgid == pid:
+            out.append(pid)
+            continue
+        task = through.setdefault(tgid, pid if leader_gone else tgid)
+        if task == tgid:
             note(f"{pid} is a thread of process {tgid}: reading process {tgid} "
                  "(threads share its memory)")  # fmt: skip
-        out.append(tgid)
+        else:
+            note(f"{pid} is a thread of process {tgid}, whose main thread has exited: "
+                 f"reading the process through thread {task}")  # fmt: skip
+        out.append(task)
     return out

@@ -83,7 +83,7 @@ def _processes(root: ProcRoot, given: list[int], tree: int | None, env: Env) -> 
     twice = []
     for tid, pid in zip(given, pids, strict=True):
         if pid in first and first[pid] != tid:
-            twice.append(f"{first[pid]} and {tid} are the same process {pid}")
+            twice.append(f"{first[pid]} and {tid} are the same process")
         first.setdefault(pid, tid)
     if twice and len(first) < 2 and tree is None:
         raise UsageError(f"shared: {'; '.join(twice)} (threads share one address space): "
