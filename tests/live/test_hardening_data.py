@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.helpers import TESTS, a_kernel_thread, run_cli
+from tests.helpers import TESTS, Sandbox, a_kernel_thread, run_cli
 
 TREE = TESTS / "data" / "trees" / "deleted_file"
 PID = "10074"  # the one process of that tree
@@ -342,3 +342,15 @@ def test_a_process_whose_main_thread_exited_is_read_through_a_thread() -> None:
     assert total[0] == "total" and total[1] != "0K"  # its memory, not a zombie's empty map
     assert twice.status == 2, twice
     assert f"{tid} and {other} are the same process" in twice.stderr
+
+
+def test_nobody_comparing_its_own_processes_and_roots_leaves_roots_out(sandbox: Sandbox) -> None:
+    with sandbox.workload("--anon", "1M:1M") as a, sandbox.workload("--anon", "1M:1M") as b:
+        pids = sorted((a.pid, b.pid))
+        r = sandbox.memlens("shared", "--json", str(pids[0]), str(os.getpid()), str(pids[1]))
+    assert r.status == 4, r
+    doc = json.loads(r.stdout)
+    assert [p["pid"] for p in doc["processes"]] == pids
+    (out,) = doc["left_out"]
+    assert out["pid"] == os.getpid() and "permission denied reading" in out["reason"]
+    assert f"memlens: process {os.getpid()}: permission denied reading" in r.stderr

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
 from memlens.errors import (
+    AccessDenied,
     MemlensError,
     NoAddressSpace,
     NoSuchProcess,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:  # numpy is the optional "pages" extra: imported by shared_pag
 MAX_PAGES = 1 << 26
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 NO_NUMPY = "numpy is not installed (pip install 'memlens[pages]')"
+
+
+_LeftOut = NoAddressSpace | NoSuchProcess | AccessDenied
+_LEFT_OUT = (NoAddressSpace, NoSuchProcess, AccessDenied)
 
 
 class SharedReport(NamedTuple):
@@ -60,36 +65,40 @@ def shared(
     progress: Progress | None = None,
 ) -> SharedReport:
     """What ``pids`` (and ``tree`` with all its descendants) share: page by page unless
-    ``per_mapping`` or the per-page figures cannot be had, then per mapping. A process
-    without user memory (a kernel thread, a zombie) or gone is left out, and said so: in
-    ``failures`` if it was named, in ``skipped`` if it is a descendant; NoAddressSpace or
-    NoSuchProcess when fewer than two processes are left to compare."""
+    ``per_mapping`` or the per-page figures cannot be had, then per mapping. A process that
+    cannot be compared (a kernel thread or a zombie: no user memory; gone; unreadable) is
+    left out, and said so: in ``failures`` if it was named, in ``skipped`` if it is a
+    descendant. Its error is raised when fewer than two processes are left to compare."""
     named = sorted(set(pids) | ({tree} if tree is not None else set()))
     found = [p for p in (descendants(root, tree) if tree is not None else []) if p not in named]
-    errors: dict[int, NoAddressSpace | NoSuchProcess] = {}
+    errors: dict[int, _LeftOut] = {}
     skipped: list[Failure] = []
     chosen = []
     for pid in sorted(set(named) | set(found)):
         try:
             _check_address_space(root, pid)
             chosen.append(pid)
-        except (NoAddressSpace, NoSuchProcess) as exc:
+        except _LEFT_OUT as exc:
             if pid in named:
                 errors[pid] = exc
             else:
                 skipped.append(_failure(pid, exc))
-    failures = [_failure(pid, exc) for pid, exc in errors.items()]
     while True:
         if len(chosen) < 2:
             raise _too_few(named, errors, skipped, tree)
+        failures = [_failure(pid, exc) for pid, exc in sorted(errors.items())]
         try:
             return _compare(root, tuple(chosen), failures, skipped, per_mapping, max_pages,
                             progress)  # fmt: skip
-        except (NoAddressSpace, NoSuchProcess) as exc:
-            if exc.pid in named or exc.pid not in chosen:
+        except _LEFT_OUT as exc:
+            # exited, became a zombie or turned out unreadable while being read
+            if exc.pid is None or exc.pid not in chosen:
                 raise
-            chosen.remove(exc.pid)  # a descendant that exited meanwhile
-            skipped.append(_failure(exc.pid, exc))
+            chosen.remove(exc.pid)
+            if exc.pid in named:
+                errors[exc.pid] = exc
+            else:
+                skipped.append(_failure(exc.pid, exc))
 
 
 def _compare(
@@ -120,13 +129,13 @@ def _check_address_space(root: ProcRoot, pid: int) -> None:
         raise NoAddressSpace(pid, "a kernel thread" if stat.is_kernel_thread else "a zombie")
 
 
-def _failure(pid: int, exc: NoAddressSpace | NoSuchProcess) -> Failure:
+def _failure(pid: int, exc: _LeftOut) -> Failure:
     return Failure(pid, exc.exit_status, str(exc))
 
 
 def _too_few(
     named: list[int],
-    errors: dict[int, NoAddressSpace | NoSuchProcess],
+    errors: dict[int, _LeftOut],
     skipped: list[Failure],
     tree: int | None,
 ) -> MemlensError:
