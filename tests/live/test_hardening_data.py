@@ -354,3 +354,12 @@ def test_nobody_comparing_its_own_processes_and_roots_leaves_roots_out(sandbox: 
     (out,) = doc["left_out"]
     assert out["pid"] == os.getpid() and "permission denied reading" in out["reason"]
     assert f"memlens: process {os.getpid()}: permission denied reading" in r.stderr
+
+
+def test_the_ram_summary_says_which_processes_it_could_not_split(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, "smaps_rollup", ("Pss_Anon", "Pss_File", "Pss_Shmem"))
+    r = run_cli("top", "--proc-root", str(tree))
+    ram = r.stdout.splitlines()[-1]
+    assert ram.startswith("RAM ") and "processes 0 (not counting 1 process without a PSS" in ram
+    r = run_cli("top", "--system", "--json", "--proc-root", str(tree))
+    assert json.loads(r.stdout)["unsplit_processes"] == 1

@@ -42,6 +42,7 @@ class ProcessTotals(NamedTuple):
     swap_pss: int  # swap, not RAM: no part of the breakdown, carried for the swap line
     processes: int
     unreadable: int
+    unsplit: int = 0  # of ``unreadable``: read, but without the four figures (before 5.3)
 
 
 class Part(NamedTuple):
@@ -60,6 +61,9 @@ class SystemBreakdown(NamedTuple):
     mem_total: int
     parts: tuple[Part, ...]
     orphan_segments: tuple[ShmSegment, ...]
+    # processes that were read but whose PSS has no anon/file/shmem split (or no PSS): their
+    # memory is in the "no process" parts, not in the process parts
+    unsplit: int = 0
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -125,7 +129,7 @@ def where_ram_went(
     note = "MemTotal - all of the above: uncounted kernel memory; negative if counted twice"
     parts.append(Part(UNEXPLAINED, unexplained, GROUP_UNEXPLAINED, note))
     orphans = tuple(s for s in segments if s.nattch == 0 and s.rss)
-    return SystemBreakdown(total, tuple(parts), orphans)
+    return SystemBreakdown(total, tuple(parts), orphans, totals.unsplit)
 
 
 def _free_parts(f: _Fields) -> list[Part]:
@@ -252,16 +256,16 @@ def _huge_page_parts(f: _Fields) -> list[Part]:
 def totals_from_scan(scan: Scan) -> ProcessTotals:
     """ProcessTotals of a scan read with smaps_rollup: a process without the four figures
     (not read, or a kernel before 5.3) counts as unreadable, never as zeros."""
-    anon = file = shmem = swap = read = 0
-    unread = len(scan.unreadable)
+    anon = file = shmem = swap = read = unsplit = 0
     for p in scan.processes:
         if p.pss_anon is None or p.pss_file is None or p.pss_shmem is None or p.swap_pss is None:
-            unread += 1
+            unsplit += 1
             continue
         anon, file, shmem = anon + p.pss_anon, file + p.pss_file, shmem + p.pss_shmem
         swap += p.swap_pss
         read += 1
-    return ProcessTotals(anon, file, shmem, swap, read, unread)
+    unread = len(scan.unreadable) + unsplit
+    return ProcessTotals(anon, file, shmem, swap, read, unread, unsplit)
 
 
 class PssSplit(NamedTuple):
