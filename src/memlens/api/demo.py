@@ -78,6 +78,11 @@ class Lab:
 Run = Callable[[Lab], None]
 
 
+def change(after: int | None, before: int | None) -> int | None:
+    """``after - before``; None when either was not read (the kernel did not give it)."""
+    return None if after is None or before is None else after - before
+
+
 def _registry() -> dict[str, tuple[Lesson, Run]]:
     from memlens.api import demo_alloc, demo_paging, demo_procs
 

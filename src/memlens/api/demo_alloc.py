@@ -8,7 +8,7 @@ import time
 
 from memlens.analysis.roles import Role
 from memlens.analysis.series import analyse
-from memlens.api.demo import Lab, Run
+from memlens.api.demo import Lab, Run, change
 from memlens.api.layout import read_layout
 from memlens.api.sampler import Sampler
 from memlens.api.targets import Selection
@@ -95,8 +95,8 @@ def threads(lab: Lab) -> None:
     reserved = None if summary is None else summary.thread_heap_reserved
     lab.add("arena_reserved", reserved, source="layout")
     lab.add("arena_rss", None if summary is None else summary.thread_heap_rss, source="layout")
-    lab.add("vss_growth", after.vss - before.vss)
-    lab.add("rss_growth", after.rss - before.rss)
+    lab.add("vss_growth", change(after.vss, before.vss))
+    lab.add("rss_growth", change(after.rss, before.rss))
 
 
 def leak(lab: Lab) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from memlens.api.demo import Lab, Run
+from memlens.api.demo import Lab, Run, change
 from memlens.errors import LessonUnsupported
 from memlens.models.demo import COUNT, ID, Lesson
 
@@ -21,22 +21,22 @@ def bss(lab: Lab) -> None:
     addr = child.do("reserve", name="bss", size=size)["addr"]
     reserved = lab.usage(child.pid)
     lab.add("reserved", size)
-    lab.add("vss_growth", reserved.vss - before.vss)
-    lab.add("rss_growth_reserve", reserved.rss - before.rss)
+    lab.add("vss_growth", change(reserved.vss, before.vss))
+    lab.add("rss_growth_reserve", change(reserved.rss, before.rss))
     child.do("write", name="bss", size=part)
     written = lab.usage(child.pid)
     after_write = lab.vma(child.pid, addr)["rss"]
     lab.add("written", part)
     lab.add("vma_rss_after_write", after_write, source="maps")
-    lab.add("rss_growth_write", written.rss - reserved.rss)
-    lab.add("minflt_write", written.minflt - reserved.minflt, COUNT)
+    lab.add("rss_growth_write", change(written.rss, reserved.rss))
+    lab.add("minflt_write", change(written.minflt, reserved.minflt), COUNT)
     lab.add("pages_written", part // lab.root.machine.page_size, COUNT, "experiment")
     child.do("read", name="bss", offset=part, size=part)
     read = lab.usage(child.pid)
     lab.add("read", part)
     lab.add("vma_rss_after_read", lab.vma(child.pid, addr)["rss"], source="maps")
-    lab.add("rss_growth_read", read.rss - written.rss)
-    lab.add("minflt_read", read.minflt - written.minflt, COUNT)
+    lab.add("rss_growth_read", change(read.rss, written.rss))
+    lab.add("minflt_read", change(read.minflt, written.minflt), COUNT)
 
 
 def _folders() -> list[str]:
@@ -58,7 +58,7 @@ def faults(lab: Lab) -> None:
     a = lab.usage(child.pid)
     child.do("write", name="anon")
     b = lab.usage(child.pid)
-    lab.add("minflt_anon", b.minflt - a.minflt, COUNT)
+    lab.add("minflt_anon", change(b.minflt, a.minflt), COUNT)
     lab.add("majflt_anon", b.majflt - a.majflt, COUNT)
     tried = []
     for folder in _folders():
@@ -80,7 +80,7 @@ def faults(lab: Lab) -> None:
         lab.add(f"cached_before_{how}", done["cached_before"], COUNT, "experiment")
         lab.add(f"cached_after_{how}", done["cached_after"], COUNT, "experiment")
         lab.add(f"majflt_{how}", after.majflt - before.majflt, COUNT)
-        lab.add(f"minflt_{how}", after.minflt - before.minflt, COUNT)
+        lab.add(f"minflt_{how}", change(after.minflt, before.minflt), COUNT)
 
 
 def sizes(lab: Lab) -> None:
@@ -99,10 +99,9 @@ def sizes(lab: Lab) -> None:
     u = lab.usage(child.pid)
     for field in ("vss", "rss", "pss", "uss"):
         lab.add(field, getattr(u, field))
-    if u.pss is not None and u.uss is not None:
-        lab.add("vss_minus_rss", u.vss - u.rss)
-        lab.add("rss_minus_uss", u.rss - u.uss)
-        lab.add("pss_minus_uss", u.pss - u.uss)
+    lab.add("vss_minus_rss", change(u.vss, u.rss))
+    lab.add("rss_minus_uss", change(u.rss, u.uss))
+    lab.add("pss_minus_uss", change(u.pss, u.uss))
     lab.add("pid", child.pid, ID, "experiment")
 
 
