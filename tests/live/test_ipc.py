@@ -133,7 +133,7 @@ def test_agrees_with_lsipc_field_by_field() -> None:
     mine = shm_entry(doc, shmid)
     assert mine is not None
     theirs = shm[shmid]
-    for field in ("key", "owner", "perms", "status"):
+    for field in ("key", "owner", "perms", "status", "command"):
         assert mine[field] == theirs[field], field
     for field in ("id", "size", "nattch", "cpid", "lpid"):
         assert mine[field] == _number(theirs[field]), field

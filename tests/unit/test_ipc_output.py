@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import FakeSource, run_cli
 
 from memlens.analysis.ipc_limits import NO_LIMIT, GlobalRow, global_usage, unlimited
 from memlens.models.ipc import IpcLimits, SysvTables
+from memlens.models.machine import Machine
+from memlens.procfs.ipc_reader import creator_commands
+from memlens.procfs.root import ProcRoot
 from memlens.render.ipc.columns import parse_columns
 from memlens.render.ipc.words import Style, human_bytes, perms_octal, plural
 
@@ -202,3 +205,22 @@ def test_id_needs_one_kind_and_an_existing_object(tmp_path: Path) -> None:
     assert "System V message queue, msqid 3" in one and "used bytes:    13 bytes" in one
     doc = json.loads(ipc(root, "-m", "-i", "1", "--json"))
     assert [s["id"] for s in doc["shm"]] == [1] and "msg" not in doc
+
+
+def _stat(pid: int, start_ticks: int) -> bytes:
+    """A /proc/PID/stat line of 52 fields, started ``start_ticks`` after boot."""
+    return (
+        f"{pid} (maker) S 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 {start_ticks} "
+        "3796992 357 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+    ).encode()
+
+
+def test_the_creators_command_unless_its_pid_was_reused() -> None:
+    files = {
+        "7/stat": _stat(7, 10 * 100), "7/cmdline": b"maker\0--segments\0",  # boot + 10 s
+        "8/stat": _stat(8, 1000 * 100), "8/cmdline": b"later\0",  # boot + 1000 s
+    }  # fmt: skip
+    root = ProcRoot(FakeSource(files, pids=[7, 8]), Machine(4096, 100, 1000.0, "6.1"))
+    made_at = 1000 + 50  # the segments were made 50 s after boot
+    found = creator_commands(root, [(7, made_at), (8, made_at), (9, made_at)])
+    assert found == {7: "maker --segments"}  # 8 started after: a reused PID; 9 is gone

@@ -152,6 +152,7 @@ class IpcReport(NamedTuple):
     global_usage: tuple[GlobalRow, ...] | None = None  # lsipc -g
     sem_values: tuple[SemValue, ...] | None = None  # ipc -s -i ID: that set's semaphores
     page_size: int = 4096  # of the machine that was read
+    creators: Mapping[int, str] = {}  # cpid -> command line, where it is still the creator
 
 
 def device_text(device: tuple[int, int]) -> str:

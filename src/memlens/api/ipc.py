@@ -103,6 +103,11 @@ def inspect_ipc(
     gids |= {s.cgid for s in shm} | {q.cgid for q in msg} | {s.cgid for s in sem}
     uids |= {s.cuid for s in shm} | {q.cuid for q in msg} | {s.cuid for s in sem}
     page_size = root.machine.page_size
+    creators = (
+        ipc_reader.creator_commands(root, [(s.cpid, s.ctime) for s in shm])
+        if ipc.SYSV in kinds
+        else {}
+    )
     return IpcReport(
         namespace=namespace,
         shm=ipc.sysv_reports(shm, objects) if ipc.SYSV in kinds else (),
@@ -122,6 +127,7 @@ def inspect_ipc(
         global_usage=global_rows(lims, after, page_size) if global_usage and lims else None,
         sem_values=sem_values,
         page_size=page_size,
+        creators=creators,
     )
 
 

@@ -56,7 +56,8 @@ def add_parser(sub: Any, name: str) -> None:
         "-o", "--output", metavar="LIST", default=None,
         help="the columns of the System V tables, lsipc's names: KEY,ID,OWNER,PERMS,CUID,"
         "CUSER,CGID,CGROUP,UID,USER,GID,GROUP,CTIME; -m: SIZE,ALLOC,NATTCH,STATUS,ATTACH,"
-        "DETACH,CPID,LPID,RSS,SWAP; -q: USEDBYTES,MSGS,SEND,RECV,LSPID,LRPID; -s: NSEMS,OTIME",
+        "DETACH,CPID,LPID,COMMAND,RSS,SWAP; -q: USEDBYTES,MSGS,SEND,RECV,LSPID,LRPID; "
+        "-s: NSEMS,OTIME",
     )  # fmt: skip
     p.add_argument(
         "-t", "--time", action="store_true",

@@ -324,3 +324,24 @@ def read_sem_values(semid: int, nsems: int) -> tuple[SemValue, ...] | None:
             return None
         values.append(SemValue(num, *got))
     return tuple(values)
+
+
+def creator_commands(root: ProcRoot, segments: list[tuple[int, int]]) -> dict[int, str]:
+    """The command lines of the creators of segments, as lsipc's COMMAND: ``segments`` are
+    (cpid, ctime) pairs. A PID whose process started after the segment last changed is not
+    its creator (the PID was reused) and is left out, as are processes gone or unreadable."""
+    machine = root.machine
+    found: dict[int, str] = {}
+    for cpid, ctime in segments:
+        try:
+            proc = root.process(cpid)
+            stat = proc.first_stat
+            started = None
+            if machine.boot_time is not None:
+                started = machine.boot_time + stat.start_time / machine.clock_ticks
+            if started is not None and ctime and started > ctime + 1:
+                continue
+            found[cpid] = command_line(proc.cmdline(), stat)
+        except MemlensError:
+            continue
+    return found

@@ -3,13 +3,13 @@ default sets, ``-t``'s time columns, and the table they make."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from memlens.errors import UsageError
 from memlens.render.ipc.words import Owner, Style, key_text, shm_status
 from memlens.render.table import Column, layout
-from memlens.render.text import safe
+from memlens.render.text import safe, short
 
 SHM, MSG, SEM = "shm", "msg", "sem"
 KIND_NAMES = {SHM: "shared memory segments", MSG: "message queues", SEM: "semaphore sets"}
@@ -19,6 +19,7 @@ class Ctx(NamedTuple):
     style: Style
     owner: Owner
     group: Owner
+    creators: Mapping[int, str] = {}  # cpid -> the creator's command line
 
 
 Get = Callable[[Any, Ctx], str]  # a record (ShmSegment, MsgQueue, SemSet) -> its cell
@@ -34,6 +35,11 @@ class Spec(NamedTuple):
 def _alloc(r: Any, c: Ctx) -> str:
     page = c.style.page_size
     return c.style.size(-(-r.size // page) * page)
+
+
+def _creator(r: Any, c: Ctx) -> str:
+    command = c.creators.get(r.cpid)
+    return "-" if command is None else short(command)
 
 
 def _when(attr: str) -> Get:
@@ -68,6 +74,7 @@ COLUMNS: dict[str, Spec] = {
     "ATTACH": Spec("attached", False, _when("atime"), _S),
     "DETACH": Spec("detached", False, _when("dtime"), _S),
     "CPID": Spec("cpid", True, _num("cpid"), _S),
+    "COMMAND": Spec("command", False, lambda r, c: _creator(r, c), _S),
     "LPID": Spec("lpid", True, _num("lpid"), _S),
     "RSS": Spec("RSS", True, lambda r, c: c.style.optional(r.rss), _S),  # memlens
     "SWAP": Spec("swap", True, lambda r, c: c.style.optional(r.swap), _S),  # memlens

@@ -4,6 +4,7 @@ the epoch, 0 meaning never), keys and perms as ipcs/lsipc print them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from memlens.analysis.ipc import MEMFD, IpcReport, Mapper, SharedObject, ShmReport, Usage
@@ -22,10 +23,14 @@ def _mapper(m: Mapper) -> dict[str, Any]:
             "rss": m.rss, "pss": m.pss, "swap": m.swap}  # fmt: skip
 
 
-def shm(report: ShmReport, owner: Owner, page_size: int) -> dict[str, Any]:
+def shm(
+    report: ShmReport, owner: Owner, page_size: int, creators: Mapping[int, str]
+) -> dict[str, Any]:
     s = report.segment
     maps_key = None if report.maps_key is None else key_text(report.maps_key)
+    command = creators.get(s.cpid)
     return _common(s.key, s.shmid, s.uid, s.perms, owner) | {
+        "command": None if command is None else json_text(command),
         "size": s.size, "alloc": -(-s.size // page_size) * page_size, "maps_key": maps_key,
         "nattch": s.nattch, "status": shm_status(s.perms),
         "cpid": s.cpid, "lpid": s.lpid, "uid": s.uid, "gid": s.gid, "cuid": s.cuid,
@@ -78,7 +83,7 @@ def document(report: IpcReport, sections: frozenset[str]) -> dict[str, Any]:
     owner = owner_of(report)
     n = len(report.unreadable)
     parts: dict[str, Any] = {
-        "shm": lambda: [shm(r, owner, report.page_size) for r in report.shm],
+        "shm": lambda: [shm(r, owner, report.page_size, report.creators) for r in report.shm],
         "msg": lambda: [msg(q, owner) for q in report.msg],
         "sem": lambda: [sem(s, owner) for s in report.sem],
         "posix": lambda: [shared(o, owner, n) for o in report.posix],

@@ -53,7 +53,9 @@ def _shm_notes(r: ShmReport, style: Style) -> str:
 def _mappers_count(o: SharedObject, report: IpcReport) -> str:
     """How many processes map it; "+?" when some processes' maps could not be read, since
     they may map it too (never a bare 0 that might be wrong)."""
-    return f"{len(o.mappers)}+?" if report.unreadable else str(len(o.mappers))
+    if not report.unreadable:
+        return str(len(o.mappers))
+    return f"{len(o.mappers)}+?" if o.mappers else "?"
 
 
 def objects_section(
@@ -105,7 +107,7 @@ def render(report: IpcReport, sections: frozenset[str], style: Style, out: TextI
         blocks.append(summary.global_section(report.global_usage, style))
     if report.usage is not None:
         blocks.append(summary.usage_section(report.usage))
-    ctx = columns.Ctx(style, owner_of(report), group_of(report))
+    ctx = columns.Ctx(style, owner_of(report), group_of(report), report.creators)
     for kind in ("shm", "msg", "sem"):
         if kind in sections:
             blocks.append(_sysv(report, kind, ctx))
@@ -167,7 +169,7 @@ def _footer(report: IpcReport, sections: frozenset[str], shown_objects: bool) ->
         )
         if shown_objects:
             lines.append(
-                f"mappers N+?: the maps of {plural(n, 'process', 'processes')} could not be "
+                f"mappers ? and N+?: the maps of {plural(n, 'process', 'processes')} could not be "
                 "read (other users' processes, or denied): they may map these objects too"
             )
     return "\n".join(lines) + "\n" if lines else ""
