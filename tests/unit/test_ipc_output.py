@@ -11,6 +11,8 @@ import pytest
 from tests.helpers import FakeSource, run_cli
 
 from memlens.analysis.ipc_limits import NO_LIMIT, GlobalRow, global_usage, unlimited
+from memlens.api.ipc import ObjectId, inspect_ipc
+from memlens.errors import NoSuchIpcObject
 from memlens.models.ipc import IpcLimits, SysvTables
 from memlens.models.machine import Machine
 from memlens.procfs.ipc_reader import creator_commands
@@ -224,3 +226,16 @@ def test_the_creators_command_unless_its_pid_was_reused() -> None:
     made_at = 1000 + 50  # the segments were made 50 s after boot
     found = creator_commands(root, [(7, made_at), (8, made_at), (9, made_at)])
     assert found == {7: "maker --segments"}  # 8 started after: a reused PID; 9 is gone
+
+
+def test_an_object_removed_while_memlens_reads_is_no_such_object() -> None:
+    header = MSG.encode().split(b"\n")[0] + b"\n"
+    source = FakeSource({"sysvipc/msg": [MSG.encode(), header]}, pids=[])
+    root = ProcRoot(source, Machine(4096, 100, None, "6.1"))
+    with pytest.raises(NoSuchIpcObject, match="no System V message queue with ID 3"):
+        inspect_ipc(root, kinds=frozenset({"msg"}), only=ObjectId("msg", 3))
+    present = ProcRoot(FakeSource({"sysvipc/msg": MSG.encode()}, pids=[]), root.machine)
+    report = inspect_ipc(present, kinds=frozenset({"msg"}), only=ObjectId("msg", 3))
+    assert [q.msqid for q in report.msg] == [3] and report.shm == () and report.missing == (
+        "shm", "sem",
+    )  # fmt: skip

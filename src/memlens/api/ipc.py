@@ -17,7 +17,7 @@ from memlens.analysis import ipc
 from memlens.analysis.ipc import IpcReport
 from memlens.analysis.ipc_limits import global_usage as global_rows
 from memlens.errors import NoSuchIpcObject
-from memlens.models.ipc import MapsScan, MsgQueue, SemSet, SysvTables
+from memlens.models.ipc import MapsScan, MsgQueue, SemSet, ShmFile, SysvTables
 from memlens.models.system import ShmSegment
 from memlens.procfs import ipc_reader
 from memlens.procfs.root import ProcRoot
@@ -91,17 +91,13 @@ def inspect_ipc(
         shm, msg, sem = _only(only, shm, msg, sem)
     still = {s.shmid for s in shm}
     vanished = tuple(s.shmid for s in before.shm or () if s.shmid not in still)
-    if only is not None and only.kind == ipc.SYSV and vanished:
-        _check_present(after, only, namespace)  # removed while memlens read the maps
+    if only is not None:
+        _check_present(after, only, namespace)  # it may have gone while memlens read the maps
     memfd = ipc.mapped_objects(ipc.MEMFD, objects)
     if memfd:
         holders = ipc_reader.memfd_holders(root, [p.pid for p in scan.processes])
         memfd = ipc.with_memfd_holders(memfd, holders, scan)
-    uids = {s.uid for s in shm} | {q.uid for q in msg} | {s.uid for s in sem}
-    uids |= {f.uid for f in files}
-    gids = {s.gid for s in shm} | {q.gid for q in msg} | {s.gid for s in sem}
-    gids |= {s.cgid for s in shm} | {q.cgid for q in msg} | {s.cgid for s in sem}
-    uids |= {s.cuid for s in shm} | {q.cuid for q in msg} | {s.cuid for s in sem}
+    owners, groups = _names(root, shm, msg, sem, files)
     page_size = root.machine.page_size
     creators = (
         ipc_reader.creator_commands(root, [(s.cpid, s.ctime) for s in shm])
@@ -121,13 +117,30 @@ def inspect_ipc(
         vanished=vanished if only is None else (),
         limits=lims if limits else None,
         usage=ipc.usage(after, page_size) if usage else None,
-        owners={uid: root.user_name(uid) for uid in sorted(uids)},
-        groups={gid: root.group_name(gid) for gid in sorted(gids)},
+        owners=owners,
+        groups=groups,
         missing=tuple(n for n, t in zip(("shm", "msg", "sem"), after, strict=True) if t is None),
         global_usage=global_rows(lims, after, page_size) if global_usage and lims else None,
         sem_values=sem_values,
         page_size=page_size,
         creators=creators,
+    )
+
+
+def _names(
+    root: ProcRoot,
+    shm: tuple[ShmSegment, ...],
+    msg: tuple[MsgQueue, ...],
+    sem: tuple[SemSet, ...],
+    files: tuple[ShmFile, ...],
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The user and group names of the owners and creators, as the machine read names them."""
+    rows: list[ShmSegment | MsgQueue | SemSet] = [*shm, *msg, *sem]
+    uids = {r.uid for r in rows} | {r.cuid for r in rows} | {f.uid for f in files}
+    gids = {r.gid for r in rows} | {r.cgid for r in rows}
+    return (
+        {uid: root.user_name(uid) for uid in sorted(uids)},
+        {gid: root.group_name(gid) for gid in sorted(gids)},
     )
 
 
