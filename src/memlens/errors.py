@@ -21,6 +21,7 @@ class ExitStatus(IntEnum):
     CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
     LESSON_UNSUPPORTED = 12  # demo LESSON: this machine cannot run it (no 32-bit support...)
+    NO_SUCH_IPC_OBJECT = 13  # ipc -i ID: no System V object with that ID in the namespace
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
@@ -136,3 +137,9 @@ class LessonUnsupported(MemlensError):
     """``memlens demo LESSON``: this machine cannot run the lesson; ``str()`` says why."""
 
     exit_status = ExitStatus.LESSON_UNSUPPORTED
+
+
+class NoSuchIpcObject(MemlensError):
+    """``memlens ipc -m/-q/-s -i ID``: no such segment, queue or set in the namespace."""
+
+    exit_status = ExitStatus.NO_SUCH_IPC_OBJECT
