@@ -164,7 +164,15 @@ def scan(
         if progress is not None:
             progress("processes", n, len(wanted))
         try:
-            proc = root.process(pid)
+            # Pinned: each file is read through the process's own directory, so no read can
+            # reach another process that took its pid meanwhile, and stat is read once.
+            proc = root.process(pid, pinned=True)
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+            continue
+        try:
             stat = proc.first_stat
             if stat.is_kernel_thread:
                 kernel_threads += 1
@@ -172,21 +180,24 @@ def scan(
             if stat.is_zombie:
                 zombies += 1
                 continue
-            status = proc.status()
-            if status.tgid != pid:
-                continue  # a thread ID (readable though not listed): its process is its tgid
-            command = command_line(proc.cmdline(), stat)
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
-            continue
-        try:
-            found.append(_usage(proc, stat, status, command, users, want))
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
+            try:
+                status = proc.status()
+                if status.tgid != pid:
+                    continue  # a thread ID (readable though not listed): its process is its tgid
+                command = command_line(proc.cmdline(), stat)
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+                continue
+            try:
+                found.append(_usage(proc, stat, status, command, users, want))
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
+        finally:
+            proc.close()
     return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
 
 

@@ -16,6 +16,13 @@ from typing import Protocol
 MAX_FILE = 256 << 20
 PROC_SUPER_MAGIC = 0x9FA0  # include/uapi/linux/magic.h
 
+# Files of /proc/PID the kernel makes as one seq_file record (single_open: proc_single_show,
+# show_smaps_rollup). seq_read_iter copies a whole record when the buffer can hold it and then
+# finds no next one, so a read shorter than the buffer is the whole file: it saves the read
+# that would only return EOF (a scan reads four files of every process).
+ONE_RECORD = frozenset({"stat", "status", "statm", "smaps_rollup"})
+ONE_READ = 16384
+
 
 class Source(Protocol):
     """Read-only access to files below a /proc root; paths are relative ("1234/smaps").
@@ -146,6 +153,11 @@ class DirectorySource:
         """A file of a directory held open by ``open_dir`` (no path lookup from the root)."""
         fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
         try:
+            if name in ONE_RECORD:
+                first = os.read(fd, ONE_READ)
+                if len(first) < ONE_READ:
+                    return first  # the whole record: the next read could only say EOF
+                return first + read_fd(fd)
             return read_fd(fd)
         finally:
             os.close(fd)
