@@ -2,9 +2,9 @@
 
 What a system-wide scan waits for is the kernel: reading a process's smaps_rollup walks its page
 tables, and os.read releases the interpreter's lock meanwhile. Two threads keep two such walks
-going at once on a machine with two CPUs or more, which halves the wall-clock time of the reads
-(not their cost: the CPU time is the same). The halves alternate (items 0, 2, 4... and 1, 3,
-5...), so that a large process and its neighbours are shared out evenly.
+going at once where two CPUs are idle, which halves the wall-clock time of the reads (not their
+cost: the CPU time is the same); on a busy machine the scan stays in one thread. The halves
+alternate (items 0, 2, 4... and 1, 3, 5...), so that large processes are shared out evenly.
 """
 
 from __future__ import annotations
@@ -21,16 +21,24 @@ MIN_ITEMS = 48
 
 
 def _cpus() -> int:
+    """The CPUs this process may run on that are not already busy (the load average, rounded
+    down, counts the busy ones): on a saturated machine a second thread gets no CPU of its own
+    and only adds switching."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return cpus - busy
 
 
 def in_two(items: Sequence[T], work: Callable[[Sequence[T], bool], R]) -> list[R]:
     """``work(half, first)`` for each half of ``items`` (``first``: the half this thread runs,
     the one to report progress from); one call over all of them when there are few items or
-    one CPU. An exception in either half is raised here, after both have ended."""
+    fewer than two idle CPUs. An exception in either half is raised here, after both ended."""
     if len(items) < MIN_ITEMS or _cpus() < 2:
         return [work(items, True)]
     import threading
