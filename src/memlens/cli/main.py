@@ -12,6 +12,7 @@ from memlens import __version__
 # ``memlens --version`` costs little more than the interpreter's own start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
     from types import ModuleType
 
@@ -47,6 +48,13 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
+def build_parser(only: str | None = None, width: int = 80) -> argparse.ArgumentParser:
+    """The argument parser, with the subcommand ``only`` ("" for none) or every one (None)."""
+    from memlens.cli import parser
+
+    return parser.build_parser(COMMANDS, only, width)
+
+
 def _module(name: str) -> ModuleType:
     from importlib import import_module
 
@@ -60,14 +68,13 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return 0
     from memlens.cli.env import Env
     from memlens.cli.parser import ArgumentError as _ArgumentError
-    from memlens.cli.parser import build_parser
     from memlens.errors import ExitStatus, MemlensError
 
     env = env or Env()
     only = _command_word(words) or ("top" if not words else None)
     if only is None and "--version" in words and not {"-h", "--help"} & set(words):
         only = ""  # the version alone: no subcommand's module is needed
-    parser = build_parser(COMMANDS, only, env.terminal_size().columns)
+    parser = build_parser(only, env.terminal_size().columns)
     try:
         args = parser.parse_args(words)
     except _ArgumentError as exc:
