@@ -111,7 +111,7 @@ def parse_status(data: bytes, path: str = "status") -> Status:
                 raise ParseError(path, n, f"no colon in {line[:60]!r}")
     text = dict(lines)
     sizes = _KB_LINE.findall(b"\n" + data)
-    if sizes and max([len(number) for _, number in sizes]) > _MAX_KB_DIGITS:
+    if sizes and max(map(len, list(zip(*sizes, strict=True))[1])) > _MAX_KB_DIGITS:
         huge = _HUGE_KB.search(data)
         at = 1 if huge is None else data.count(b"\n", 0, huge.start()) + 1
         raise ParseError(path, at, "a size beyond any address space (2^57 bytes or more)")
