@@ -751,7 +751,9 @@ def test_csv_has_the_column_names_and_sizes_in_bytes_or_kb(workload: Any, unit: 
         )
     header, line = lines
     # sizes in kB say so in their names: "vss_kb"
-    assert header == [f"{c}_kb" if unit and 2 <= i < 8 else c for i, c in enumerate(DEFAULT_COLUMNS)]
+    assert header == [
+        f"{c}_kb" if unit and 2 <= i < 8 else c for i, c in enumerate(DEFAULT_COLUMNS)
+    ]
     assert line[:2] == [str(w.pid), ME]
     sizes = [int(v) for v in line[2:8]]
     assert sizes == [row[c] // divisor for c in DEFAULT_COLUMNS[2:8]]

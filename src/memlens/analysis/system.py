@@ -195,12 +195,12 @@ def _process_parts(totals: ProcessTotals) -> list[Part]:
     ]
 
 
-def _missed(coverage: Coverage) -> str:
+def missed(coverage: Coverage) -> str:
     """Whose memory the processes' parts miss, in a few words."""
     if coverage.every_process is False:
-        return "processes not captured in the snapshot"
+        return "processes not captured"
     if coverage.every_process is None:
-        return "processes not captured, or unreadable"
+        return "processes not captured or unreadable"
     if coverage.unreadable and coverage.others:
         return "other users' processes (unreadable)"
     return "unreadable processes"
@@ -225,7 +225,7 @@ def _no_process_parts(f: _Fields, totals: ProcessTotals, coverage: Coverage) -> 
             max(0, cache - totals.pss_file),
             GROUP_NO_PROCESS,
             "Buffers + Cached - Shmem - Pss_File: cached files no readable process maps"
-            + ("" if coverage == EVERY_PROCESS else f" (and files {_missed(coverage)} map)"),
+            + ("" if coverage == EVERY_PROCESS else f" (and files {missed(coverage)} map)"),
         ),
         Part(
             UNMAPPED_SHMEM,
@@ -237,7 +237,7 @@ def _no_process_parts(f: _Fields, totals: ProcessTotals, coverage: Coverage) -> 
             UNMAPPED_ANON,
             max(0, f.need("AnonPages") - totals.pss_anon),
             GROUP_NO_PROCESS,
-            f"AnonPages - Pss_Anon: {_missed(coverage)}, and the kernel's rounding of Pss",
+            f"AnonPages - Pss_Anon: {missed(coverage)}, and the kernel's rounding of Pss",
         ),
         Part(
             SWAP_CACHE,

@@ -79,7 +79,7 @@ def summary_line(breakdown: SystemBreakdown) -> str:
     else:
         anon = _part(breakdown, system.UNMAPPED_ANON)
         held = (
-            f"{who} processes {human(processes)}, {_missed(breakdown.coverage)}: anonymous "
+            f"{who} processes {human(processes)}, {system.missed(breakdown.coverage)}: anonymous "
             f"{human(anon)}, cache and memory of no {who} process {human(no_process - anon)}"
         )
     moved = ""
@@ -98,14 +98,6 @@ def _processes_read(c: Coverage) -> str | None:
     if c.every_process is not True:
         return "captured" if c.every_process is False else "read"
     return "readable" if c.unreadable else None
-
-
-def _missed(c: Coverage) -> str:
-    if c.every_process is False:
-        return "processes not captured"
-    if c.every_process is None:
-        return "processes not captured or unreadable"
-    return "other users' processes (unreadable)" if c.others else "unreadable processes"
 
 
 def _part(breakdown: SystemBreakdown, name: str) -> int:
