@@ -106,10 +106,13 @@ def test_the_peak_columns_keep_memory_touched_then_freed() -> None:
         assert row["vss_peak"] == status_kb(w.pid, "VmPeak")
         assert row["rss_peak"] - row["rss"] >= 60 * MiB  # the 64 MiB it gave back
         assert row["vss_peak"] - row["vss"] >= 64 * MiB
-        text = lines_of(run_cli("top", "-k", "--columns", "pid,rss,rss_peak", "-p", str(w.pid)))
+        text = lines_of(
+            run_cli("top", "-k", "--totals", "--columns", "pid,rss,rss_peak", "-p", str(w.pid))
+        )
     assert text[0].split() == ["PID", "RSS(kB)", "RSSPeak(kB)"]
     pid, rss, peak = (int(v) for v in text[1].split())
     assert (pid, rss * KiB, peak * KiB) == (w.pid, row["rss"], row["rss_peak"])
+    assert text[2].split() == ["TOTAL", str(rss)]  # peaks of different moments: no sum
 
 
 # Scope: every summary says what it covers ------------------------------------------------------

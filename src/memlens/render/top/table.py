@@ -41,6 +41,7 @@ class Style(NamedTuple):
 
 
 SWAP_COLUMNS = ("swap", "swap_pss")
+PEAKS = ("rss_peak", "vss_peak")
 
 
 def cell(row: Row, col: TopColumn, style: Style | str) -> str:
@@ -62,7 +63,9 @@ def totals_row(rows: Sequence[Row], columns: Sequence[TopColumn], style: Style |
     out = []
     for i, col in enumerate(columns):
         sized = col.kind in ("size", "percent")
-        if sized or (col.kind == "count" and col.name not in ("pid", "ppid")):
+        if col.name in PEAKS:
+            out.append("")  # peaks of different moments: their sum is no one's peak
+        elif sized or (col.kind == "count" and col.name not in ("pid", "ppid")):
             values = [value(r, col.name) for r in rows]
             known = [v for v in values if isinstance(v, int)]
             total = sum(known)
