@@ -242,16 +242,27 @@ def test_split_args_groups_by_whole_command_line(workload: Any) -> None:
     marker, ws = tagged(workload, 2, "2M:2M", "2M:2M")
     other: Workload = workload("--anon", "2M:2M", "--name", marker + "x")
     pids = [w.pid for w in [*ws, other]]
+    twins = {w.pid for w in ws}
+
+    def kernel() -> int:
+        return sum(kernel_figures(pid)["Pss"] for pid in twins)
+
     with frozen_all(*pids):
+        # the PSS of shared library pages moves as other processes map them: the groups are
+        # compared with the kernel's figures of the same moment
+        pss, groups = settled(
+            kernel,
+            lambda: top_json("-s", "-p", ",".join(map(str, pids)))["groups"],
+            lambda k, gs: k in [g["pss"] for g in gs],
+        )
         rows = top_json("-p", ",".join(map(str, pids)))["processes"]
-        groups = top_json("-s", "-p", ",".join(map(str, pids)))["groups"]
     assert top_json("--by", "command", "-p", ",".join(map(str, pids)))["by"] == "command"
     by_command = {g["name"]: g for g in groups}
-    same = [r for r in rows if r["pid"] in {w.pid for w in ws}]
+    same = [r for r in rows if r["pid"] in twins]
     assert len({r["command"] for r in same}) == 1
     group = by_command[same[0]["command"]]
-    assert group["processes"] == 2 and sorted(group["pids"]) == sorted(w.pid for w in ws)
-    assert group["pss"] == sum(r["pss"] for r in same)
+    assert group["processes"] == 2 and sorted(group["pids"]) == sorted(twins)
+    assert group["pss"] == pss  # the two processes added up
     assert len(groups) == 2
 
 
@@ -291,7 +302,7 @@ def test_long_commands_are_cut_on_a_terminal_and_whole_elsewhere(workload: Any) 
     command = top_json("-p", pid)["processes"][0]["command"]
     assert command.endswith(long_name)
     table = on_terminal(80, "top", "-p", pid)
-    assert len(table[1]) == 80 and table[1].split()[0] == pid
+    assert len(table[1]) <= 80 and table[1].split()[0] == pid
     shown = table[1][table[0].index("Command") :]
     assert command.startswith(shown) and len(shown) < 80  # cut, as ps cuts it
     first = on_terminal(80, "top", "--columns", "command,pid,pss", "-p", pid)

@@ -139,8 +139,10 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         if report.failures:
             return report.failures[0].status
         if args.total_only and report.scope is not None and report.scope.unreadable:
+            from memlens.render.units import count
+
             n = len(report.scope.unreadable)
-            env.error(f"not counted: {n} unreadable process{'' if n == 1 else 'es'}")
+            env.error(f"not counted: {count(n, 'unreadable process', 'unreadable processes')}")
             return ExitStatus.ACCESS_DENIED
         return ExitStatus.OK
 
