@@ -32,6 +32,8 @@ def breakdown_table(breakdown: SystemBreakdown, units: str, width: int | None) -
         Column("What it is", False),
     ]
     text = layout(cols, rows, width)
+    if breakdown.unsplit:
+        text += f"The process parts{_unsplit(breakdown)}.\n"
     if breakdown.drift is not None:
         text += "\n" + drift_lines(breakdown.drift, _part(breakdown, system.UNEXPLAINED))
     if breakdown.orphan_segments:
@@ -75,11 +77,15 @@ def summary_line(breakdown: SystemBreakdown) -> str:
     unexplained = by_group.get(system.GROUP_UNEXPLAINED, 0)
     who = _processes_read(breakdown.coverage)
     if who is None:
-        held = f"processes {human(processes)}, cache and memory of no process {human(no_process)}"
+        held = (
+            f"processes {human(processes)}{_unsplit(breakdown)}, "
+            f"cache and memory of no process {human(no_process)}"
+        )
     else:
         anon = _part(breakdown, system.UNMAPPED_ANON)
         held = (
-            f"{who} processes {human(processes)}, {system.missed(breakdown.coverage)}: anonymous "
+            f"{who} processes {human(processes)}{_unsplit(breakdown)}, "
+            f"{system.missed(breakdown.coverage)}: anonymous "
             f"{human(anon)}, cache and memory of no {who} process {human(no_process - anon)}"
         )
     moved = ""
@@ -105,12 +111,23 @@ def _part(breakdown: SystemBreakdown, name: str) -> int:
     return part.bytes if part is not None else 0
 
 
+def _unsplit(breakdown: SystemBreakdown) -> str:
+    n = breakdown.unsplit
+    if not n:
+        return ""
+    return (
+        f" (not counting {n} process{'es' if n > 1 else ''} without a PSS split (Pss_Anon, "
+        "Pss_File, Pss_Shmem, SwapPss): in the no-process parts)"
+    )
+
+
 def breakdown_json(breakdown: SystemBreakdown) -> dict[str, Any]:
     drift = breakdown.drift
     return {
         "mem_total": breakdown.mem_total,
         "parts": [p._asdict() for p in breakdown.parts],
         "orphan_segments": [s._asdict() for s in breakdown.orphan_segments],
+        "unsplit_processes": breakdown.unsplit,
         "coverage": breakdown.coverage._asdict(),
         "drift": drift._asdict() if drift is not None else None,
     }

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, TextIO
 
 from memlens.analysis.groups import GroupUsage
+from memlens.analysis.system import PssSplit, pss_split
 from memlens.analysis.top import Row, Scope, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
@@ -114,23 +115,20 @@ def footer(
         lines.append(f"{count(scope.rows, 'mapping')} selected by -M {mapping_match!r}")
     what = count(len(shown), "process", "processes")
     what = f"{what} selected by {', '.join(scope.options)}" if scope.options else f"all {what}"
-    pss = [p.pss for p in shown]
-    if shown and None not in pss:
-        anon = sum(p.pss_anon or 0 for p in shown)
-        file = sum(p.pss_file or 0 for p in shown)
-        shmem = sum(p.pss_shmem or 0 for p in shown)
-        swap_pss = sum(p.swap_pss or 0 for p in shown)
-        lines.append(
-            f"{what}: PSS {human(sum(p.pss or 0 for p in shown))} "
-            f"(anon {human(anon)}, file {human(file)}, shmem {human(shmem)}), "
-            f"SwapPss {human(swap_pss)}"
-        )
+    split = pss_split(shown)
+    if split is not None:
+        swap_pss = "unknown" if split.swap_pss is None else human(split.swap_pss)
+        lines.append(f"{what}: PSS {human(split.pss)} ({_split_text(split)}), SwapPss {swap_pss}")
         lines.append(
             "PSS and SwapPss add up across processes; RSS and Swap count shared pages in "
             "full in every process."
         )
     else:
         lines.append(what)
+    no_rss = [f"{p.pid} ({safe(p.command)[:30]})" for p in shown if p.rss is None]
+    if no_rss:
+        more = f" and {len(no_rss) - 5} more" if len(no_rss) > 5 else ""
+        lines.append(f"RSS unknown (status has no VmRSS line): {', '.join(no_rss[:5])}{more}")
     if scope.unreadable:
         reasons: dict[str, list[str]] = {}
         for u in scope.unreadable:
@@ -152,6 +150,15 @@ def total_only(report: TopReport, units: str) -> str:
     """ps_mem -t: one number, the PSS of the processes the view selects (bytes, or kB)."""
     total = sum(p.pss or 0 for p in report.shown)
     return f"{total >> 10 if units == 'kb' else total}\n"
+
+
+def _split_text(split: PssSplit) -> str:
+    if split.anon is None or split.file is None or split.shmem is None:
+        return (
+            f"anon/file/shmem split unknown: the smaps_rollup of {split.split_unknown} of them "
+            "has no Pss_Anon/Pss_File/Pss_Shmem (kernel before 5.3)"
+        )
+    return f"anon {human(split.anon)}, file {human(split.file)}, shmem {human(split.shmem)}"
 
 
 def write_csv(
