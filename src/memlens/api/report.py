@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.analysis.system import SystemBreakdown
-from memlens.api.top import Want, scan, system_breakdown
+from memlens.api.system import system_breakdown
+from memlens.api.top import Want, scan
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
 from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage, Scan

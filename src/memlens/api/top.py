@@ -13,13 +13,11 @@ column, the sort, a grouping or --system needs PSS; exe, cgroup or maps only whe
 from __future__ import annotations
 
 import errno
-import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.groups import by_mapping, group
-from memlens.analysis.system import SystemBreakdown, coverage_of, totals_from_scan, where_ram_went
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
     Filter,
@@ -33,6 +31,8 @@ from memlens.analysis.top import (
     scope_of,
     view_filter,
 )
+from memlens.api.halves import in_two
+from memlens.api.system import read_meminfo, system_breakdown
 from memlens.errors import (
     AccessDenied,
     MemlensError,
@@ -47,7 +47,6 @@ from memlens.models.system import Meminfo
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -132,7 +131,7 @@ def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopR
     planned; with the breakdown of the machine's RAM when every process's PSS was read."""
     q = plan.query
     # meminfo before and after the scan: it moves while the processes are read
-    before = _meminfo(root) if q.system or q.summary else None
+    before = read_meminfo(root) if q.system or q.summary else None
     result = scan(root, plan.want, q.pids, progress)
     failures = missing(result, q.pids)
     rows: tuple[Row, ...] = ()
@@ -152,7 +151,7 @@ def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopR
             grouped = shown
         rows = tuple(ordered(grouped, plan.sort, q.reverse, q.first))
     scope = scope_of(result, plan.filter, len(grouped))
-    meminfo = before or _meminfo(root) or Meminfo({})
+    meminfo = before or read_meminfo(root) or Meminfo({})
     return TopReport(
         result, shown, q.by, rows, plan.columns, failures, breakdown, scope,
         meminfo.get("MemTotal"), meminfo.get("SwapTotal"),
@@ -184,16 +183,53 @@ def scan(
     Processes that exit meanwhile are left out; those that cannot be read are listed in
     ``unreadable`` with the reason. smaps_rollup walks the target's page tables under its mmap
     lock (about 20 ms per GiB of RSS), so it is read only when wanted."""
-    users = root.user_name
     wanted = sorted(set(pids)) if pids is not None else root.pids()
+
+    def part(some: Sequence[int], first: bool) -> _Part:
+        shown = progress if first else None
+        return _scan_part(root, some, want, shown, len(wanted) / max(len(some), 1))
+
+    # Live: two threads keep two of the kernel's page-table walks going at once (halves.py).
+    parts = in_two(wanted, part) if root.is_live else [part(wanted, True)]
+    found = sorted((p for one in parts for p in one.found), key=_pid)
+    unreadable = sorted((u for one in parts for u in one.unreadable), key=_pid)
+    kernel_threads = sum(one.kernel_threads for one in parts)
+    zombies = sum(one.zombies for one in parts)
+    return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
+
+
+class _Part(NamedTuple):
+    found: list[ProcessUsage]
+    unreadable: list[Unreadable]
+    kernel_threads: int
+    zombies: int
+
+
+def _pid(record: ProcessUsage | Unreadable) -> int:
+    return record.pid
+
+
+def _scan_part(
+    root: ProcRoot, wanted: Sequence[int], want: Want, progress: Progress | None, scale: float
+) -> _Part:
+    users = root.user_name
     found: list[ProcessUsage] = []
     unreadable: list[Unreadable] = []
     kernel_threads = zombies = 0
+    total = round(len(wanted) * scale)
     for n, pid in enumerate(wanted, start=1):
         if progress is not None:
-            progress("processes", n, len(wanted))
+            progress("processes", min(round(n * scale), total), total)
         try:
-            proc = root.process(pid)
+            # Pinned: each file is read through the process's own directory, so no read can
+            # reach another process that took its pid meanwhile, and stat is read once.
+            proc = root.process(pid, pinned=True)
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+            continue
+        try:
             stat = proc.first_stat
             if stat.is_kernel_thread:
                 kernel_threads += 1
@@ -201,23 +237,26 @@ def scan(
             if stat.is_zombie:
                 zombies += 1
                 continue
-            status = proc.status()
-            if status.tgid != pid:
-                continue  # a thread ID (readable though not listed): its process is its tgid
-            command = command_line(proc.cmdline(), stat)
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
-            continue
-        try:
-            found.append(_usage(proc, stat, status, command, users, want))
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            uid = status.uids[0]
-            unreadable.append(Unreadable(pid, users(uid), command, _reason(exc), uid))
-    return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
+            try:
+                status = proc.status()
+                if status.tgid != pid:
+                    continue  # a thread ID (readable though not listed): its process is its tgid
+                command = command_line(proc.cmdline(), stat)
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+                continue
+            try:
+                found.append(_usage(proc, stat, status, command, users, want))
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                uid = status.uids[0]
+                unreadable.append(Unreadable(pid, users(uid), command, _reason(exc), uid))
+        finally:
+            proc.close()
+    return _Part(found, unreadable, kernel_threads, zombies)
 
 
 def _reason(exc: MemlensError) -> str:
@@ -346,35 +385,6 @@ def _given(q: TopQuery) -> dict[str, str | None]:
     """The selecting options of ``q`` as given, by flag."""
     pids = ",".join(map(str, q.pids)) if q.pids is not None else None
     return {"-p": pids, "-P": q.match, "-u": q.user, "-U": q.user_match, "--cgroup": q.cgroup}
-
-
-def _meminfo(root: ProcRoot) -> Meminfo | None:
-    """/proc/meminfo, or None where the root has none (a tree captured without it)."""
-    try:
-        return parse_meminfo(root.read("meminfo"))
-    except ReadError:
-        return None
-
-
-def system_breakdown(
-    root: ProcRoot, result: Scan, before: Meminfo | None = None
-) -> SystemBreakdown:
-    """Where the RAM went, ``result`` being a scan with smaps_rollup; ``before``: meminfo as
-    read before the scan, to say how much moved meanwhile (a live root only)."""
-    meminfo = parse_meminfo(root.read("meminfo"))
-    try:
-        segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
-    except ReadError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-        segments = ()  # a kernel without System V IPC
-    totals = totals_from_scan(result)
-    if not root.is_live:
-        before = None  # a snapshot's meminfo was read once
-    every = True if root.manifest is None else root.manifest.every_process
-    reader = os.geteuid() if root.is_live else None  # a snapshot's reader is no one's user
-    coverage = coverage_of(result, every, reader)
-    return where_ram_went(meminfo, totals, segments, before=before, coverage=coverage)
 
 
 def _smaps_of(root: ProcRoot, shown: tuple[ProcessUsage, ...]) -> list[tuple[int, SmapsTable]]:
