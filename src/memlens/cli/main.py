@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import redirect_stdout
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -98,22 +99,10 @@ def _module(name: str) -> ModuleType:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
-    words = list(sys.argv[1:] if argv is None else argv)
-    only = _command_word(words) or ("top" if not words else None)
-    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
-        only = ""  # the version alone: no subcommand's module is needed
-    parser = build_parser(only, env.terminal_size().columns)
     try:
-        args = parser.parse_args(words)
-    except _ArgumentError as exc:
-        env.stderr.write(f"{exc}\n")
-        return ExitStatus.USAGE
-    except SystemExit as exc:  # --help and --version exit 0 through argparse
-        return int(exc.code or 0)
-    if args.command is None:  # plain "memlens": the main job, memlens top
-        args = parser.parse_args(["top"])
-    try:
-        return int(_module(args.command).run(args, env))
+        status = _run(list(sys.argv[1:] if argv is None else argv), env)
+        env.stdout.flush()  # a full or failing stdout is an OutputError here, not at exit
+        return status
     except MemlensError as exc:
         env.error(str(exc))
         return exc.exit_status
@@ -122,13 +111,64 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return ExitStatus.INTERRUPTED
 
 
+def _run(words: list[str], env: Env) -> int:
+    only = _command_word(words) or ("top" if not words else None)
+    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
+        only = ""  # the version alone: no subcommand's module is needed
+    parser = build_parser(only, env.terminal_size().columns)
+    try:
+        with redirect_stdout(env.stdout):  # --help and --version: through Env's stdout too
+            args = parser.parse_args(words)
+    except _ArgumentError as exc:
+        env.stderr.write(f"{exc}\n")
+        return ExitStatus.USAGE
+    except SystemExit as exc:  # --help and --version exit 0 through argparse
+        return int(exc.code or 0)
+    if args.command is None:  # plain "memlens": the main job, memlens top
+        args = parser.parse_args(["top"])
+    return int(_module(args.command).run(args, env))
+
+
 def entry() -> None:
     """Console-script entry point."""
+    _reserve_standard_descriptors()
     try:
         status = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (memlens maps ... | head): not an error; silence the final flush.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # written past Env (not through its streams): the reader went away
         status = ExitStatus.OK
-    sys.exit(status)
+    sys.exit(_flush_stdout(status))
+
+
+def _reserve_standard_descriptors() -> None:
+    """Put /dev/null on standard descriptors that were closed (``memlens ... >&- 2>&-``), so
+    that no file memlens opens (a database, an archive, a child's output) lands on 0, 1 or 2.
+    A closed stdout stays closed to Env (writing to it is an OutputError); a closed stdin
+    reads as empty and a closed stderr drops its messages."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if fd == 0:
+            sys.stdin = open(fd, encoding="utf-8", closefd=False)  # noqa: SIM115
+        elif fd == 2:
+            sys.stderr = open(fd, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
+def _flush_stdout(status: int) -> int:
+    """Flush what was written to sys.stdout outside Env (argparse's --help and --version)."""
+    if sys.stdout is None:
+        return status
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to lose
+        if not isinstance(exc, BrokenPipeError) and status == ExitStatus.OK:
+            Env().error(f"cannot write to standard output: {exc.strerror or exc}")
+            return ExitStatus.OUTPUT_ERROR
+    return status
