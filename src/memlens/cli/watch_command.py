@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if not root.is_live:
         raise UsageError("watch needs a live /proc: a snapshot does not change")
     options = _options(args, root)
-    live = not (args.json or args.json_lines or args.plain) and env.stdout.isatty()
+    live = not (args.json or args.json_lines or args.plain) and env.screen
     with Watch(root, options) as watch:
         if live:
             stopped = _LiveView(watch, env).run()
@@ -209,7 +209,7 @@ class _LiveView:
                 termios.tcsetattr(keys, termios.TCSADRAIN, saved)
 
     def draw(self, tick: Tick) -> None:
-        from memlens.render.watch_text import LiveRow, live_screen
+        from memlens.render.watch_text import ASCII_SPARKS, SPARKS, LiveRow, live_screen
 
         now = time.monotonic()
         rows = []
@@ -229,7 +229,8 @@ class _LiveView:
             f"{now - self.started:.0f} s{rec}; verdicts so far; q quits"
         )
         screen = io.StringIO()
-        screen.write(live_screen(header, rows, size.columns - 1))
+        sparks = SPARKS if self.env.unicode else ASCII_SPARKS
+        screen.write(live_screen(header, rows, size.columns - 1, sparks))
         lines = screen.getvalue().splitlines()[: max(size.lines - 1, 1)]
         self.env.stdout.write(CLEAR + "\n".join(lines) + "\n")
         self.env.stdout.flush()
