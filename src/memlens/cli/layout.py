@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from memlens.cli.common import add_root_argument, open_root, parse_pid
+from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, OutputError, UsageError
 
@@ -54,7 +54,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pid = parse_pid(args.pid)
     if args.faults is not None and not 0 < args.faults <= 3600:
         raise UsageError(f"--faults {args.faults:g}: expected seconds between 0 and 3600")
-    report = read_layout(open_root(args), pid, args.faults, env.clock, env.sleep)
+    root = open_root(args)
+    pid = processes_of(root, [pid], env.error)[0]
+    report = read_layout(root, pid, args.faults, env.clock, env.sleep)
     _output(report.layout, args, env)
     if report.failure is None:
         return ExitStatus.OK

@@ -7,7 +7,7 @@ from typing import Any
 
 from memlens.analysis.mapview import AddressRange, ProcessMap
 from memlens.api.maps import read_maps
-from memlens.cli.common import add_root_argument, open_root, parse_pid
+from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 from memlens.models.process import Failure
@@ -78,7 +78,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = [parse_pid(text) for text in args.pids]
     address_range = parse_range(args.range) if args.range else None
     smaps = bool(args.X or args.extended or args.json)
-    report = read_maps(open_root(args), pids, smaps, address_range)
+    root = open_root(args)
+    report = read_maps(root, processes_of(root, pids, env.error), smaps, address_range)
     for result in report.results:
         if isinstance(result, Failure):
             env.error(result.message)
