@@ -26,6 +26,7 @@ class ExitStatus(IntEnum):
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     HANGUP = 129  # top --watch ended by SIGHUP (128 + 1), the terminal restored first
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
+    QUIT = 131  # top --watch ended by SIGQUIT (Ctrl-\\, 128 + 3), the terminal restored first
     TERMINATED = 143  # top --watch ended by SIGTERM (128 + 15), the terminal restored first
 
 

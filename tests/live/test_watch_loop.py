@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from tests.helpers import workload_process
@@ -101,8 +102,12 @@ WATCH = ["top", "--top", "3", "--columns", "pid,rss,command", "--watch", "0.2"]
 
 @pytest.mark.parametrize(
     ("signum", "status"),
-    [(signal.SIGTERM, ExitStatus.TERMINATED), (signal.SIGHUP, ExitStatus.HANGUP)],
-    ids=["SIGTERM", "SIGHUP"],
+    [
+        (signal.SIGTERM, ExitStatus.TERMINATED),
+        (signal.SIGHUP, ExitStatus.HANGUP),
+        (signal.SIGQUIT, ExitStatus.QUIT),
+    ],
+    ids=["SIGTERM", "SIGHUP", "SIGQUIT"],
 )
 def test_a_signal_restores_the_terminal_and_exits_128_plus_it(
     signum: signal.Signals, status: ExitStatus
@@ -141,37 +146,33 @@ def test_a_dumb_terminal_gets_whole_frames_without_screen_codes() -> None:
     assert STAMP.fullmatch(first[0]) and first[1].split() == ["PID", "RSS", "Command"]
 
 
-@contextmanager
-def watching_a_process(*fmt: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``memlens top -p PID --watch`` off a terminal (a pipe), PID a workload that ends once
-    two frames have been written."""
-    with workload_process() as w:
-        proc = subprocess.Popen(
-            [*MEMLENS, "top", "-p", str(w.pid), "--columns", "pid,rss", *fmt, "--watch", "0.2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        yield proc, w.pid
-
-
 def frames_then_exit(fmt: tuple[str, ...], frame_end: str) -> tuple[str, str, int, int]:
-    """Let two frames pass, end the workload, then take all memlens wrote and its status."""
-    with watching_a_process(*fmt) as (proc, pid):
-        assert proc.stdout is not None
-        seen = ""
-        deadline = time.monotonic() + PATIENCE
-        while seen.count(frame_end) < 2:
-            assert time.monotonic() < deadline, seen
-            line = proc.stdout.readline()
-            assert line, f"memlens ended early: {proc.stderr.read() if proc.stderr else ''}"
-            seen += line
-    # the workload has ended (killed and reaped): memlens must now end by itself
-    try:
-        rest, err = proc.communicate(timeout=PATIENCE)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("memlens kept watching a process that had exited")
-    return seen + rest, err, proc.returncode, pid
+    """``memlens top -p PID --watch`` off a terminal (a pipe), PID a workload: let two frames
+    pass, end the workload, then take all memlens wrote and its status."""
+    argv = [*MEMLENS, "top", "--columns", "pid,rss", *fmt, "--watch", "0.2", "-p"]
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with workload_process() as w:
+        proc = subprocess.Popen([*argv, str(w.pid)], **pipes)
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            seen = ""
+            deadline = time.monotonic() + PATIENCE
+            while seen.count(frame_end) < 2:
+                assert time.monotonic() < deadline, seen
+                line = proc.stdout.readline()
+                assert line, f"memlens ended early: {proc.stderr.read()}"
+                seen += line
+        except BaseException:
+            with proc:
+                proc.kill()
+            raise
+    with proc:  # the workload has ended (killed and reaped): memlens must now end by itself
+        try:
+            proc.wait(timeout=PATIENCE)  # what it writes meanwhile, a frame or two, fits
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("memlens kept watching a process that had exited")
+        return seen + proc.stdout.read(), proc.stderr.read(), proc.returncode, w.pid
 
 
 def test_csv_frames_off_a_terminal_are_whole_and_the_exit_is_the_process_s_status() -> None:

@@ -1,4 +1,4 @@
-"""``top --watch``: a frame every few seconds until q, Ctrl-C, SIGTERM or SIGHUP.
+"""``top --watch``: a frame every few seconds until q, Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 
 On a screen (a terminal, not TERM=dumb) each frame is redrawn in place, cut to the terminal's
 height. Anywhere else (a pipe, a file, TERM=dumb) frames are written whole, one after another,
@@ -7,8 +7,8 @@ separated by a blank line, and JSON frames are JSON Lines (one compact document 
 
 The loop ends with the first frame whose status is a failure (``top -p PID`` once PID has
 exited: 3), its messages written after the frame; when stdout's reader goes away; on q or
-Ctrl-C (0); on SIGTERM or SIGHUP (128 + the signal). Signals are only noted by their handler
-and end the loop at its next step, so the terminal is always put back as it was first."""
+Ctrl-C (0); on SIGTERM, SIGHUP or SIGQUIT (128 + the signal). Signals are only noted by their
+handler and end the loop at its next step, so the terminal is always put back as it was first."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from memlens.errors import ExitStatus, OutputError, UsageError
 CLEAR = "\x1b[H\x1b[2J"
 MIN_INTERVAL = 0.1  # seconds: a frame is a whole scan, and faster than this is a busy loop
 MAX_INTERVAL = 86_400.0  # a day
-ENDING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+ENDING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)  # as a terminal sends
 
 
 def check_interval(seconds: float) -> float:
@@ -55,10 +55,10 @@ def watch(
             status = _loop(draw, interval, env, kind, keys, signals)
         finally:
             _restore(keys, saved)
-    if signals.caught in (signal.SIGTERM, signal.SIGHUP):
+    if signals.caught in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         with suppress(OutputError):  # a terminal that hung up: the signal is the news
             env.stdout.flush()
-        return ExitStatus(128 + signals.caught)  # HANGUP, TERMINATED
+        return ExitStatus(128 + signals.caught)  # HANGUP, QUIT, TERMINATED
     return status
 
 
@@ -114,9 +114,9 @@ def _wait(keys: TextIO | None, interval: float, signals: _Signals) -> bool:
 
 
 class _Signals:
-    """SIGTERM, SIGHUP and SIGINT while watching: the handler notes the first one and wakes
-    the wait (through the wakeup descriptor); the loop then ends, the terminal is restored,
-    and the previous handlers are put back."""
+    """SIGTERM, SIGHUP, SIGINT and SIGQUIT while watching: the handler notes the first one and
+    wakes the wait (through the wakeup descriptor); the loop then ends, the terminal is
+    restored, and the previous handlers are put back."""
 
     def __init__(self) -> None:
         self.caught: int | None = None
