@@ -22,6 +22,7 @@ class ExitStatus(IntEnum):
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
     OUTPUT_ERROR = 12  # the output could not be written: stdout closed, full or failing; a FILE
     # named by snapshot -o, layout --svg or report -o that cannot be written
+    NO_SUCH_IPC_OBJECT = 13  # ipc -i ID: no System V object with that ID in the namespace
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     HANGUP = 129  # top --watch ended by SIGHUP (128 + 1), the terminal restored first
@@ -138,3 +139,9 @@ class PagesUnavailable(MemlensError):
     """Per-page figures (pagemap + kpagecount) cannot be had here: no numpy, no
     CAP_SYS_ADMIN, /proc/kpagecount unreadable, a snapshot, more pages than allowed. Callers
     fall back to per-mapping figures and show ``str()``, the reason, in one line."""
+
+
+class NoSuchIpcObject(MemlensError):
+    """``memlens ipc -m/-q/-s -i ID``: no such segment, queue or set in the namespace."""
+
+    exit_status = ExitStatus.NO_SUCH_IPC_OBJECT
