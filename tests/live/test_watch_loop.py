@@ -121,6 +121,14 @@ def test_a_signal_restores_the_terminal_and_exits_128_plus_it(
         assert t.canonical() and t.echo()  # as it was
 
 
+def test_another_fatal_signal_restores_the_terminal_then_ends_memlens_by_it() -> None:
+    with on_a_terminal(*WATCH) as t:
+        t.read_until(CLEAR, cbreak=True)
+        t.proc.send_signal(signal.SIGUSR1)
+        assert t.end() == -signal.SIGUSR1  # killed by it, as without a handler
+        assert t.canonical() and t.echo()
+
+
 @pytest.mark.parametrize(("key", "signum"), [(b"q", None), (None, signal.SIGINT)], ids=["q", "C-c"])
 def test_q_or_ctrl_c_quits_with_0_and_the_terminal_restored(
     key: bytes | None, signum: signal.Signals | None

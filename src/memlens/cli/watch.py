@@ -30,6 +30,9 @@ CLEAR = "\x1b[H\x1b[2J"
 MIN_INTERVAL = 0.1  # seconds: a frame is a whole scan, and faster than this is a busy loop
 MAX_INTERVAL = 86_400.0  # a day
 ENDING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)  # as a terminal sends
+# Signals whose default is to end the process, sent by other programs: the terminal is
+# restored, then the signal ends memlens as it would have (the sender sees it so).
+FATAL = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
 
 
 def check_interval(seconds: float) -> float:
@@ -59,6 +62,9 @@ def watch(
         with suppress(OutputError):  # a terminal that hung up: the signal is the news
             env.stdout.flush()
         return ExitStatus(128 + signals.caught)  # HANGUP, QUIT, TERMINATED
+    if signals.caught in FATAL:
+        signal.signal(signals.caught, signal.SIG_DFL)
+        os.kill(os.getpid(), signals.caught)
     return status
 
 
@@ -110,6 +116,8 @@ def _wait(keys: TextIO | None, interval: float, signals: _Signals) -> bool:
     ready, _, _ = select.select(watched, [], [], interval)
     if signals.caught is not None:
         return True
+    if signals.wakeup in ready:  # a signal with another Python handler: not ours to end on
+        os.read(signals.wakeup, 4096)
     return keys is not None and keys in ready and os.read(keys.fileno(), 1) in (b"q", b"Q")
 
 
@@ -123,7 +131,7 @@ class _Signals:
         self.wakeup, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def __enter__(self) -> _Signals:
-        self._previous = {s: signal.signal(s, self._note) for s in ENDING}
+        self._previous = {s: signal.signal(s, self._note) for s in ENDING + FATAL}
         self._old_wakeup = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
         return self
 
