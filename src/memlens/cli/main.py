@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import redirect_stdout
-from importlib import import_module
-from types import ModuleType
-from typing import Any
 
 from memlens import __version__
-from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError
+
+# Start-up is part of every command's cost: this module imports only os and sys when loaded
+# (typing, argparse, enum and the command's modules come when they are needed), so that
+# ``memlens --version`` costs little more than the interpreter's own start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from memlens.cli.env import Env
 
 # Subcommand -> module. Only the module of the command being run is imported (start-up time
 # is part of every command's cost); --help imports them all.
@@ -37,27 +40,6 @@ COMMANDS = {
 }
 
 
-def _formatter(width: int) -> Callable[..., argparse.HelpFormatter]:
-    """argparse's help formatter, sized without importing shutil: argparse builds one for
-    every add_argument, and shutil (with bz2 and lzma) is a tenth of memlens's start-up."""
-
-    def make(*, prog: str) -> argparse.HelpFormatter:
-        return argparse.HelpFormatter(prog, width=width - 2)
-
-    return make
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main() owns every exit status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(f"{self.prog}: {message}")
-
-
-class _ArgumentError(Exception):
-    pass
-
-
 def _command_word(argv: Sequence[str]) -> str | None:
     """The subcommand named in argv, if one is (options come after it)."""
     for word in argv:
@@ -67,40 +49,29 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(only: str | None = None, width: int = 80) -> argparse.ArgumentParser:
-    formatter = _formatter(width)
-    parser = _Parser(
-        prog="memlens",
-        description="How Linux processes use memory, and why.",
-        formatter_class=formatter,
-    )
-    parser.add_argument("--version", action="version", version=f"memlens {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in COMMANDS.items():
-        if only is None or name == only:
-            import_module(module).add_parser(_SubParsers(sub, formatter), name)
-    return parser
+    """The argument parser, with the subcommand ``only`` ("" for none) or every one (None)."""
+    from memlens.cli import parser
 
-
-class _SubParsers:
-    """The subparsers action, handing every subcommand's parser the same help formatter."""
-
-    def __init__(self, sub: Any, formatter: Callable[..., argparse.HelpFormatter]) -> None:
-        self.sub, self.formatter = sub, formatter
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs.setdefault("formatter_class", self.formatter)
-        parser: argparse.ArgumentParser = self.sub.add_parser(name, **kwargs)
-        return parser
+    return parser.build_parser(COMMANDS, only, width)
 
 
 def _module(name: str) -> ModuleType:
+    from importlib import import_module
+
     return import_module(COMMANDS[name])
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"] and env is None and sys.stdout is not None:
+        sys.stdout.write(f"memlens {__version__}\n")  # nothing to parse, nothing to import;
+        return 0  # a failing stdout is found by entry's flush
+    from memlens.cli.env import Env
+    from memlens.errors import ExitStatus, MemlensError
+
     env = env or Env()
     try:
-        status = _run(list(sys.argv[1:] if argv is None else argv), env)
+        status = _run(words, env)
         env.stdout.flush()  # a full or failing stdout is an OutputError here, not at exit
         return status
     except MemlensError as exc:
@@ -112,6 +83,11 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
 
 def _run(words: list[str], env: Env) -> int:
+    from contextlib import redirect_stdout
+
+    from memlens.cli.parser import ArgumentError
+    from memlens.errors import ExitStatus
+
     only = _command_word(words) or ("top" if not words else None)
     if only is None and "--version" in words and not {"-h", "--help"} & set(words):
         only = ""  # the version alone: no subcommand's module is needed
@@ -119,7 +95,7 @@ def _run(words: list[str], env: Env) -> int:
     try:
         with redirect_stdout(env.stdout):  # --help and --version: through Env's stdout too
             args = parser.parse_args(words)
-    except _ArgumentError as exc:
+    except ArgumentError as exc:
         env.stderr.write(f"{exc}\n")
         return ExitStatus.USAGE
     except SystemExit as exc:  # --help and --version exit 0 through argparse
@@ -135,7 +111,7 @@ def entry() -> None:
     try:
         status = main()
     except BrokenPipeError:  # written past Env (not through its streams): the reader went away
-        status = ExitStatus.OK
+        status = 0
     sys.exit(_flush_stdout(status))
 
 
@@ -161,14 +137,17 @@ def _reserve_standard_descriptors() -> None:
 
 
 def _flush_stdout(status: int) -> int:
-    """Flush what was written to sys.stdout outside Env (argparse's --help and --version)."""
+    """Flush what was written to sys.stdout past Env (``memlens --version`` alone)."""
     if sys.stdout is None:
         return status
     try:
         sys.stdout.flush()
     except OSError as exc:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to lose
-        if not isinstance(exc, BrokenPipeError) and status == ExitStatus.OK:
+        if not isinstance(exc, BrokenPipeError) and status == 0:
+            from memlens.cli.env import Env
+            from memlens.errors import ExitStatus
+
             Env().error(f"cannot write to standard output: {exc.strerror or exc}")
             return ExitStatus.OUTPUT_ERROR
     return status
