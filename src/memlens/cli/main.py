@@ -64,8 +64,11 @@ def _module(name: str) -> ModuleType:
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words == ["--version"] and env is None and sys.stdout is not None:
-        sys.stdout.write(f"memlens {__version__}\n")  # nothing to parse, nothing to import;
-        return 0  # a failing stdout is found by entry's flush
+        try:  # nothing to parse, nothing to import
+            sys.stdout.write(f"memlens {__version__}\n")
+            return 0  # (a failing stdout may yet show at entry's flush)
+        except OSError:
+            pass  # said below, as any other output that cannot be written
     from memlens.cli.env import Env
     from memlens.errors import ExitStatus, MemlensError
 
