@@ -89,6 +89,8 @@ GROUP_COLUMNS = {
         _c("processes", "Procs", "count", None, "processes in the group"),
         *_SHARED,
         _c("users", "Users", "text", None, "users owning the processes"),
+        _c("charge", "Charge", "size", None, "--by cgroup: the cgroup's charge, descendants in"),
+        _c("limit", "Limit", "size", None, "--by cgroup: the lowest hard limit up to the root"),
     ]
 }
 
@@ -135,6 +137,8 @@ def columns_for(by: str | None) -> tuple[dict[str, TopColumn], tuple[str, ...]]:
         return PROCESS_COLUMNS, DEFAULT_PROCESS
     if by == "mapping":
         return MAPPING_COLUMNS, DEFAULT_MAPPING
+    if by == "cgroup":
+        return GROUP_COLUMNS, (*DEFAULT_GROUP, "charge", "limit")
     return GROUP_COLUMNS, DEFAULT_GROUP
 
 

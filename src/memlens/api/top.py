@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.groups import by_mapping, group
+from memlens.api.charges import with_charges
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
     Filter,
@@ -147,6 +148,7 @@ def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopR
             grouped = chosen_mappings(by_mapping(_smaps_of(root, shown)), plan.filter)
         elif q.by:
             grouped = group(shown, q.by)
+            grouped = with_charges(root, grouped) if q.by == "cgroup" else grouped
         else:
             grouped = shown
         rows = tuple(ordered(grouped, plan.sort, q.reverse, q.first))

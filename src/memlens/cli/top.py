@@ -197,5 +197,6 @@ def _render(
             out.write(
                 top_output.footer(report.scan, report.shown, report.scope, total_of, args.mapping)
             )
+            out.write(top_output.charge_note(report.columns))
         if titles and report.system is not None:
             out.write(system_output.summary_line(report.system))

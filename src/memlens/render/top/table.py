@@ -146,6 +146,18 @@ def footer(
     return "\n".join(lines) + "\n"
 
 
+def charge_note(columns: Sequence[TopColumn]) -> str:
+    """What --by cgroup's Charge and Limit are, under a table that shows them."""
+    if not any(c.name in ("charge", "limit") for c in columns):
+        return ""
+    return (
+        "Charge: what the cgroup itself is charged (memory.current, v1 usage_in_bytes): its "
+        "descendants, page cache and kernel memory included, so it is not its processes' PSS "
+        "(memlens cgroup PATH reconciles the two); Limit: the lowest hard limit up to the "
+        "root, - for none; - under Charge: the cgroup could not be read.\n"
+    )
+
+
 def total_only(report: TopReport, units: str) -> str:
     """ps_mem -t: one number, the PSS of the processes the view selects (bytes, or kB)."""
     total = sum(p.pss or 0 for p in report.shown)
