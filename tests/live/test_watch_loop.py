@@ -214,3 +214,30 @@ def test_text_frames_off_a_terminal_each_begin_with_a_timestamp() -> None:
         assert STAMP.fullmatch(lines[0]), lines[0]
         assert lines[1].split()[:2] == ["PID", "RSS"]
     assert frames[0].splitlines()[2].split()[0] == str(pid)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGTERM, ExitStatus.TERMINATED), (signal.SIGHUP, ExitStatus.HANGUP)],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_memlens_watch_live_view_ends_on_a_signal_with_its_summary(
+    signum: signal.Signals, status: ExitStatus, tmp_path: Any
+) -> None:
+    """`memlens watch`'s live view: a signal ends it between two samples, as q does: the
+    terminal restored, the summary written, the recording finished; then 128 + the signal."""
+    with workload_process("--anon", "4M:4M") as w:
+        argv = ["watch", str(w.pid), "--interval", "0.2", "--db", str(tmp_path / "r.db")]
+        with on_a_terminal(*argv) as t:
+            t.read_until(CLEAR, cbreak=True)
+            t.proc.send_signal(signum)
+            assert t.end() == status
+            assert t.canonical() and t.echo()
+    summary = bytes(t.seen).rpartition(CLEAR)[2].decode()
+    assert f"ended by {signum.name}" in summary
+    listed = subprocess.run(
+        [*MEMLENS, "recordings", "--db", str(tmp_path / "r.db"), "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (rec,) = json.loads(listed.stdout)
+    assert rec["ended"] is not None  # finished, not left open

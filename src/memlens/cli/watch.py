@@ -52,12 +52,19 @@ def watch(
     ``kind`` is what draw writes: "text", "csv" or "json" (a document, JSON Lines off a screen)."""
     check_interval(interval)
     keys = env.stdin if env.stdin_isatty else None
-    with _Signals() as signals:
-        saved = _cbreak(keys)
+    with Signals() as signals:
+        saved = cbreak(keys)
         try:
             status = _loop(draw, interval, env, kind, keys, signals)
         finally:
-            _restore(keys, saved)
+            restore(keys, saved)
+    return ended_by(signals, env, status)
+
+
+def ended_by(signals: Signals, env: Env, status: ExitStatus) -> ExitStatus:
+    """The exit status after a watch that ``signals`` may have ended (the terminal already
+    restored): 128 + SIGTERM, SIGHUP or SIGQUIT; another fatal signal ends memlens by that
+    signal, as it would have without the handler; else ``status``."""
     if signals.caught in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         with suppress(OutputError):  # a terminal that hung up: the signal is the news
             env.stdout.flush()
@@ -74,7 +81,7 @@ def _loop(
     env: Env,
     kind: str,
     keys: TextIO | None,
-    signals: _Signals,
+    signals: Signals,
 ) -> ExitStatus:
     n = 0
     while True:
@@ -109,7 +116,7 @@ def _show(text: str, n: int, env: Env, kind: str) -> None:
         env.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 
-def _wait(keys: TextIO | None, interval: float, signals: _Signals) -> bool:
+def _wait(keys: TextIO | None, interval: float, signals: Signals) -> bool:
     """Wait ``interval`` seconds; True when q was pressed or a signal ends the watch. Any
     other key refreshes at once."""
     watched = [signals.wakeup] + ([keys] if keys is not None else [])
@@ -121,7 +128,7 @@ def _wait(keys: TextIO | None, interval: float, signals: _Signals) -> bool:
     return keys is not None and keys in ready and os.read(keys.fileno(), 1) in (b"q", b"Q")
 
 
-class _Signals:
+class Signals:
     """SIGTERM, SIGHUP, SIGINT and SIGQUIT while watching: the handler notes the first one and
     wakes the wait (through the wakeup descriptor); the loop then ends, the terminal is
     restored, and the previous handlers are put back."""
@@ -130,7 +137,7 @@ class _Signals:
         self.caught: int | None = None
         self.wakeup, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
-    def __enter__(self) -> _Signals:
+    def __enter__(self) -> Signals:
         self._previous = {s: signal.signal(s, self._note) for s in ENDING + FATAL}
         self._old_wakeup = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
         return self
@@ -147,7 +154,7 @@ class _Signals:
         os.close(self._write)
 
 
-def _cbreak(keys: TextIO | None) -> list[Any] | None:
+def cbreak(keys: TextIO | None) -> list[Any] | None:
     """Keys read one at a time without echo; the settings to restore (None: not a terminal)."""
     if keys is None:
         return None
@@ -159,7 +166,7 @@ def _cbreak(keys: TextIO | None) -> list[Any] | None:
     return saved
 
 
-def _restore(keys: TextIO | None, saved: list[Any] | None) -> None:
+def restore(keys: TextIO | None, saved: list[Any] | None) -> None:
     if keys is None or saved is None:
         return
     import termios
