@@ -240,5 +240,5 @@ def test_a_machine_without_a_compiler_cannot_run_the_32_bit_lesson(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang
     result = run_cli("demo", "layout32")
-    assert result.status == ExitStatus.LESSON_UNSUPPORTED == 12
+    assert result.status == ExitStatus.LESSON_UNSUPPORTED == 14
     assert result.stderr.count("\n") == 1 and "C compiler" in result.stderr

@@ -21,7 +21,7 @@ DESCRIPTION = """\
 Without LESSON, list the lessons. With one, run it: say the claim, start a small experiment
 (child processes of its own), measure it with memlens's own views, show the figures that
 prove or refute the claim, and explain the result. The experiment is removed when the lesson
-ends (Ctrl-C too), unless --keep. A lesson this machine cannot run says why and exits 12."""
+ends (Ctrl-C too), unless --keep. A lesson this machine cannot run says why and exits 14."""
 
 
 def add_parser(sub: Any, name: str) -> None:
