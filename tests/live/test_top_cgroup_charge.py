@@ -5,6 +5,7 @@ makes (root), with a limit and a workload of known memory, frozen while read."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from tests.helpers import frozen, run_cli, workload_command
 from tests.live.cgroup_support import memory_group, v1_usable
 
 MiB = 1 << 20
+# A frozen group's charge still moves by the per-CPU charge caches the kernel drains at any
+# time (MEMCG_CHARGE_BATCH: 64 pages a CPU) between memlens's read and the test's.
+STOCK = 64 * os.sysconf("SC_PAGE_SIZE") * (os.cpu_count() or 1)
 pytestmark = pytest.mark.skipif(not v1_usable(), reason="needs cgroup v1 memory (root)")
 
 
@@ -27,7 +31,7 @@ def test_charge_and_limit_of_a_group_beside_its_pss() -> None:
     assert out.status == 0, out.stderr
     (row,) = json.loads(out.stdout)["groups"]
     assert row["name"] == g.path and row["processes"] == 1
-    assert row["charge"] == usage  # nothing in the group moves while it is frozen
+    assert abs(row["charge"] - usage) <= STOCK  # nothing in the group moves while it is frozen
     assert row["charge"] >= 32 * MiB and row["pss"] >= 32 * MiB
     assert row["limit"] == 256 * MiB
     assert "Charge: what the cgroup itself is charged" in text.stdout
@@ -58,4 +62,4 @@ def test_a_snapshot_keeps_the_charge(tmp_path: Path) -> None:
     assert made.status == 0, made.stderr
     out = run_cli("top", "--by", "cgroup", "--proc-root", str(snap), "--json")
     (row,) = [r for r in json.loads(out.stdout)["groups"] if r["name"] == g.path]
-    assert row["charge"] == usage  # read from the snapshot's copy of the group's files
+    assert abs(row["charge"] - usage) <= STOCK  # read from the snapshot's copy of its files

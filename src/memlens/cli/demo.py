@@ -49,12 +49,20 @@ def add_parser(sub: Any, name: str) -> None:
     )
 
 
+class _Ended(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: the lesson ends as on Ctrl-C; memlens then exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP end the lesson as Ctrl-C does, so the experiment is cleaned up."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        raise _Ended(signum)
 
     saved = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -74,8 +82,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
             text_out.render_list(tuple(known.values()), env.stdout, i18n.gettext)
         return ExitStatus.OK
     options = DemoOptions(keep=args.keep, duration=args.duration)
-    with _terminate_as_interrupt():
-        report = run_lesson(ProcRoot.live(), args.lesson, options)
+    try:
+        with _terminate_as_interrupt():
+            report = run_lesson(ProcRoot.live(), args.lesson, options)
+    except _Ended as ended:  # the experiment is cleaned up: say nothing more, as watch does
+        return ExitStatus(128 + ended.signum)  # TERMINATED, HANGUP
     views = known[report.lesson].views
     if args.json:
         json_out.render_report(report, env.stdout, views)
