@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from memlens.cli.address import parse_address
 from memlens.cli.common import add_root_argument, open_root, parse_pid
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 
 if TYPE_CHECKING:
     from memlens.analysis.layout import Layout
+    from memlens.models.process import Failure
 
 DESCRIPTION = """\
 Draw the address space of a process, high addresses at the top: the executable and each
@@ -43,23 +45,54 @@ def add_parser(sub: Any, name: str) -> None:
         type=float,
         help="also measure minor and major page faults per second over SECONDS",
     )
+    p.add_argument(
+        "--addr",
+        metavar="ADDRESS",
+        action="append",
+        help="what is at this hexadecimal address: VMA, role, ELF section and symbol "
+        "(like gdb's info symbol); may be repeated",
+    )
     p.add_argument("--ascii", action="store_true", help="plain ASCII, no colour")
     add_root_argument(p)
     p.add_argument("pid", metavar="PID")
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.api.layout import read_layout
+    from memlens.api.layout import check_fault_interval, read_layout
 
     pid = parse_pid(args.pid)
-    if args.faults is not None and not 0 < args.faults <= 3600:
-        raise UsageError(f"--faults {args.faults:g}: expected seconds between 0 and 3600")
+    check_fault_interval(args.faults)
+    if args.svg is not None and not args.svg:
+        raise UsageError("--svg '': expected a file name ('-' for standard output)")
+    if args.addr:
+        return _addresses(args, env, pid)
     report = read_layout(open_root(args), pid, args.faults, env.clock, env.sleep)
     _output(report.layout, args, env)
-    if report.failure is None:
+    return _status(report.failure, env)
+
+
+def _status(failure: Failure | None, env: Env) -> ExitStatus:
+    if failure is None:
         return ExitStatus.OK
-    env.error(report.failure.message)
-    return report.failure.status
+    env.error(failure.message)
+    return failure.status
+
+
+def _addresses(args: argparse.Namespace, env: Env, pid: int) -> ExitStatus:
+    from memlens.api.layout import read_addresses
+    from memlens.render.layout import address
+
+    for option in ("svg", "faults"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--addr and --{option} do not go together")
+    addresses = [parse_address(a, "--addr") for a in args.addr]
+    report = read_addresses(open_root(args), pid, addresses)
+    if args.json:
+        address.render_json(report.layout, report.addresses, env.stdout)
+    else:
+        for line in address.render_text(report.layout, report.addresses):
+            env.stdout.write(line + "\n")
+    return _status(report.failure, env)
 
 
 def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
@@ -68,7 +101,7 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
 
         layout_json.render(layout, env.stdout)
         return
-    if args.svg:
+    if args.svg is not None:
         from memlens.render.layout import svg as layout_svg
 
         text = layout_svg.render(layout)
