@@ -176,15 +176,13 @@ def test_glibc_is_named_plainly(c_program: CPrograms) -> None:
 
 
 @pytest.mark.parametrize("name", ["jemalloc", "tcmalloc"])
-def test_preloaded_allocator_is_named_and_owns_its_regions(
-    c_program: CPrograms, name: str
-) -> None:
+def test_preloaded_allocator_is_named_and_owns_its_regions(c_program: CPrograms, name: str) -> None:
     library = {"jemalloc": "libjemalloc.so.2", "tcmalloc": "libtcmalloc_minimal.so.4"}[name]
     path = preloaded(library)
-    with workload_command("env", f"LD_PRELOAD={path}", str(c_program("pie")), "0") as w:
-        with frozen(w.pid):
-            doc = layout_doc(str(w.pid))
-            text = run_cli("layout", str(w.pid)).stdout.splitlines()
+    command = ("env", f"LD_PRELOAD={path}", str(c_program("pie")), "0")
+    with workload_command(*command) as w, frozen(w.pid):
+        doc = layout_doc(str(w.pid))
+        text = run_cli("layout", str(w.pid)).stdout.splitlines()
     allocator = doc["allocator"]
     assert allocator["name"] == name
     assert allocator["source"].startswith(library.split(".so")[0])

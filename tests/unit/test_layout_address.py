@@ -85,6 +85,13 @@ def test_unmapped_address_names_the_vmas_on_either_side() -> None:
     assert (where["above"]["vma_start"], where["above"]["role"]) == (0x08855000, "heap")
 
 
+@pytest.mark.parametrize("option", ["--svg=-", "--faults=1", "--sections", "--explain"])
+def test_addr_with_an_option_it_does_not_take_is_refused(option: str) -> None:
+    result = run_cli("layout", "--addr", "8049010", option, *I386)
+    assert result.status == 2
+    assert one_error_line(result).startswith("memlens: --addr and --")
+
+
 def test_addr_in_a_snapshot_names_the_region_and_why_there_is_no_symbol() -> None:
     result = run_cli("layout", "--addr", "8049010", "--addr", "08855010", *I386)
     assert result.status == 0, result.stderr

@@ -85,6 +85,9 @@ def _addresses(args: argparse.Namespace, env: Env, pid: int) -> ExitStatus:
     for option in ("svg", "faults"):
         if getattr(args, option) is not None:
             raise UsageError(f"--addr and --{option} do not go together")
+    for option in ("sections", "auxv", "explain"):
+        if getattr(args, option):
+            raise UsageError(f"--addr and --{option} do not go together")
     addresses = [parse_address(a, "--addr") for a in args.addr]
     report = read_addresses(open_root(args), pid, addresses)
     if args.json:
