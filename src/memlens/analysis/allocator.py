@@ -35,7 +35,7 @@ ReadMemory = Callable[[int, int], bytes | None]
 IS_MMAPPED, PREV_INUSE = 0x2, 0x1
 _MAX_CHUNKS = 4096  # per VMA: a walk never runs away on memory that only looks like headers
 MMAP_THRESHOLD = 128 << 10  # DEFAULT_MMAP_THRESHOLD
-HEAP_WALK_CHUNKS = 1 << 20  # the brk heap's walk stops there (and says so)
+HEAP_WALK_CHUNKS = 1 << 19  # the brk heap's walk stops there (and says so)
 _BLOCK = 64 << 10  # the heap is read in blocks of this size
 
 ALLOCATORS = ("glibc", "jemalloc", "tcmalloc", "mimalloc", "musl", "unknown")
