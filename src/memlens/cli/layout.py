@@ -22,7 +22,8 @@ main stack with the argument and environment strings at its top. Unmapped gaps a
 heights grow with log(size) and exact sizes are printed, with RSS, PSS and swap per region.
 Also: the mm_struct boundaries from /proc/PID/stat with the end of BSS computed from the ELF
 program headers, the allocator's view, page faults, and on request ELF sections (--sections),
-the auxiliary vector (--auxv) and what each kind of region is (--explain)."""
+the auxiliary vector (--auxv) and what each kind of region is (--explain). With --addr: what
+is at an address (VMA, role, ELF section and symbol), like gdb's info symbol."""
 
 
 def add_parser(sub: Any, name: str) -> None:
