@@ -174,3 +174,14 @@ def test_heap_walk_finds_large_chunks_served_from_the_heap() -> None:
 def test_maps_paths_are_unescaped_in_one_place() -> None:
     assert unescape_path("/tmp/a\\012b") == "/tmp/a\nb"
     assert unescape_path("/tmp/plain (deleted)") == "/tmp/plain (deleted)"
+
+
+def test_addr_without_the_maps_is_unknown_not_unmapped() -> None:
+    masked = ("--proc-root", str(TREES / "masked"), "10118")
+    result = run_cli("layout", "--addr", "1000", *masked)
+    assert result.status == 4
+    assert "  VMA          unknown: the maps could not be read" in result.stdout.splitlines()
+    assert "nothing is mapped" not in result.stdout
+    assert one_error_line(result).startswith("memlens: process 10118: maps not readable")
+    doc = json.loads(run_cli("layout", "--json", "--addr", "1000", *masked).stdout)
+    assert doc["addresses"][0]["mapped"] is None

@@ -40,6 +40,7 @@ class AddressInfo(NamedTuple):
     symbol_note: str | None  # why there is no symbol
     below: Region | None  # the nearest regions below and above an unmapped address
     above: Region | None
+    known: bool = True  # False: the maps could not be read, so nothing is known of it
 
 
 def region_at(layout: Layout, addr: int) -> Region | None:
@@ -64,6 +65,8 @@ def locate(layout: Layout, addr: int, symbol: ElfSymbol | str | None) -> Address
     """What is at ``addr``; ``symbol``: what the file's symbol tables gave for the address
     ``elf_target`` named (a string says why nothing could be read)."""
     region = region_at(layout, addr)
+    if layout.allocator is None:  # built without the maps (Layout.allocator)
+        return AddressInfo(addr, None, None, None, None, None, None, None, None, known=False)
     if region is None:
         below = max((r for r in layout.regions if r.end <= addr), key=_end, default=None)
         above = min((r for r in layout.regions if r.start > addr), key=_start, default=None)

@@ -42,7 +42,8 @@ def add_parser(sub: Any, name: str) -> None:
         "-A",
         "--range",
         metavar="LOW[,HIGH]",
-        help="only VMAs overlapping this hex address range (one address: the VMA holding it)",
+        help="only VMAs overlapping this hex address range (one address: the VMA holding it, "
+        "then what is at that address, as layout --addr)",
     )
     add_root_argument(p)
     p.add_argument("pids", nargs="+", metavar="PID")

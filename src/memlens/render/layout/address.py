@@ -48,6 +48,9 @@ def info_symbol(info: AddressInfo, escape: Callable[[str], str] = safe) -> str |
 def lines(layout: Layout, info: AddressInfo) -> Iterator[str]:
     yield f"  address      {hex_address(layout, info.address)}"
     r = info.region
+    if not info.known:
+        yield "  VMA          unknown: the maps could not be read"
+        return
     if r is None:
         yield "  VMA          none: nothing is mapped at this address"
         below = vma_text(layout, info.below) if info.below else "nothing (start of memory)"
@@ -117,7 +120,7 @@ def document(info: AddressInfo) -> dict[str, Any]:
     place, sym, sec = info.place, info.symbol, info.section
     return {
         "address": info.address,
-        "mapped": info.region is not None,
+        "mapped": info.region is not None if info.known else None,
         "region": _region_doc(info.region),
         "object": None
         if place is None
