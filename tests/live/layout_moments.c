@@ -3,7 +3,8 @@
  *   threshold  malloc(200 KiB) (mmap'd: above glibc's 128 KiB threshold), free it (which raises
  *              the threshold to its size), malloc(200 KiB) again (now from the brk heap)
  *   zero-read  maps 16 MiB at a time and reads (never writes) one byte of every page, over and
- *              over: minor faults that map the shared zero page and take no RAM
+ *              over: minor faults that map the shared zero page and take no RAM (no huge
+ *              pages: MADV_NOHUGEPAGE, so one fault per 4 KiB page)
  *   late-map   waits for a line on stdin, then maps 8 MiB and writes 1 MiB of it, and prints
  *              {"late": ADDRESS} */
 #define _GNU_SOURCE
@@ -46,6 +47,7 @@ int main(int argc, char **argv) {
             size_t size = 16 << 20;
             volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            madvise((void *)p, size, MADV_NOHUGEPAGE); /* 4 KiB zero pages, a fault each */
             for (size_t off = 0; off < size; off += 4096) {
                 sum += p[off];
                 if (off % (64 * 4096) == 0) usleep(1000);
@@ -59,6 +61,7 @@ int main(int argc, char **argv) {
         if (!fgets(line, sizeof line, stdin)) return 1;
         char *late = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                           -1, 0);
+        madvise(late, 8 << 20, MADV_NOHUGEPAGE); /* 256 faults for 1 MiB, whatever THP says */
         memset(late, 1, 1 << 20);
         printf("{\"late\": %lu}\n", (unsigned long)late);
         fflush(stdout);
