@@ -57,9 +57,13 @@ def test_procrank_format() -> None:
         out = run_cli("procrank", "--procrank", "-P", str(w.pid))
     assert out.status == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split() == ["PID", "Vss", "Rss", "Pss", "Uss", "Swap", "PSwap", "cmdline"]
+    head = lines[0].split()
+    assert head[:7] == ["PID", "Vss", "Rss", "Pss", "Uss", "Swap", "PSwap"]
+    assert head[7:] in (["USwap", "cmdline"], ["USwap", "ZSwap", "cmdline"])
     assert lines[1].split()[0] == str(w.pid) and lines[1].split()[2].endswith("K")
-    assert lines[-1].endswith("TOTAL")
+    total = next(i for i, line in enumerate(lines) if line.endswith("TOTAL"))
+    assert total == 3  # the header, the row, the dashes
+    assert all(line.startswith("note: ") for line in lines[total + 1 :])
 
 
 def test_working_set_reset_and_read() -> None:

@@ -40,3 +40,53 @@ def test_pss_truncates_once() -> None:
                     np.array([ANON], np.uint64), "all", PAGE)  # fmt: skip
     # three shares of 4096/7 in 1/4096ths of a byte, truncated once: 1755, not 3 * 585
     assert three[1] == (3 * ((PAGE << 12) // 7)) >> 12 == 1755
+
+
+def test_swap_devices_and_zram_names() -> None:
+    from memlens.procfs.swap_parsers import swap_devices, zram_device
+
+    data = (
+        b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+        b"/dev/zram0                              partition\t65532\t\t8192\t\t-2\n"
+        b"/var/swap\\040file                       file\t\t1048572\t\t0\t\t-3\n"
+    )
+    names = swap_devices(data, "swaps")
+    assert names == ("/dev/zram0", "/var/swap\\040file")
+    assert [zram_device(n) for n in names] == ["zram0", None]
+    assert zram_device("/dev/zram") is None and zram_device("/tmp/zram1") is None
+    assert swap_devices(b"Filename Type Size Used Priority\n", "swaps") == ()
+
+
+def test_malformed_swaps_and_mm_stat_are_parse_errors() -> None:
+    from memlens.errors import ParseError
+    from memlens.procfs.swap_parsers import mm_stat, swap_devices
+
+    with pytest.raises(ParseError, match="swaps:2: expected 5 fields"):
+        swap_devices(b"Filename Type Size Used Priority\n/dev/zram0 partition 4\n", "swaps")
+    with pytest.raises(ParseError, match="no 'Filename' header"):
+        swap_devices(b"", "swaps")
+    with pytest.raises(ParseError, match="mm_stat"):
+        mm_stat(b"12 x 40\n", "zram0", "mm_stat")
+    line = b"    8392704    46181   131072        0   131072        0        0\n"
+    z = mm_stat(line, "zram0", "m")
+    assert (z.orig_data_size, z.compr_data_size, z.mem_used_total) == (8392704, 46181, 131072)
+
+
+def test_unique_swap_counts_entries_no_one_else_has() -> None:
+    from memlens.analysis.procrank import unique_swap
+
+    mine = np.array([5, 7, 9], np.uint64)
+    everyone = np.concatenate([mine, np.array([7, 11], np.uint64)])
+    entries, counts = np.unique(everyone, return_counts=True)
+    assert unique_swap(mine, entries, counts, 4096) == 2 * 4096  # 5 and 9; 7 is shared
+    assert unique_swap(np.empty(0, np.uint64), entries, counts, 4096) == 0
+
+
+def test_zram_swap_scales_swap_pss_by_the_devices_cost() -> None:
+    from memlens.analysis.procrank import zram_swap
+    from memlens.models.procrank import Zram
+
+    two = (Zram("zram0", 3000, 900, 1000), Zram("zram1", 1000, 300, 500))
+    assert zram_swap(4000, two) == 4000 * 1500 // 4000
+    assert zram_swap(None, two) is None and zram_swap(4000, ()) is None
+    assert zram_swap(0, (Zram("zram0", 0, 0, 0),)) == 0

@@ -156,6 +156,9 @@ def headroom(cg: CgroupMemory, ancestors: Mapping[str, CgroupMemory]) -> Headroo
 def lacks(cg: CgroupMemory) -> tuple[str, ...]:
     """One line per figure this kernel (or capture) does not give for the group."""
     notes = []
+    if cg.unreadable:
+        files = ", ".join(cg.unreadable)
+        notes.append(f"unreadable: {files} (permission denied): those figures are unknown")
     if cg.version == 1:
         notes.append("pressure: cgroup v1 keeps no per-group PSI (system-wide shown)")
     if cg.current is None:

@@ -5,12 +5,13 @@ its share from its frame's map count (kpagecount)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from memlens.models.procrank import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE
+from memlens.models.procrank import KPF_KSM, KPF_SWAPBACKED, KPF_ZERO_PAGE, Zram
 
 U64 = NDArray[np.uint64]
 PageClass = Literal["all", "cached", "noncached", "ksm", "working"]
@@ -48,3 +49,26 @@ def figures(
     pss = int(((np.uint64(page_size << shift)) // count).sum()) >> shift
     uss = int((count == 1).sum()) * page_size
     return rss, pss, uss
+
+
+def unique_swap(swaps: U64, entries: U64, counts: NDArray[np.int64], page_size: int) -> int:
+    """Bytes of a process's pages in swap (``swaps``: their swap entries) that no other
+    process read has in swap: ``entries`` are the sorted distinct swap entries of every process
+    read, ``counts`` how many pages of them point at each."""
+    if not len(swaps):
+        return 0
+    at = np.searchsorted(entries, swaps)
+    return int((counts[at] == 1).sum()) * page_size
+
+
+def zram_swap(swap_pss: int | None, zram: Sequence[Zram]) -> int | None:
+    """The RAM a process's swap takes in zram: its SwapPss scaled by what the devices take
+    (mem_used_total, allocator overhead included) per byte they hold (orig_data_size, which
+    leaves out same-filled pages: those cost nothing, so a process swapping zero pages is
+    charged a little more than it costs, as procrank charges it). None without zram."""
+    if swap_pss is None or not zram:
+        return None
+    stored = sum(z.orig_data_size for z in zram)
+    if not stored:
+        return 0
+    return swap_pss * sum(z.mem_used_total for z in zram) // stored

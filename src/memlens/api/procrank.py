@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from memlens.errors import MemlensError, NoSuchProcess, PagesUnavailable, UsageError
-from memlens.models.procrank import ProcrankReport, ProcrankRow
+from memlens.models.procrank import ProcrankReport, ProcrankRow, Zram
 from memlens.procfs import pagemap
 from memlens.procfs.cgroup_parsers import number
 from memlens.procfs.kpageflags import kpageflags_of
@@ -41,7 +41,7 @@ def procrank(
         from memlens.procfs import frames
 
         page = root.machine.page_size
-        found: list[tuple[ProcrankRow, U64]] = []
+        found: list[tuple[ProcrankRow, U64, U64]] = []
         unreadable = []
         for pid in sorted(set(pids)) if pids is not None else root.pids():
             try:
@@ -60,27 +60,52 @@ def procrank(
         distinct = every[np.concatenate(([True], every[1:] != every[:-1]))] if len(every) else every
         counts = frames.read_counts(read_count, distinct).counts
         flags = frames.read_counts(read_flags, distinct).counts
+        swapped = np.concatenate([f[2] for f in found]) if found else np.empty(0, np.uint64)
+        entries, swap_counts = np.unique(swapped, return_counts=True)
+    every_page = page_class == "all"
+    zram, notes = _zram(root) if every_page else ((), [])
     rows = []
-    for row, pfns in found:
+    for row, pfns, swaps in found:
         rss, pss, uss = analysis.figures(pfns, distinct, counts, flags, page_class, page)
-        every_page = page_class == "all"
         rows.append(
-            row._replace(
-                rss=rss,
-                pss=pss,
-                uss=uss,
-                swap=row.swap if every_page else None,
-                swap_pss=row.swap_pss if every_page else None,
-            )
+            row._replace(rss=rss, pss=pss, uss=uss)
+            if every_page
+            else row._replace(rss=rss, pss=pss, uss=uss, swap=None, swap_pss=None)
         )
+        if every_page:
+            uswap = analysis.unique_swap(swaps, entries, swap_counts, page)
+            rows[-1] = rows[-1]._replace(uswap=uswap, zswap=analysis.zram_swap(row.swap_pss, zram))
     rows.sort(key=lambda r: (getattr(r, sort) or 0, r.pid), reverse=True)
-    notes = []
-    if page_class != "all":
+    if not every_page:
         notes.append("swap: shown for every page only (a page in swap has no frame flags)")
-    return ProcrankReport(page_class, tuple(rows), tuple(unreadable), tuple(notes))
+    elif pids is not None:
+        notes.append("USwap: swap no other process given with -P has (of every process: omit -P)")
+    return ProcrankReport(page_class, tuple(rows), tuple(unreadable), tuple(notes), zram)
 
 
-def _read(root: ProcRoot, pid: int, page: int) -> tuple[ProcrankRow, U64] | None:
+def _zram(root: ProcRoot) -> tuple[tuple[Zram, ...], list[str]]:
+    """The zram devices in use as swap, when every swap area is one; else none, and why."""
+    from memlens.procfs import swap_parsers
+    from memlens.procfs.sysfs import SysRoot
+
+    try:
+        names = swap_parsers.swap_devices(root.read("swaps"), root.shown("swaps"))
+    except MemlensError as exc:
+        return (), [f"ZSwap: unknown ({exc})"]
+    if not names:
+        return (), ["ZSwap: no swap in use"]
+    devices = [swap_parsers.zram_device(n) for n in names]
+    sysfs = SysRoot.for_proc_root(root)
+    if None in devices or sysfs is None:
+        return (), ["ZSwap: shown when every swap area is zram"]
+    found = []
+    for device in devices:
+        rel = f"devices/virtual/block/{device}/mm_stat"  # /sys/block/NAME links there
+        found.append(swap_parsers.mm_stat(sysfs.read(rel), str(device), rel))
+    return tuple(found), []
+
+
+def _read(root: ProcRoot, pid: int, page: int) -> tuple[ProcrankRow, U64, U64] | None:
     from memlens.procfs.frames import read_frames
 
     proc = root.process(pid)
@@ -106,7 +131,7 @@ def _read(root: ProcRoot, pid: int, page: int) -> tuple[ProcrankRow, U64] | None
         smaps.total("SwapPss"),
         adj,
     )
-    return row, got.pfns
+    return row, got.pfns, got.swaps
 
 
 def _working_set(root: ProcRoot, pids: Sequence[int] | None, sort: str) -> ProcrankReport:

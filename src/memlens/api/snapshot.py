@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from memlens.errors import NoSuchCgroup
+from memlens.errors import MemlensError, NoSuchCgroup
 from memlens.procfs.root import ProcRoot
 
 if TYPE_CHECKING:
@@ -33,8 +33,9 @@ def snapshot(
     a memory cgroup hierarchy)."""
     from memlens.procfs.capture import capture  # tarfile and friends: only this use case
 
-    cgroups = _cgroup_files(root, cgroup_root, note or (lambda _: None))
-    return capture(root, output, pids, cgroups, _sysfs_files(root))
+    refused: dict[str, MemlensError] = {}
+    cgroups = _cgroup_files(root, cgroup_root, note or (lambda _: None), refused)
+    return capture(root, output, pids, cgroups, _sysfs_files(root), refused)
 
 
 def script() -> str:
@@ -49,20 +50,30 @@ def _reads_live_proc(root: ProcRoot) -> bool:
 
 
 def _cgroup_files(
-    root: ProcRoot, cgroup_root: str | None, note: Callable[[str], None]
+    root: ProcRoot,
+    cgroup_root: str | None,
+    note: Callable[[str], None],
+    refused: dict[str, MemlensError],
 ) -> dict[str, bytes] | None:
     """The memory cgroup files to keep: those below ``cgroup_root``; else those of a snapshot
     being copied, or the live hierarchy when /proc is live (a machine without one is said,
-    not an error)."""
+    not an error). Files refused go into ``refused``, by their path in the snapshot."""
+    from memlens.procfs.archive import CGROUP_PREFIX
     from memlens.procfs.cgroupfs import LIVE_PATH, CgroupRoot, capture_files
 
     try:
         if cgroup_root is not None:
-            return capture_files(CgroupRoot.open(cgroup_root))
-        if root.manifest is not None:
-            return capture_files(CgroupRoot.for_proc_root(root, None))
-        if _reads_live_proc(root):
-            return capture_files(CgroupRoot.open(LIVE_PATH))
+            cgroups = CgroupRoot.open(cgroup_root)
+        elif root.manifest is not None:
+            cgroups = CgroupRoot.for_proc_root(root, None)
+        elif _reads_live_proc(root):
+            cgroups = CgroupRoot.open(LIVE_PATH)
+        else:
+            return None
+        errors: dict[str, MemlensError] = {}
+        files = capture_files(cgroups, errors)
+        refused.update((CGROUP_PREFIX + rel, exc) for rel, exc in errors.items())
+        return files
     except NoSuchCgroup as exc:
         if cgroup_root is not None:
             raise

@@ -38,7 +38,8 @@ class CgroupMemory(NamedTuple):
     memory.soft_limit_in_bytes, memory.memsw.*, memory.kmem.usage_in_bytes, memory.stat (its
     hierarchical ``total_*`` lines, stored without the prefix), memory.failcnt and
     memory.oom_control as events. ``missing`` names the files this kernel (or capture) did not
-    have; their figures are absent, not zero."""
+    have, ``unreadable`` those it refused to the reader (or refused at capture); the figures
+    of both are absent, not zero."""
 
     path: str  # "/" or "/a/b", as /proc/PID/cgroup names it
     version: int  # 1 or 2
@@ -53,6 +54,7 @@ class CgroupMemory(NamedTuple):
     procs: tuple[int, ...]  # cgroup.procs of this group alone
     children: tuple[str, ...]  # paths of the child groups
     missing: tuple[str, ...]
+    unreadable: tuple[str, ...] = ()
 
 
 class MemberTotals(NamedTuple):

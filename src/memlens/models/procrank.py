@@ -36,6 +36,21 @@ class ProcrankRow(NamedTuple):
     swap: int | None
     swap_pss: int | None
     oom_score_adj: int | None
+    # Swap used by this process alone, among the processes read: its pages in swap whose swap
+    # entry no other process read maps (procrank's USwap). None but for the class "all".
+    uswap: int | None = None
+    # The RAM its swap takes when swap is zram: SwapPss x zram's mem_used_total / orig_data_size
+    # (procrank's ZSwap). None when swap is not (only) zram.
+    zswap: int | None = None
+
+
+class Zram(NamedTuple):
+    """One zram device in use as swap (its mm_stat): what was stored and what it costs."""
+
+    device: str  # zram0
+    orig_data_size: int  # bytes stored, uncompressed
+    compr_data_size: int  # bytes they take compressed
+    mem_used_total: int  # RAM the device takes, its allocator's overhead included
 
 
 class ProcrankReport(NamedTuple):
@@ -43,3 +58,4 @@ class ProcrankReport(NamedTuple):
     rows: tuple[ProcrankRow, ...]
     unreadable: tuple[tuple[int, str], ...]  # (pid, why)
     notes: tuple[str, ...]
+    zram: tuple[Zram, ...] = ()  # the swap areas, when every one is zram

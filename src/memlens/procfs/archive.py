@@ -11,7 +11,7 @@ import os
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -180,7 +180,11 @@ class _Checker:
 
 def raise_recorded(manifest: Manifest, rel: str) -> None:
     """Answer with the error the capture met for this file, if it met one."""
-    name = manifest.errors.get(rel)
+    _raise_error(manifest.errors, rel)
+
+
+def _raise_error(errors: Mapping[str, str], rel: str) -> None:
+    name = errors.get(rel)
     if name is not None:
         code = getattr(errno, name, errno.EIO)
         raise OSError(code, f"{os.strerror(code)} (recorded in snapshot)", rel)
@@ -201,6 +205,41 @@ def load_manifest(raw: bytes, where: str) -> Manifest:
     except ValueError:
         raise SnapshotError(f"{where}: corrupt manifest (not JSON)") from None
     return Manifest.from_json(doc, where)
+
+
+def _below(errors: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """The recorded errors of the files below ``prefix`` (cgroup/, sysfs/), by path below it."""
+    return {k[len(prefix) :]: v for k, v in errors.items() if k.startswith(prefix)}
+
+
+def _of_proc(names: list[str]) -> list[str]:
+    return [n for n in names if not n.startswith(EXTRA_PREFIXES)]
+
+
+class _RecordedDirectory(DirectorySource):
+    """The unpacked files below one prefix, answering with the errors recorded for them."""
+
+    def __init__(self, path: str, description: str, errors: Mapping[str, str]) -> None:
+        super().__init__(path, contained=True)
+        self.is_live = False
+        self.description = description
+        self.errors = errors
+
+    def read(self, rel: str) -> bytes:
+        _raise_error(self.errors, rel)
+        return super().read(rel)
+
+
+class _RecordedMemory(MemorySource):
+    """The archived files below one prefix, answering with the errors recorded for them."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.errors: dict[str, str] = {}
+
+    def read(self, rel: str) -> bytes:
+        _raise_error(self.errors, rel)
+        return super().read(rel)
 
 
 class UnpackedSource(DirectorySource):
@@ -227,11 +266,11 @@ class UnpackedSource(DirectorySource):
         self.extra: dict[str, DirectorySource] = {}  # prefix -> the files below it
         for prefix in EXTRA_PREFIXES:
             if os.path.isdir(os.path.join(path, prefix)):
-                extra = self.extra[prefix] = DirectorySource(
-                    os.path.join(path, prefix), contained=True
+                self.extra[prefix] = _RecordedDirectory(
+                    os.path.join(path, prefix),
+                    f"snapshot {path} {prefix}",
+                    _below(self.manifest.errors, prefix),
                 )
-                extra.is_live = False
-                extra.description = f"snapshot {path} {prefix}"
 
     is_live = False
 
@@ -255,7 +294,7 @@ class ArchiveSource(MemorySource):
     def __init__(self, path: str) -> None:
         super().__init__(f"snapshot {path}")
         self.path = path
-        self.extra: dict[str, MemorySource] = {}  # prefix -> the files below it
+        self.extra: dict[str, _RecordedMemory] = {}  # prefix -> the files below it
         self.expanded = 0
         manifest_raw: bytes | None = None
         try:
@@ -282,8 +321,21 @@ class ArchiveSource(MemorySource):
         if manifest_raw is None:
             raise SnapshotError(f"{path}: not a memlens snapshot (no {MANIFEST_NAME})")
         self.manifest = load_manifest(manifest_raw, path)
-        for rel in list(self.manifest.links) + list(self.manifest.errors):
+        for rel in _of_proc(list(self.manifest.links) + list(self.manifest.errors)):
             self.add(rel, None)
+        for prefix in EXTRA_PREFIXES:
+            errors = _below(self.manifest.errors, prefix)
+            if errors:
+                extra = self._extra(prefix)
+                extra.errors.update(errors)
+                for rel in errors:
+                    extra.add(rel, None)
+
+    def _extra(self, prefix: str) -> _RecordedMemory:
+        extra = self.extra.get(prefix)
+        if extra is None:
+            extra = self.extra[prefix] = _RecordedMemory(f"snapshot {self.path} {prefix}")
+        return extra
 
     def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
         """Take one member; returns the manifest's bytes if this member is the manifest."""
@@ -311,10 +363,7 @@ class ArchiveSource(MemorySource):
             return data
         for prefix in EXTRA_PREFIXES:
             if name.startswith(prefix):
-                extra = self.extra.get(prefix)
-                if extra is None:
-                    extra = self.extra[prefix] = MemorySource(f"snapshot {self.path} {prefix}")
-                extra.add(name[len(prefix) :], data)
+                self._extra(prefix).add(name[len(prefix) :], data)
                 return None
         self.add(name[len(PROC_PREFIX) :], data)
         return None

@@ -149,12 +149,16 @@ def capture(
     pids: Iterable[int] | None = None,
     cgroup_files: dict[str, bytes] | None = None,
     sysfs_files: dict[str, bytes] | None = None,
+    refused: dict[str, MemlensError] | None = None,
 ) -> CaptureReport:
     """Write a snapshot of ``root`` (every process, or ``pids``) to ``output``, with the
     memory cgroup files ``cgroup_files`` (procfs.cgroupfs.capture_files) and the /sys files
-    ``sysfs_files`` (procfs.sysfs.capture_files) when given."""
+    ``sysfs_files`` (procfs.sysfs.capture_files) when given, and the errors met reading
+    those (``refused``, by their path in the snapshot: ``cgroup/...``), which the snapshot
+    answers with when read."""
     report = CaptureReport()
     collected = _Collected()
+    collected.errors.update((rel, _errno_name(exc)) for rel, exc in (refused or {}).items())
     for rel in SYSTEM_FILES:
         collected.read(root, rel)
     wanted = sorted(set(pids)) if pids is not None else root.pids()

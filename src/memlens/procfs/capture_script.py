@@ -143,7 +143,13 @@ capture_cgroups() {  # the memory hierarchy: v1 memory.usage_in_bytes, v2 with m
         rel=${g#"$d"}; rel=${rel#/}
         for n in $names; do
             mkdir -p "$W/cgroup/$rel"
-            cat "$g/$n" > "$W/cgroup/$rel/$n" 2>/dev/null || rm -f "$W/cgroup/$rel/$n"
+            msg=$(cat "$g/$n" 2>&1 >"$W/cgroup/$rel/$n") && continue
+            rm -f "$W/cgroup/$rel/$n"
+            case $(errno_of "$msg") in  # what the kernel lacks stays missing; refusals are kept
+                ENOENT|EINVAL|EOPNOTSUPP) ;;
+                *) printf '%s\t%s\n' "cgroup/${rel:+$rel/}$n" "$(errno_of "$msg")" \
+                       >> "$W/meta/errors" ;;
+            esac
         done
     done
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 
-from memlens.errors import MemlensError, NoSuchCgroup, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchCgroup, ReadError
 from memlens.models.cgroup import CgroupMemory, Limit, Pressure
 from memlens.procfs import cgroup_parsers as p
 from memlens.procfs.root import ProcRoot, translate
@@ -148,10 +148,14 @@ class _Reader:
         self.root = root
         self.cgroup = cgroup
         self.missing: list[str] = []
+        self.unreadable: list[str] = []
 
     def raw(self, name: str) -> bytes | None:
         try:
             return self.root.read(self.cgroup, name)
+        except AccessDenied:
+            self.unreadable.append(name)
+            return None
         except ReadError as exc:
             if exc.errno in _ABSENT:
                 self.missing.append(name)
@@ -202,6 +206,7 @@ class _Reader:
             procs=self.procs(),
             children=self.root.children(self.cgroup),
             missing=tuple(self.missing),
+            unreadable=tuple(self.unreadable),
         )
 
     def v1(self) -> CgroupMemory:
@@ -229,6 +234,7 @@ class _Reader:
             procs=self.procs(),
             children=self.root.children(self.cgroup),
             missing=tuple(self.missing),
+            unreadable=tuple(self.unreadable),
         )
 
 
@@ -276,10 +282,13 @@ CAPTURED_V1 = (
 )
 
 
-def capture_files(cgroups: CgroupRoot) -> dict[str, bytes]:
+def capture_files(
+    cgroups: CgroupRoot, refused: dict[str, MemlensError] | None = None
+) -> dict[str, bytes]:
     """Every group's memory files, by path relative to the hierarchy's base (what a snapshot
-    stores under ``cgroup/``). Files the kernel lacks or refuses are left out: read back,
-    they are missing, as they were. Groups removed meanwhile are skipped."""
+    stores under ``cgroup/``). Files the kernel lacks are left out: read back, they are
+    missing, as they were. Files it refuses are put in ``refused`` with the error, for the
+    snapshot to answer with. Groups removed meanwhile are skipped."""
     names = CAPTURED_V2 if cgroups.version == 2 else CAPTURED_V1
     files: dict[str, bytes] = {}
     if cgroups.version == 2:
@@ -288,8 +297,19 @@ def capture_files(cgroups: CgroupRoot) -> dict[str, bytes]:
         for name in names:
             try:
                 data = cgroups.read(group, name)
+            except ReadError as exc:
+                if exc.errno not in _ABSENT and refused is not None:
+                    refused[_key(group, name)] = exc
+                continue
+            except AccessDenied as exc:
+                if refused is not None:
+                    refused[_key(group, name)] = exc
+                continue
             except MemlensError:
                 continue
-            rel = "/".join(x for x in (group.strip("/"), name) if x)
-            files[rel] = data
+            files[_key(group, name)] = data
     return files
+
+
+def _key(group: str, name: str) -> str:
+    return "/".join(x for x in (group.strip("/"), name) if x)

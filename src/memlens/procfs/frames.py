@@ -21,7 +21,8 @@ Tick = Callable[[int], None]  # told how many more pages (pagemap) or frames (kp
 _T = TypeVar("_T", bound=np.generic)
 
 PRESENT = np.uint64(1 << 63)  # bit 63: an entry >= this is present
-PFN_MASK = np.uint64((1 << 55) - 1)  # bits 0-54
+PFN_MASK = np.uint64((1 << 55) - 1)  # bits 0-54: the frame, or the swap type and offset
+SWAPPED = np.uint64(1)  # bits 63-62 of an entry in swap: 01
 CHUNK = 1 << 18  # pagemap entries a pread: 2 MiB, 1 GiB of address space at 4 KiB
 # kpagecount: read through up to this many unwanted entries rather than start another pread.
 # Measured here (6.18, x86-64): an entry costs ~0.2 us, a pread ~1.5 us.
@@ -40,6 +41,7 @@ class Frames(NamedTuple):
     entries: int  # pagemap entries read
     swapped: int  # pages in swap (no frame)
     preads: int
+    swaps: U64 = np.empty(0, np.uint64)  # the swap entry (type and offset) of each in swap
 
 
 def read_frames(read: Read, spans: Sequence[Span], tick: Tick | None = None) -> Frames:
@@ -47,6 +49,7 @@ def read_frames(read: Read, spans: Sequence[Span], tick: Tick | None = None) -> 
     (all present pages read PFN 0: the opener lacks CAP_SYS_ADMIN); decided after
     ENOUGH_TO_TELL present pages, so that a fallback costs little."""
     pfns: list[U64] = []
+    swaps: list[U64] = []
     rows: list[NDArray[np.int32]] = []
     entries = swapped = preads = present = 0
     seen_pfn = False
@@ -57,7 +60,9 @@ def read_frames(read: Read, spans: Sequence[Span], tick: Tick | None = None) -> 
             data = read(n * ENTRY, first * ENTRY)
             got = np.frombuffer(data, np.uint64, len(data) // ENTRY)
             frames = got[got >= PRESENT] & PFN_MASK
-            swapped += int(np.count_nonzero((got >> np.uint64(62)) == 1))  # bit 62, not 63
+            in_swap = got[(got >> np.uint64(62)) == SWAPPED] & PFN_MASK  # bit 62, not 63
+            swapped += len(in_swap)
+            swaps.append(in_swap)
             pfns.append(frames)
             rows.append(np.full(len(frames), span.row, np.int32))
             entries, preads, present = entries + n, preads + 1, present + len(frames)
@@ -68,7 +73,14 @@ def read_frames(read: Read, spans: Sequence[Span], tick: Tick | None = None) -> 
                 tick(n)
     if present and not seen_pfn:
         raise PagesUnavailable(NO_PFNS)
-    return Frames(_join(pfns, np.uint64), _join(rows, np.int32), entries, swapped, preads)
+    return Frames(
+        _join(pfns, np.uint64),
+        _join(rows, np.int32),
+        entries,
+        swapped,
+        preads,
+        _join(swaps, np.uint64),
+    )
 
 
 def _join(parts: list[NDArray[_T]], dtype: type[_T]) -> NDArray[_T]:

@@ -40,14 +40,16 @@ class Span(NamedTuple):
 def spans_to_read(smaps: SmapsTable, page_size: int) -> list[Span]:
     """The VMAs whose pages can have frames worth reading: not [vsyscall] (the gate page is
     in no page table of the process), not VM_IO or VM_PFNMAP (device memory: kpagecount knows
-    nothing of it), and with resident pages (Rss > 0: this skips PROT_NONE reservations and
-    untouched regions, whose pagemap is all holes, and hugetlb VMAs, whose pages smaps does
-    not count in Rss either)."""
+    nothing of it), and with resident pages or pages in swap (Rss or Swap > 0: this skips
+    PROT_NONE reservations and untouched regions, whose pagemap is all holes, and hugetlb
+    VMAs, whose pages smaps does not count in Rss either)."""
     maps = smaps.maps
-    rss = smaps.column("Rss")
+    rss, swap = smaps.column("Rss"), smaps.column("Swap")
     spans = []
     for row in range(len(maps)):
-        if maps.path[row] == "[vsyscall]" or (rss is not None and rss[row] == 0):
+        if maps.path[row] == "[vsyscall]":
+            continue
+        if rss is not None and rss[row] == 0 and (swap is None or swap[row] == 0):
             continue
         flags = smaps.vm_flags(row)
         if flags is not None and any(f in _NO_FRAMES for f in flags):

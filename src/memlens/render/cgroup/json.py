@@ -30,6 +30,7 @@ def view_json(v: CgroupView) -> dict[str, Any]:
         "procs": list(cg.procs),
         "children": [json_text(c) for c in cg.children],
         "missing_files": list(cg.missing),
+        "unreadable_files": list(cg.unreadable),
         "parts": None if v.parts is None else [p._asdict() for p in v.parts],
         "members": None if v.members is None else v.members._asdict(),
         "headroom": None if v.headroom is None else v.headroom._asdict(),

@@ -17,7 +17,9 @@ def _opt(value: int | None, fmt: Any) -> str:
 
 def table(r: ProcrankReport, units: str, width: int | None) -> str:
     size = UNITS[units]
-    cols = [Column(t, True) for t in ("PID", "VSS", "RSS", "PSS", "USS", "Swap", "SwapPss", "Adj")]
+    swap = ("Swap", "SwapPss", "USwap", *(("ZSwap",) if r.zram else ()))
+    titles = ("PID", "VSS", "RSS", "PSS", "USS", *swap, "Adj")
+    cols = [Column(t, True) for t in titles]
     rows = [
         [
             str(x.pid),
@@ -27,6 +29,8 @@ def table(r: ProcrankReport, units: str, width: int | None) -> str:
             _opt(x.uss, size),
             _opt(x.swap, size),
             _opt(x.swap_pss, size),
+            _opt(x.uswap, size),
+            *((_opt(x.zswap, size),) if r.zram else ()),
             _opt(x.oom_score_adj, str),
             safe(x.command),
         ]
@@ -39,7 +43,16 @@ def table(r: ProcrankReport, units: str, width: int | None) -> str:
         f"{name} {_opt(t, size)}" for name, t in zip(("RSS", "PSS", "USS"), totals, strict=True)
     )
     text += "\n"
-    return text + _tail(r)
+    return text + _zram_line(r, size) + _tail(r)
+
+
+def _zram_line(r: ProcrankReport, size: Any) -> str:
+    if not r.zram:
+        return ""
+    used = sum(z.mem_used_total for z in r.zram)
+    stored = sum(z.orig_data_size for z in r.zram)
+    names = ", ".join(z.device for z in r.zram)
+    return f"zram: {size(used)} of RAM holds {size(stored)} of swapped data ({names})\n"
 
 
 def _total(r: ProcrankReport, key: str) -> int | None:
@@ -60,21 +73,24 @@ def _k(n: int | None) -> str:
 def procrank_format(r: ProcrankReport) -> str:
     """Android procrank's layout: PID Vss Rss Pss Uss [Swap PSwap] cmdline, then the totals
     of Pss and Uss (and Swap) under dashes."""
-    swap = r.page_class == "all"
+    swap = ("swap", "swap_pss", "uswap", *(("zswap",) if r.zram else ()))
+    swap = swap if r.page_class == "all" else ()
+    names = {"swap": "Swap", "swap_pss": "PSwap", "uswap": "USwap", "zswap": "ZSwap"}
     head = f"{'PID':>5} {'Vss':>8} {'Rss':>8} {'Pss':>8} {'Uss':>8}"
-    head += f" {'Swap':>8} {'PSwap':>8}" if swap else ""
+    head += "".join(f" {names[k]:>8}" for k in swap)
     out = [head + "  cmdline"]
     for x in r.rows:
         line = f"{x.pid:>5} {_k(x.vss):>8} {_k(x.rss):>8} {_k(x.pss):>8} {_k(x.uss):>8}"
-        line += f" {_k(x.swap):>8} {_k(x.swap_pss):>8}" if swap else ""
+        line += "".join(f" {_k(getattr(x, k)):>8}" for k in swap)
         out.append(f"{line}  {safe(x.command)}")
-    pss, uss = _total(r, "pss"), _total(r, "uss")
+    summed = ("pss", "uss", *swap)
     pad = " " * 24
-    out.append(f"{pad}{'------':>8} {'------':>8}" + (f" {'------':>8}" if swap else ""))
-    totals = f"{pad}{_k(pss):>8} {_k(uss):>8}"
-    if swap:
-        totals += f" {_k(sum(x.swap or 0 for x in r.rows)):>8}"
-    out.append(totals + "  TOTAL")
+    out.append(pad + " ".join(f"{'------':>8}" for _ in summed))
+    out.append(pad + " ".join(f"{_k(_total(r, k)):>8}" for k in summed) + "  TOTAL")
+    if r.zram:
+        used = sum(z.mem_used_total for z in r.zram) >> 10
+        stored = sum(z.orig_data_size for z in r.zram) >> 10
+        out.append(f"ZRAM: {used}K physical used for {stored}K in swap")
     return "\n".join(out) + "\n" + _tail(r)
 
 
@@ -87,4 +103,5 @@ def report_json(r: ProcrankReport) -> dict[str, Any]:
         "rows": [row(x) for x in r.rows],
         "unreadable": [{"pid": p, "reason": why} for p, why in r.unreadable],
         "notes": list(r.notes),
+        "zram": [z._asdict() for z in r.zram],
     }
