@@ -119,7 +119,8 @@ def summarize(
     heaps = [r for r in regions if r.role == Role.MALLOC_HEAP]
     tails = [r for r in regions if r.segment == "malloc heap reserve"]
     glibc = name == "glibc"
-    chunks = _count_chunks(mmapped, word_size, read) if glibc else None
+    # a stripped static binary's malloc is unknown, but may be glibc's: its chunks still count
+    chunks = _count_chunks(mmapped, word_size, read) if name in ("glibc", "unknown") else None
     walk = None
     if glibc and heap and read is not None:
         walk = walk_heap(heap[0].start, heap[-1].end, word_size, read)
