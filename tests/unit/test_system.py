@@ -578,4 +578,5 @@ def test_totals_from_scan() -> None:
         swap_pss=5 * MiB,
         processes=2,
         unreadable=2,
+        unsplit=1,
     )

@@ -83,6 +83,10 @@ def _sum(key: str, name: str, procs: list[ProcessUsage]) -> GroupUsage:
     return GroupUsage(key, name, len(procs), tuple(p.pid for p in procs), users, values)
 
 
+def _added(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
 class MappingGroup(NamedTuple):
     """One file or kind of memory, across every process that maps it (smem -m)."""
 
@@ -110,19 +114,20 @@ def by_mapping(tables: Iterable[tuple[int, SmapsTable]]) -> tuple[MappingGroup, 
     """Per mapped file (by path) or kind of anonymous memory ([heap], [stack], [anon], ...):
     how many processes map it and their summed figures. Per-VMA Pss is the kernel's rounded
     smaps row, so these PSS sums can be slightly below the exact per-process totals."""
-    sums: dict[tuple[str, str], dict[str, int]] = {}
+    sums: dict[tuple[str, str], dict[str, int | None]] = {}
     pids: dict[tuple[str, str], set[int]] = {}
     for pid, table in tables:
         names = classify_table(table.maps)
         columns = {f: table.column(k) for f, k in _MAPPING_FIELDS.items()}
-        private = [table.column("Private_Clean"), table.column("Private_Dirty")]
+        clean, dirty = table.column("Private_Clean"), table.column("Private_Dirty")
+        columns["uss"] = None if clean is None or dirty is None else _added(clean, dirty)
         for i, n in enumerate(names):
             key = (n.name, str(n.kind))
             acc = sums.setdefault(key, dict.fromkeys([*_MAPPING_FIELDS, "uss"], 0))
             for field, col in columns.items():
-                if col is not None:
-                    acc[field] += col[i]
-            acc["uss"] += sum(col[i] for col in private if col is not None)
+                # a field this smaps lacks (SwapPss before 4.3): the group's figure is unknown
+                before = acc[field]
+                acc[field] = None if col is None or before is None else before + col[i]
             pids.setdefault(key, set()).add(pid)
     return tuple(
         MappingGroup(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.analysis.mapkind import Kind, classify
+from memlens.errors import ParseError
 from memlens.models.maps import SmapsTable
 
 LIBRARY_TEXT = "library or program text"
@@ -75,9 +76,15 @@ def object_of(
     return None
 
 
-def _figures(t: SmapsTable) -> list[tuple[int, int, int, int]]:
+def _figures(pid: int, t: SmapsTable) -> list[tuple[int, int, int, int]]:
     def col(name: str) -> tuple[int, ...]:
-        return t.column(name) or (0,) * len(t)
+        values = t.column(name)
+        if values is None:  # Pss (2.6.25) and the rest: unknown is not 0
+            raise ParseError(f"smaps of process {pid}", None, f"no {name} field")
+        return values
+
+    if not len(t):
+        return []
 
     rss, pss = col("Rss"), col("Pss")
     shared = [a + b for a, b in zip(col("Shared_Clean"), col("Shared_Dirty"), strict=True)]
@@ -89,7 +96,8 @@ def sharing(processes: Sequence[ProcessSmaps]) -> Sharing:
     objects: dict[tuple[object, ...], tuple[str, str, dict[int, list[int]]]] = {}
     for p in processes:
         m = p.smaps.maps
-        rows = zip(m.path, m.device, m.inode, m.perms, m.start, _figures(p.smaps), strict=True)
+        figures = _figures(p.pid, p.smaps)
+        rows = zip(m.path, m.device, m.inode, m.perms, m.start, figures, strict=True)
         for path, device, inode, perms, start, fig in rows:
             found = object_of(path, device, inode, perms, start)
             if found is None:

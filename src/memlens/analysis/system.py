@@ -24,10 +24,11 @@ share in the "no process" parts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.errors import ParseError
-from memlens.models.process import Scan
+from memlens.models.process import ProcessUsage, Scan
 from memlens.models.system import Meminfo, ShmSegment
 
 
@@ -41,6 +42,7 @@ class ProcessTotals(NamedTuple):
     swap_pss: int  # swap, not RAM: no part of the breakdown, carried for the swap line
     processes: int
     unreadable: int
+    unsplit: int = 0  # of ``unreadable``: read, but without the four figures (before 5.3)
 
 
 class Part(NamedTuple):
@@ -59,6 +61,9 @@ class SystemBreakdown(NamedTuple):
     mem_total: int
     parts: tuple[Part, ...]
     orphan_segments: tuple[ShmSegment, ...]
+    # processes that were read but whose PSS has no anon/file/shmem split (or no PSS): their
+    # memory is in the "no process" parts, not in the process parts
+    unsplit: int = 0
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -124,7 +129,7 @@ def where_ram_went(
     note = "MemTotal - all of the above: uncounted kernel memory; negative if counted twice"
     parts.append(Part(UNEXPLAINED, unexplained, GROUP_UNEXPLAINED, note))
     orphans = tuple(s for s in segments if s.nattch == 0 and s.rss)
-    return SystemBreakdown(total, tuple(parts), orphans)
+    return SystemBreakdown(total, tuple(parts), orphans, totals.unsplit)
 
 
 def _free_parts(f: _Fields) -> list[Part]:
@@ -251,16 +256,51 @@ def _huge_page_parts(f: _Fields) -> list[Part]:
 def totals_from_scan(scan: Scan) -> ProcessTotals:
     """ProcessTotals of a scan read with smaps_rollup: a process without the four figures
     (not read, or a kernel before 5.3) counts as unreadable, never as zeros."""
-    anon = file = shmem = swap = read = 0
-    unread = len(scan.unreadable)
+    anon = file = shmem = swap = read = unsplit = 0
     for p in scan.processes:
         if p.pss_anon is None or p.pss_file is None or p.pss_shmem is None or p.swap_pss is None:
-            unread += 1
+            unsplit += 1
             continue
         anon, file, shmem = anon + p.pss_anon, file + p.pss_file, shmem + p.pss_shmem
         swap += p.swap_pss
         read += 1
-    return ProcessTotals(anon, file, shmem, swap, read, unread)
+    unread = len(scan.unreadable) + unsplit
+    return ProcessTotals(anon, file, shmem, swap, read, unread, unsplit)
+
+
+class PssSplit(NamedTuple):
+    """The PSS of the processes a table shows, and its parts as far as they are known: a part
+    is None when some process's smaps_rollup lacks it (Pss_Anon, Pss_File, Pss_Shmem: 5.3+;
+    SwapPss: 4.3+), never a sum that silently counts that process as 0."""
+
+    processes: int
+    pss: int
+    anon: int | None
+    file: int | None
+    shmem: int | None
+    swap_pss: int | None
+    split_unknown: int  # processes whose PSS has no anon/file/shmem split
+
+
+def pss_split(shown: Sequence[ProcessUsage]) -> PssSplit | None:
+    """The footer's totals of ``shown``; None when any process's PSS is unknown (not read)."""
+    if not shown or any(p.pss is None for p in shown):
+        return None
+    no_split = [p for p in shown if None in (p.pss_anon, p.pss_file, p.pss_shmem)]
+    return PssSplit(
+        processes=len(shown),
+        pss=sum(p.pss or 0 for p in shown),
+        anon=None if no_split else sum(p.pss_anon or 0 for p in shown),
+        file=None if no_split else sum(p.pss_file or 0 for p in shown),
+        shmem=None if no_split else sum(p.pss_shmem or 0 for p in shown),
+        swap_pss=_known_sum([p.swap_pss for p in shown]),
+        split_unknown=len(no_split),
+    )
+
+
+def _known_sum(values: Sequence[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if len(known) == len(values) else None
 
 
 class _Fields:

@@ -15,7 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
-from memlens.errors import NoSuchProcess, PagesUnavailable, UsageError
+from memlens.errors import (
+    AccessDenied,
+    MemlensError,
+    NoAddressSpace,
+    NoSuchProcess,
+    PagesUnavailable,
+    UsageError,
+)
+from memlens.models.process import Failure
 from memlens.procfs import pagemap
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot
@@ -30,14 +38,22 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 NO_NUMPY = "numpy is not installed (pip install 'memlens[pages]')"
 
 
+_LeftOut = NoAddressSpace | NoSuchProcess | AccessDenied
+_LEFT_OUT = (NoAddressSpace, NoSuchProcess, AccessDenied)
+
+
 class SharedReport(NamedTuple):
     """What the processes share: page by page when that could be read, else per mapping, with
-    the reason the per-page figures could not be had."""
+    the reason the per-page figures could not be had. ``failures``: PIDs asked for by name
+    that were left out (a kernel thread or a zombie: no user memory; gone), the first one's
+    status is the command's; ``skipped``: descendants of ``--tree`` left out, and why."""
 
     pids: tuple[int, ...]
     pages: PageSharing | None
     mappings: Sharing | None
     fallback: str | None  # why per-page figures are unavailable (None: not tried, or had)
+    failures: tuple[Failure, ...] = ()
+    skipped: tuple[Failure, ...] = ()
 
 
 def shared(
@@ -49,18 +65,89 @@ def shared(
     progress: Progress | None = None,
 ) -> SharedReport:
     """What ``pids`` (and ``tree`` with all its descendants) share: page by page unless
-    ``per_mapping`` or the per-page figures cannot be had, then per mapping."""
-    wanted = list(pids) + (descendants(root, tree) if tree is not None else [])
-    chosen = tuple(sorted(set(wanted)))
-    if len(chosen) < 2:
-        raise UsageError("shared: give two or more PIDs, or --tree PID with descendants")
+    ``per_mapping`` or the per-page figures cannot be had, then per mapping. A process that
+    cannot be compared (a kernel thread or a zombie: no user memory; gone; unreadable) is
+    left out, and said so: in ``failures`` if it was named, in ``skipped`` if it is a
+    descendant. Its error is raised when fewer than two processes are left to compare."""
+    named = sorted(set(pids) | ({tree} if tree is not None else set()))
+    found = [p for p in (descendants(root, tree) if tree is not None else []) if p not in named]
+    errors: dict[int, _LeftOut] = {}
+    skipped: list[Failure] = []
+    chosen = []
+    for pid in sorted(set(named) | set(found)):
+        try:
+            _check_address_space(root, pid)
+            chosen.append(pid)
+        except _LEFT_OUT as exc:
+            if pid in named:
+                errors[pid] = exc
+            else:
+                skipped.append(_failure(pid, exc))
+    while True:
+        if len(chosen) < 2:
+            raise _too_few(named, errors, skipped, tree)
+        failures = [_failure(pid, exc) for pid, exc in sorted(errors.items())]
+        try:
+            return _compare(root, tuple(chosen), failures, skipped, per_mapping, max_pages,
+                            progress)  # fmt: skip
+        except _LEFT_OUT as exc:
+            # exited, became a zombie or turned out unreadable while being read
+            if exc.pid is None or exc.pid not in chosen:
+                raise
+            chosen.remove(exc.pid)
+            if exc.pid in named:
+                errors[exc.pid] = exc
+            else:
+                skipped.append(_failure(exc.pid, exc))
+
+
+def _compare(
+    root: ProcRoot,
+    chosen: tuple[int, ...],
+    failures: list[Failure],
+    skipped: list[Failure],
+    per_mapping: bool,
+    max_pages: int,
+    progress: Progress | None,
+) -> SharedReport:
+    left_out = (tuple(failures), tuple(skipped))
     fallback = None
     if not per_mapping:
         try:
-            return SharedReport(chosen, shared_pages(root, chosen, max_pages, progress), None, None)
+            pages = shared_pages(root, chosen, max_pages, progress)
+            return SharedReport(chosen, pages, None, None, *left_out)
         except PagesUnavailable as exc:
             fallback = str(exc)
-    return SharedReport(chosen, None, shared_between(root, chosen), fallback)
+    return SharedReport(chosen, None, shared_between(root, chosen), fallback, *left_out)
+
+
+def _check_address_space(root: ProcRoot, pid: int) -> None:
+    """NoAddressSpace for a kernel thread or a zombie, NoSuchProcess if there is no such
+    process: neither has user memory to share."""
+    stat = root.process(pid).first_stat
+    if stat.is_kernel_thread or stat.is_zombie:
+        raise NoAddressSpace(pid, "a kernel thread" if stat.is_kernel_thread else "a zombie")
+
+
+def _failure(pid: int, exc: _LeftOut) -> Failure:
+    return Failure(pid, exc.exit_status, str(exc))
+
+
+def _too_few(
+    named: list[int],
+    errors: dict[int, _LeftOut],
+    skipped: list[Failure],
+    tree: int | None,
+) -> MemlensError:
+    """Why there are not two processes to compare: the first named one left out, or a tree
+    with no other process that has user memory, or too few PIDs."""
+    first = next((errors[p] for p in named if p in errors), None)
+    if first is not None:
+        return first
+    if tree is not None and skipped:
+        why = "; ".join(f.message for f in skipped[:3])
+        return UsageError(f"shared --tree {tree}: no other process with user memory ({why})")
+    return UsageError("shared: give two or more PIDs, or --tree PID with descendants")
 
 
 def descendants(root: ProcRoot, pid: int) -> list[int]:

@@ -227,8 +227,8 @@ def _usage(
         threads=stat.num_threads,
         minflt=stat.minflt,
         majflt=stat.majflt,
-        vss=status.get("vm_size") or stat.vsize,
-        rss=status.get("vm_rss") or 0,
+        vss=_first(status.get("vm_size"), stat.vsize),
+        rss=status.get("vm_rss"),  # None when status has no VmRSS line: missing, not 0
         rss_anon=status.get("rss_anon"),
         rss_file=status.get("rss_file"),
         rss_shmem=status.get("rss_shmem"),
@@ -263,6 +263,10 @@ def _number(proc: Process, name: str) -> int | None:
         return int(data)
     except ValueError:
         raise ParseError(proc.root.shown(f"{proc.pid}/{name}"), 1, "not a number") from None
+
+
+def _first(value: int | None, fallback: int) -> int:
+    return fallback if value is None else value
 
 
 def _none(name: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 
-from memlens.errors import UsageError
+from memlens.errors import MemlensError, UsageError
 from memlens.procfs.root import ProcRoot
 
 
@@ -34,5 +35,50 @@ def parse_pid(text: str) -> int:
 
 
 def parse_pid_list(texts: list[str]) -> list[int]:
-    """PIDs given as separate arguments and/or comma-separated lists."""
-    return [parse_pid(t) for text in texts for t in text.split(",") if t]
+    """PIDs given as separate arguments and/or comma-separated lists (a trailing comma is
+    allowed, an empty item or list is not)."""
+    pids: list[int] = []
+    for text in texts:
+        items = text.removesuffix(",").split(",")
+        if "" in items:
+            raise UsageError(f"{text!r} is not a list of process IDs (an empty item)")
+        pids.extend(parse_pid(t) for t in items)
+    return pids
+
+
+def thread_group(root: ProcRoot, pid: int) -> tuple[int, bool]:
+    """The process a PID belongs to (its thread group's leader: Tgid in /proc/PID/status),
+    and whether that leader has exited while this thread lives on (a zombie leader: its
+    /proc/TGID files show no memory, the thread's still do). A PID that cannot be read is
+    its own process: the command's own read says why."""
+    try:
+        tgid = root.process(pid).status().tgid
+        if tgid <= 0 or tgid == pid:
+            return pid, False
+        leader_gone = root.process(tgid).first_stat.is_zombie
+        return tgid, leader_gone and not root.process(pid).first_stat.is_zombie
+    except MemlensError:
+        return pid, False
+
+
+def processes_of(root: ProcRoot, pids: Sequence[int], note: Callable[[str], None]) -> list[int]:
+    """``pids`` with every thread ID replaced by its process, in order: threads share one
+    address space, so a thread's memory is its process's. Each replacement is told to
+    ``note`` in one line. A process whose main thread has exited is read through the first
+    of its threads given (every thread of it given stands for that one)."""
+    through: dict[int, int] = {}  # tgid -> the task its memory is read through
+    out = []
+    for pid in pids:
+        tgid, leader_gone = thread_group(root, pid)
+        if tgid == pid:
+            out.append(pid)
+            continue
+        task = through.setdefault(tgid, pid if leader_gone else tgid)
+        if task == tgid:
+            note(f"{pid} is a thread of process {tgid}: reading process {tgid} "
+                 "(threads share its memory)")  # fmt: skip
+        else:
+            note(f"{pid} is a thread of process {tgid}, whose main thread has exited: "
+                 f"reading the process through thread {task}")  # fmt: skip
+        out.append(task)
+    return out

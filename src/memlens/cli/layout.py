@@ -6,13 +6,14 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from memlens.cli.address import parse_address
-from memlens.cli.common import add_root_argument, open_root, parse_pid
+from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 
 if TYPE_CHECKING:
     from memlens.analysis.layout import Layout
     from memlens.models.process import Failure
+    from memlens.procfs.root import ProcRoot
 
 DESCRIPTION = """\
 Draw the address space of a process, high addresses at the top: the executable and each
@@ -65,9 +66,14 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     check_fault_interval(args.faults)
     if args.svg is not None and not args.svg:
         raise UsageError("--svg '': expected a file name ('-' for standard output)")
-    if args.addr:
-        return _addresses(args, env, pid)
-    report = read_layout(open_root(args), pid, args.faults, env.clock, env.sleep)
+    addresses = [parse_address(a, "--addr") for a in args.addr or ()]
+    if addresses:
+        _alone_with_addr(args)
+    root = open_root(args)
+    pid = processes_of(root, [pid], env.error)[0]
+    if addresses:
+        return _addresses(args, env, root, pid, addresses)
+    report = read_layout(root, pid, args.faults, env.clock, env.sleep)
     _output(report.layout, args, env)
     return _status(report.failure, env)
 
@@ -79,18 +85,22 @@ def _status(failure: Failure | None, env: Env) -> ExitStatus:
     return failure.status
 
 
-def _addresses(args: argparse.Namespace, env: Env, pid: int) -> ExitStatus:
-    from memlens.api.layout import read_addresses
-    from memlens.render.layout import address
-
+def _alone_with_addr(args: argparse.Namespace) -> None:
     for option in ("svg", "faults"):
         if getattr(args, option) is not None:
             raise UsageError(f"--addr and --{option} do not go together")
     for option in ("sections", "auxv", "explain"):
         if getattr(args, option):
             raise UsageError(f"--addr and --{option} do not go together")
-    addresses = [parse_address(a, "--addr") for a in args.addr]
-    report = read_addresses(open_root(args), pid, addresses)
+
+
+def _addresses(
+    args: argparse.Namespace, env: Env, root: ProcRoot, pid: int, addresses: list[int]
+) -> ExitStatus:
+    from memlens.api.layout import read_addresses
+    from memlens.render.layout import address
+
+    report = read_addresses(root, pid, addresses)
     if args.json:
         address.render_json(report.layout, report.addresses, env.stdout)
     else:

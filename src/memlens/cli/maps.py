@@ -8,7 +8,7 @@ from typing import Any
 from memlens.analysis.mapview import AddressRange, ProcessMap
 from memlens.api.maps import read_maps
 from memlens.cli.address import ADDRESS_MAX, parse_address
-from memlens.cli.common import add_root_argument, open_root, parse_pid
+from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models.process import Failure
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         one_address = address_range.low
     smaps = bool(args.X or args.extended or args.json)
     root = open_root(args)
-    report = read_maps(root, pids, smaps, address_range)
+    report = read_maps(root, processes_of(root, pids, env.error), smaps, address_range)
     at: dict[int, Any] = {}
     if one_address is not None:
         at = what_is_at(root, [r.pid for r in report.maps], one_address, args.json)

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from memlens.analysis.top import TopReport, columns_for
 from memlens.api.top import TopQuery, plan_top, top
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
+from memlens.cli.common import add_root_argument, open_root, parse_pid_list, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 
@@ -64,20 +64,25 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         return ExitStatus.OK
     if args.system and args.csv:
         raise UsageError("--system shows the whole machine: no --by, no --csv")
+    if args.system and args.pid:
+        raise UsageError("--system accounts for every process: no -p")
+    if args.sort is not None and not args.sort.strip():
+        raise UsageError("--sort needs a column name (see --list-columns)")
+    given = parse_pid_list(args.pid) if args.pid else None
+    root = open_root(args)
     query = TopQuery(
         by=args.by,
-        columns=_split(args.columns) if args.columns else None,
-        sort=args.sort,
+        columns=_split(args.columns) if args.columns is not None else None,
+        sort=args.sort.strip() if args.sort is not None else None,
         reverse=args.reverse,
         first=args.top,
         match=args.match,
         user=args.user,
-        pids=tuple(parse_pid_list(args.pid)) if args.pid else None,
+        pids=tuple(processes_of(root, given, env.error)) if given is not None else None,
         cgroup=args.cgroup,
         system=args.system,
         summary=not (args.json or args.csv),
     )
-    root = open_root(args)
     plan = plan_top(root, query)
     units = "kb" if args.kb else "bytes" if args.bytes else "human"
 
@@ -102,7 +107,13 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
 
 
 def _split(text: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in text.split(",") if t.strip())
+    """``--columns A,B,...``: an empty list or item is a usage error, not blank rows."""
+    names = tuple(t.strip() for t in text.split(","))
+    if not any(names):
+        raise UsageError(f"--columns {text!r}: no column named (see --list-columns)")
+    if "" in names:
+        raise UsageError(f"--columns {text!r}: an empty column name")
+    return names
 
 
 def _render(

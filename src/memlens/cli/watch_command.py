@@ -11,11 +11,12 @@ import os
 import select
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memlens.api.sampler import WHERE_EVERY, Selection
 from memlens.api.top import command_regex, user_id
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
+from memlens.cli.common import add_root_argument, open_root, parse_pid_list, processes_of
 from memlens.cli.env import Env, terminal_size
 from memlens.errors import ExitStatus, UsageError
 from memlens.procfs.root import ProcRoot
@@ -88,7 +89,7 @@ def add_parser(sub: Any, name: str) -> None:
     add_root_argument(p)
 
 
-def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
+def _options(args: argparse.Namespace, root: ProcRoot, note: Callable[[str], None]) -> Any:
     from memlens.api.watch import WatchOptions
 
     if not args.interval > 0:
@@ -101,7 +102,7 @@ def _options(args: argparse.Namespace, root: ProcRoot) -> Any:
     command: tuple[str, ...] = ()
     words: list[str] = args.targets
     if words and all(w.replace(",", "").isdigit() for w in words):
-        pids = parse_pid_list(words)
+        pids = processes_of(root, parse_pid_list(words), note)
     elif words:
         if words[0].replace(",", "").isdigit():
             bad = next(w for w in words if not w.replace(",", "").isdigit())
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     root = open_root(args)
     if not root.is_live:
         raise UsageError("watch needs a live /proc: a snapshot does not change")
-    options = _options(args, root)
+    options = _options(args, root, env.error)
     live = not (args.json or args.json_lines or args.plain) and env.stdout.isatty()
     with Watch(root, options) as watch:
         if live:

@@ -107,7 +107,7 @@ class ProcessUsage(NamedTuple):
     minflt: int
     majflt: int
     vss: int  # VmSize
-    rss: int  # VmRSS = RssAnon + RssFile + RssShmem
+    rss: int | None  # VmRSS = RssAnon + RssFile + RssShmem; None: status has no VmRSS line
     rss_anon: int | None
     rss_file: int | None
     rss_shmem: int | None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from memlens.analysis.sharing import Sharing
+from memlens.models.process import Failure
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe, short
 from memlens.render.units import Size
@@ -22,13 +24,20 @@ of their Shared figures; smaps cannot say with whom a page is shared."""
 METHOD = "Method: per mapping, from smaps (the matrix is an upper bound)"
 
 
-def render_text(sharing: Sharing, size: Size, width: int | None, out: TextIO) -> None:
+def render_text(
+    sharing: Sharing,
+    size: Size,
+    width: int | None,
+    out: TextIO,
+    left_out: Sequence[Failure] = (),
+) -> None:
     pids = [p.pid for p in sharing.processes]
     out.write(f"{METHOD}\n\nProcesses\n")
     out.write(layout(
         [Column("PID", True), Column("Command", False)],
         [[str(p.pid), short(p.command)] for p in sharing.processes], width,
     ))  # fmt: skip
+    out.write(left_out_lines(left_out))
     cols = [Column("Object", False), Column("What", False)]
     cols += [Column(f"{pid} Shared/Private", True) for pid in pids]
     rows = []
@@ -53,7 +62,18 @@ def render_text(sharing: Sharing, size: Size, width: int | None, out: TextIO) ->
     out.write("\n" + EXPLAIN + "\n")
 
 
-def document(sharing: Sharing, fallback: str | None = None) -> dict[str, Any]:
+def left_out_lines(left_out: Sequence[Failure]) -> str:
+    """A line per process left out of the comparison, and why (no user memory, gone)."""
+    return "".join(f"Left out: {f.message}\n" for f in left_out)
+
+
+def left_out_json(left_out: Sequence[Failure]) -> list[dict[str, Any]]:
+    return [{"pid": f.pid, "reason": f.message} for f in left_out]
+
+
+def document(
+    sharing: Sharing, fallback: str | None = None, left_out: Sequence[Failure] = ()
+) -> dict[str, Any]:
     """``fallback``: why the per-page method, wanted, could not be used."""
     doc = {
         "method": "smaps",
@@ -76,9 +96,12 @@ def document(sharing: Sharing, fallback: str | None = None) -> dict[str, Any]:
     }  # fmt: skip
     if fallback is not None:
         doc["fallback"] = fallback
+    doc["left_out"] = left_out_json(left_out)
     return doc
 
 
-def render_json(sharing: Sharing, out: TextIO, fallback: str | None = None) -> None:
-    json.dump(document(sharing, fallback), out, indent=1)
+def render_json(
+    sharing: Sharing, out: TextIO, fallback: str | None = None, left_out: Sequence[Failure] = ()
+) -> None:
+    json.dump(document(sharing, fallback, left_out), out, indent=1)
     out.write("\n")

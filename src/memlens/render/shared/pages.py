@@ -4,8 +4,11 @@ pairwise matrix, what each pair shares and what the scan cost."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from memlens.models.process import Failure
+from memlens.render.shared.mappings import left_out_json, left_out_lines
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe, short
 from memlens.render.units import Size
@@ -36,7 +39,13 @@ def cost_line(cost: ScanCost) -> str:
     )
 
 
-def render_text(sharing: PageSharing, size: Size, width: int | None, out: TextIO) -> None:
+def render_text(
+    sharing: PageSharing,
+    size: Size,
+    width: int | None,
+    out: TextIO,
+    left_out: Sequence[Failure] = (),
+) -> None:
     pids = [p.pid for p in sharing.processes]
     out.write(f"{METHOD}\n{cost_line(sharing.cost)}\n\nProcesses\n")
     cols = [Column(t, True) for t in ("PID", "RSS", "PSS", "USS", "Shared")]
@@ -45,6 +54,7 @@ def render_text(sharing: PageSharing, size: Size, width: int | None, out: TextIO
         for p in sharing.processes
     ]
     out.write(layout([*cols, Column("Command", False)], rows, width))
+    out.write(left_out_lines(left_out))
     out.write(f"Together they map {size(sharing.together)} of distinct frames (RAM).\n")
     out.write("\nShared between each pair (exact: the frames both map)\n")
     head = [Column("PID", True)] + [Column(str(pid), True) for pid in pids]
@@ -80,7 +90,7 @@ def _object(p: SharedPart, pid_b: int) -> str:
     return f"{safe(p.name_a)} (in {pid_b}: {safe(p.name_b)})"
 
 
-def document(sharing: PageSharing) -> dict[str, Any]:
+def document(sharing: PageSharing, left_out: Sequence[Failure] = ()) -> dict[str, Any]:
     return {
         "method": "pages",
         "processes": [
@@ -102,9 +112,10 @@ def document(sharing: PageSharing) -> dict[str, Any]:
             for (a, b), pair in sorted(sharing.pairs.items())
         ],
         "cost": sharing.cost._asdict(),
+        "left_out": left_out_json(left_out),
     }  # fmt: skip
 
 
-def render_json(sharing: PageSharing, out: TextIO) -> None:
-    json.dump(document(sharing), out, indent=1)
+def render_json(sharing: PageSharing, out: TextIO, left_out: Sequence[Failure] = ()) -> None:
+    json.dump(document(sharing, left_out), out, indent=1)
     out.write("\n")

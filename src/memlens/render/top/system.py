@@ -32,6 +32,8 @@ def breakdown_table(breakdown: SystemBreakdown, units: str, width: int | None) -
         Column("What it is", False),
     ]
     text = layout(cols, rows, width)
+    if breakdown.unsplit:
+        text += f"The process parts{_unsplit(breakdown)}.\n"
     if breakdown.orphan_segments:
         text += "\nSysV segments attached by no process but holding memory:\n"
         for s in breakdown.orphan_segments:
@@ -53,9 +55,20 @@ def summary_line(breakdown: SystemBreakdown) -> str:
     free = by_group.get(system.GROUP_FREE, 0)
     unexplained = by_group.get(system.GROUP_UNEXPLAINED, 0)
     return (
-        f"RAM {human(breakdown.mem_total)}: processes {human(processes)}, cache and memory of no "
+        f"RAM {human(breakdown.mem_total)}: processes {human(processes)}{_unsplit(breakdown)}, "
+        "cache and memory of no "
         f"process {human(no_process)}, kernel {human(kernel)}, free {human(free)}, "
         f"unexplained {human(unexplained)} (memlens top --system)\n"
+    )
+
+
+def _unsplit(breakdown: SystemBreakdown) -> str:
+    n = breakdown.unsplit
+    if not n:
+        return ""
+    return (
+        f" (not counting {n} process{'es' if n > 1 else ''} without a PSS split (Pss_Anon, "
+        "Pss_File, Pss_Shmem, SwapPss): in the no-process parts)"
     )
 
 
@@ -64,4 +77,5 @@ def breakdown_json(breakdown: SystemBreakdown) -> dict[str, Any]:
         "mem_total": breakdown.mem_total,
         "parts": [p._asdict() for p in breakdown.parts],
         "orphan_segments": [s._asdict() for s in breakdown.orphan_segments],
+        "unsplit_processes": breakdown.unsplit,
     }

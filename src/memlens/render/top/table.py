@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from memlens.analysis.system import PssSplit, pss_split
 from memlens.analysis.top import Row, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
 from memlens.render.table import Column, layout
@@ -54,16 +55,12 @@ def table(
 def footer(scan: Scan, shown: Sequence[ProcessUsage]) -> str:
     """A few lines under the table: the totals that add up, and what was left out and why."""
     lines = []
-    pss = [p.pss for p in shown]
-    if shown and None not in pss:
-        anon = sum(p.pss_anon or 0 for p in shown)
-        file = sum(p.pss_file or 0 for p in shown)
-        shmem = sum(p.pss_shmem or 0 for p in shown)
-        swap_pss = sum(p.swap_pss or 0 for p in shown)
+    split = pss_split(shown)
+    if split is not None:
+        swap_pss = "unknown" if split.swap_pss is None else human(split.swap_pss)
         lines.append(
-            f"{len(shown)} processes: PSS {human(sum(p.pss or 0 for p in shown))} "
-            f"(anon {human(anon)}, file {human(file)}, shmem {human(shmem)}), "
-            f"SwapPss {human(swap_pss)}"
+            f"{len(shown)} processes: PSS {human(split.pss)} ({_split_text(split)}), "
+            f"SwapPss {swap_pss}"
         )
         lines.append(
             "PSS and SwapPss add up across processes; RSS and Swap count shared pages in "
@@ -71,6 +68,10 @@ def footer(scan: Scan, shown: Sequence[ProcessUsage]) -> str:
         )
     else:
         lines.append(f"{len(shown)} processes")
+    no_rss = [f"{p.pid} ({safe(p.command)[:30]})" for p in shown if p.rss is None]
+    if no_rss:
+        more = f" and {len(no_rss) - 5} more" if len(no_rss) > 5 else ""
+        lines.append(f"RSS unknown (status has no VmRSS line): {', '.join(no_rss[:5])}{more}")
     if scan.unreadable:
         reasons: dict[str, list[str]] = {}
         for u in scan.unreadable:
@@ -86,6 +87,15 @@ def footer(scan: Scan, shown: Sequence[ProcessUsage]) -> str:
     if skipped:
         lines.append(f"not shown (no user memory): {', '.join(skipped)}")
     return "\n".join(lines) + "\n"
+
+
+def _split_text(split: PssSplit) -> str:
+    if split.anon is None or split.file is None or split.shmem is None:
+        return (
+            f"anon/file/shmem split unknown: the smaps_rollup of {split.split_unknown} of them "
+            "has no Pss_Anon/Pss_File/Pss_Shmem (kernel before 5.3)"
+        )
+    return f"anon {human(split.anon)}, file {human(split.file)}, shmem {human(split.shmem)}"
 
 
 def write_csv(rows: Sequence[Row], columns: Sequence[TopColumn], units: str, out: TextIO) -> None:
