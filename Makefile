@@ -45,12 +45,12 @@ test-as-nobody:
 	  env HOME=$(NOBODY_TREE) $(MAKE) test
 
 # Byte-compile first: PYTHONDONTWRITEBYTECODE may be set, and compiling at every start-up
-# would be timed as memlens's cost.
+# would be timed as memlens's cost. speed_bench.py runs maps_bench.py and top_bench.py, then
+# times start-up and one in-process scan, and prints the four rows side by side.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m compileall -q src
-	$(BIN)/python bench/maps_bench.py
-	$(BIN)/python bench/top_bench.py
+	$(BIN)/python bench/speed_bench.py
 	$(BIN)/python bench/pages_bench.py
 	$(BIN)/python bench/watch_bench.py
 

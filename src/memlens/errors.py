@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
     CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
+    NO_SUCH_IPC_OBJECT = 13  # ipc -i ID: no System V object with that ID in the namespace
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
@@ -125,3 +126,9 @@ class PagesUnavailable(MemlensError):
     """Per-page figures (pagemap + kpagecount) cannot be had here: no numpy, no
     CAP_SYS_ADMIN, /proc/kpagecount unreadable, a snapshot, more pages than allowed. Callers
     fall back to per-mapping figures and show ``str()``, the reason, in one line."""
+
+
+class NoSuchIpcObject(MemlensError):
+    """``memlens ipc -m/-q/-s -i ID``: no such segment, queue or set in the namespace."""
+
+    exit_status = ExitStatus.NO_SUCH_IPC_OBJECT

@@ -4,14 +4,10 @@ processes that touch known page counts. Every object made here is removed in a f
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -26,55 +22,23 @@ from tests.helpers import (
     workload_command,
     workload_process,
 )
+from tests.live.ipc_support import (
+    by_pid,
+    ipc_json,
+    libc,
+    lsipc_json,
+    shm_entry,
+    sysv_queue,
+    sysv_semaphores,
+)
 
 KiB, MiB = 1 << 10, 1 << 20
 PAGE = os.sysconf("SC_PAGE_SIZE")
-IPC_CREAT, IPC_RMID = 0o1000, 0
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
-libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-libc.semop.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
-libc.sem_open.restype = ctypes.c_void_p
-libc.sem_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_uint]
-libc.sem_close.argtypes = [ctypes.c_void_p]
+IPC_RMID = 0
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists("/proc/sysvipc/shm"), reason="kernel without System V IPC"
 )
-
-
-def check(value: int, what: str) -> int:
-    if value < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-    return value
-
-
-@contextmanager
-def sysv_queue(*messages: bytes) -> Iterator[int]:
-    msqid = check(libc.msgget(0, IPC_CREAT | 0o600), "msgget")
-    try:
-        for text in messages:
-            buf = ctypes.create_string_buffer(8 + len(text))
-            ctypes.c_long.from_buffer(buf).value = 1  # mtype
-            ctypes.memmove(ctypes.addressof(buf) + 8, text, len(text))
-            check(libc.msgsnd(msqid, buf, len(text), 0), "msgsnd")
-        yield msqid
-    finally:
-        libc.msgctl(msqid, IPC_RMID, None)
-
-
-@contextmanager
-def sysv_semaphores(n: int) -> Iterator[int]:
-    semid = check(libc.semget(0, n, IPC_CREAT | 0o600), "semget")
-    try:
-        op = (ctypes.c_short * 3)(0, 1, 0)  # sem_num 0, +1, no flags: sets otime
-        check(libc.semop(semid, op, 1), "semop")
-        yield semid
-    finally:
-        libc.semctl(semid, 0, IPC_RMID)
 
 
 def kernel_pss(pages: int, mappers: int) -> int:
@@ -83,22 +47,6 @@ def kernel_pss(pages: int, mappers: int) -> int:
     truncated (fs/proc/task_mmu.c smaps_page_accumulate, PSS_SHIFT = 12)."""
     fixed = pages * ((PAGE << 12) // mappers)
     return (fixed >> 12) >> 10 << 10
-
-
-def ipc_json(*args: str) -> dict[str, Any]:
-    result = run_cli("ipc", "--json", *args)
-    assert result.status == 0, result.stderr
-    doc: dict[str, Any] = json.loads(result.stdout)
-    return doc
-
-
-def shm_entry(doc: dict[str, Any], shmid: int) -> dict[str, Any] | None:
-    return next((s for s in doc["shm"] if s["id"] == shmid), None)
-
-
-def by_pid(entry: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    key = "attachers" if "attachers" in entry else "mappers"
-    return {a["pid"]: a for a in entry[key]}
 
 
 def test_three_attachers_each_with_a_third_of_every_page() -> None:
@@ -165,12 +113,6 @@ def test_segment_removed_while_attached_is_dest_then_gone() -> None:
     assert shm_entry(after, shmid) is None
 
 
-def _lsipc(flag: str, section: str) -> dict[int, dict[str, Any]]:
-    done = subprocess.run(["lsipc", flag, "--json", "-b"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return {int(e["id"]): e for e in json.loads(done.stdout)[section]}
-
-
 def _number(text: str | None) -> int | None:
     """util-linux 2.38 prints every JSON value as a string; later versions may not."""
     return None if text is None else int(text)
@@ -185,13 +127,13 @@ def test_agrees_with_lsipc_field_by_field() -> None:
         workload_process("--attach-sysv", f"{shmid}:1M"),
     ):
         doc = ipc_json()
-        shm, msg, sem = (
-            _lsipc("-m", "sharedmemory"), _lsipc("-q", "messages"), _lsipc("-s", "semaphores")
-        )  # fmt: skip
+        shm = lsipc_json("-m", "sharedmemory")
+        msg = lsipc_json("-q", "messages")
+        sem = lsipc_json("-s", "semaphores")
     mine = shm_entry(doc, shmid)
     assert mine is not None
     theirs = shm[shmid]
-    for field in ("key", "owner", "perms", "status"):
+    for field in ("key", "owner", "perms", "status", "command"):
         assert mine[field] == theirs[field], field
     for field in ("id", "size", "nattch", "cpid", "lpid"):
         assert mine[field] == _number(theirs[field]), field
@@ -271,7 +213,7 @@ def test_as_nobody_attach_by_root_is_counted_but_unnamed(sandbox: Sandbox) -> No
     assert entry is not None
     assert (entry["attachers"], entry["unnamed_attaches"]) == ([], 1)
     assert w.pid in {u["pid"] for u in json.loads(result.stdout)["unreadable"]}
-    assert f"shmid {shmid}: 1 attach(es) in processes whose maps" in text.stdout
+    assert f"shmid {shmid}: 1 attach in processes whose maps" in text.stdout
     assert denied.status == 4
     assert "permission denied" in denied.stderr and "ptrace" in denied.stderr
 

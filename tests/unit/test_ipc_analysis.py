@@ -7,7 +7,7 @@ from tests.helpers import FakeSource, smaps_vma
 
 from memlens.analysis import ipc
 from memlens.api.ipc import inspect_ipc
-from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile
+from memlens.models.ipc import MapsScan, ProcessMaps, ShmFile, SysvTables
 from memlens.models.machine import Machine
 from memlens.models.process import Unreadable
 from memlens.models.system import ShmSegment
@@ -103,7 +103,7 @@ def test_memfd_posix_and_shared_anonymous_mappers() -> None:
 
 
 def test_usage_like_ipcs_u() -> None:
-    u = ipc.usage([segment(5, 0, 1 << 20)], [], [], 4096)
+    u = ipc.usage(SysvTables((segment(5, 0, 1 << 20),), (), ()), 4096)
     assert (u.shm_segments, u.shm_pages_allocated, u.shm_pages_resident) == (1, 1024, 256)
 
 

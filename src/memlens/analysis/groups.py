@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from memlens.analysis.mapkind import classify_table
 from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage
 
@@ -116,6 +115,8 @@ def by_mapping(tables: Iterable[tuple[int, SmapsTable]]) -> tuple[MappingGroup, 
     smaps row, so these PSS sums can be slightly below the exact per-process totals."""
     sums: dict[tuple[str, str], dict[str, int | None]] = {}
     pids: dict[tuple[str, str], set[int]] = {}
+    from memlens.analysis.mapkind import classify_table  # --by mapping only: not at start-up
+
     for pid, table in tables:
         names = classify_table(table.maps)
         columns = {f: table.column(k) for f, k in _MAPPING_FIELDS.items()}

@@ -19,14 +19,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from memlens.analysis.ipc_limits import GlobalRow, shm_pages
 from memlens.analysis.mapkind import DELETED, Kind, MapName, classify
 from memlens.models.ipc import (
+    FdHolder,
     IpcLimits,
     MapsScan,
     MsgQueue,
     ProcessMaps,
     SemSet,
+    SemValue,
     ShmFile,
+    SysvTables,
 )
 from memlens.models.maps import SmapsTable
 from memlens.models.process import Unreadable
@@ -67,6 +71,27 @@ class ShmReport(NamedTuple):
     attachers: tuple[Mapper, ...]
     unnamed_attaches: int  # attaches (nattch) that no readable maps explain
     orphan: bool  # attached nowhere, yet holding RAM or swap no process accounts for
+    # The key maps names the segment by ("/SYSV%08x"): the one it was created with, which
+    # differs from the table's after IPC_RMID (key 0); None when no attacher was seen.
+    maps_key: int | None = None
+
+
+class Holder(NamedTuple):
+    """A process holding an object open by a descriptor (memfds)."""
+
+    pid: int
+    fd: int
+    command: str
+
+
+class Creator(NamedTuple):
+    """Who most likely made a memfd: the kernel records no creator, so memlens names the
+    earliest-started process holding it open by a descriptor (``how`` "fd"), else the
+    earliest-started process mapping it ("mapping")."""
+
+    pid: int
+    command: str
+    how: str
 
 
 class SharedObject(NamedTuple):
@@ -88,20 +113,24 @@ class SharedObject(NamedTuple):
     mode: int | None
     resident: int | None
     mappers: tuple[Mapper, ...]
+    holders: tuple[Holder, ...] = ()  # memfds: processes holding it open by a descriptor
+    creator: Creator | None = None  # memfds only
 
 
 class Usage(NamedTuple):
-    """What ``ipcs -u`` shows, from the tables (pages are the machine's page size)."""
+    """What ``ipcs -u`` shows, from the tables (pages are the machine's page size). None
+    where it is not known: the table is absent, or (resident, swapped) the kernel does not
+    print the rss/swap columns (before Linux 3.0)."""
 
-    shm_segments: int
-    shm_pages_allocated: int
-    shm_pages_resident: int
-    shm_pages_swapped: int
-    msg_queues: int
-    msg_headers: int  # messages queued
-    msg_bytes: int
-    sem_sets: int
-    sem_semaphores: int
+    shm_segments: int | None
+    shm_pages_allocated: int | None
+    shm_pages_resident: int | None
+    shm_pages_swapped: int | None
+    msg_queues: int | None
+    msg_headers: int | None  # messages queued
+    msg_bytes: int | None
+    sem_sets: int | None
+    sem_semaphores: int | None
 
 
 class IpcReport(NamedTuple):
@@ -118,6 +147,12 @@ class IpcReport(NamedTuple):
     limits: IpcLimits | None
     usage: Usage | None
     owners: Mapping[int, str]  # uid -> user name, as the machine that was read names them
+    groups: Mapping[int, str] = {}  # gid -> group name
+    missing: tuple[str, ...] = ()  # System V tables ("shm", "msg", "sem") that are absent
+    global_usage: tuple[GlobalRow, ...] | None = None  # lsipc -g
+    sem_values: tuple[SemValue, ...] | None = None  # ipc -s -i ID: that set's semaphores
+    page_size: int = 4096  # of the machine that was read
+    creators: Mapping[int, str] = {}  # cpid -> command line, where it is still the creator
 
 
 def device_text(device: tuple[int, int]) -> str:
@@ -174,10 +209,11 @@ def _figures(smaps: SmapsTable, starts: set[int]) -> dict[int, tuple[int, int, i
 
 
 class Gathered:
-    __slots__ = ("extent", "mappers", "name")
+    __slots__ = ("extent", "mappers", "name", "shm_key")
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: MapName) -> None:
+        self.name = name.name
+        self.shm_key = name.shm_key
         self.extent = 0
         self.mappers: list[Mapper] = []
 
@@ -202,7 +238,7 @@ def collect_mappers(
             fig = figures.get(start)
             if fig is None:
                 continue
-            obj = objects.get(h.key) or objects.setdefault(h.key, Gathered(h.name.name))
+            obj = objects.get(h.key) or objects.setdefault(h.key, Gathered(h.name))
             obj.extent = max(obj.extent, proc.maps.offset[h.row] + end - start)
             acc = per_key[h.key]
             acc[0] += 1
@@ -223,7 +259,8 @@ def sysv_reports(
         attachers = tuple(obj.mappers) if obj else ()
         seen = sum(a.vmas for a in attachers)
         orphan = seg.nattch == 0 and bool(seg.rss or seg.swap)
-        out.append(ShmReport(seg, attachers, max(seg.nattch - seen, 0), orphan))
+        maps_key = obj.shm_key if obj else None
+        out.append(ShmReport(seg, attachers, max(seg.nattch - seen, 0), orphan, maps_key))
     return tuple(out)
 
 
@@ -264,17 +301,59 @@ def mapped_objects(kind: str, objects: Mapping[ObjectKey, Gathered]) -> tuple[Sh
     return tuple(sorted(found, key=lambda o: (o.name, o.inode)))
 
 
-def usage(
-    tables_shm: Sequence[ShmSegment], msg: Sequence[MsgQueue], sem: Sequence[SemSet], page_size: int
-) -> Usage:
+def _pages(values: Iterable[int | None], page_size: int) -> int | None:
+    """Whole pages of byte counts; None if any is unknown."""
+    total = 0
+    for v in values:
+        if v is None:
+            return None
+        total += v // page_size
+    return total
+
+
+def usage(tables: SysvTables, page_size: int) -> Usage:
+    shm, msg, sem = tables
     return Usage(
-        len(tables_shm),
-        sum(-(-s.size // page_size) for s in tables_shm),
-        sum((s.rss or 0) // page_size for s in tables_shm),
-        sum((s.swap or 0) // page_size for s in tables_shm),
-        len(msg),
-        sum(q.qnum for q in msg),
-        sum(q.cbytes for q in msg),
-        len(sem),
-        sum(s.nsems for s in sem),
+        None if shm is None else len(shm),
+        None if shm is None else shm_pages(shm, page_size),
+        None if shm is None else _pages((s.rss for s in shm), page_size),
+        None if shm is None else _pages((s.swap for s in shm), page_size),
+        None if msg is None else len(msg),
+        None if msg is None else sum(q.qnum for q in msg),
+        None if msg is None else sum(q.cbytes for q in msg),
+        None if sem is None else len(sem),
+        None if sem is None else sum(s.nsems for s in sem),
     )
+
+
+def with_memfd_holders(
+    objects: Sequence[SharedObject], holders: Sequence[FdHolder], scan: MapsScan
+) -> tuple[SharedObject, ...]:
+    """memfds with the processes holding each open by a descriptor and the likely creator:
+    the earliest-started holder, else the earliest-started mapper (start time, then PID)."""
+    procs = {p.pid: p for p in scan.processes}
+    by_key: dict[tuple[str, int], list[FdHolder]] = defaultdict(list)
+    for h in holders:
+        by_key[(device_text(h.device), h.inode)].append(h)
+
+    def started(pid: int) -> tuple[int, int]:
+        p = procs.get(pid)
+        return (p.start_time if p else 1 << 62, pid)
+
+    out = []
+    for o in objects:
+        held = sorted(by_key.get((o.device, o.inode), ()), key=lambda h: (started(h.pid), h.fd))
+        named = tuple(Holder(h.pid, h.fd, _command(procs, h.pid)) for h in held)
+        creator = None
+        if named:
+            creator = Creator(named[0].pid, named[0].command, "fd")
+        elif o.mappers:
+            first = min(o.mappers, key=lambda m: started(m.pid))
+            creator = Creator(first.pid, first.command, "mapping")
+        out.append(o._replace(holders=named, creator=creator))
+    return tuple(out)
+
+
+def _command(procs: Mapping[int, ProcessMaps], pid: int) -> str:
+    p = procs.get(pid)
+    return p.command if p else "?"

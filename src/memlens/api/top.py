@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.groups import by_mapping, group
@@ -28,6 +28,7 @@ from memlens.analysis.top import (
     ordered,
     selected,
 )
+from memlens.api.halves import in_two
 from memlens.errors import (
     AccessDenied,
     ExitStatus,
@@ -155,16 +156,53 @@ def scan(
     Processes that exit meanwhile are left out; those that cannot be read are listed in
     ``unreadable`` with the reason. smaps_rollup walks the target's page tables under its mmap
     lock (about 20 ms per GiB of RSS), so it is read only when wanted."""
-    users = root.user_name
     wanted = sorted(set(pids)) if pids is not None else root.pids()
+
+    def part(some: Sequence[int], first: bool) -> _Part:
+        shown = progress if first else None
+        return _scan_part(root, some, want, shown, len(wanted) / max(len(some), 1))
+
+    # Live: two threads keep two of the kernel's page-table walks going at once (halves.py).
+    parts = in_two(wanted, part) if root.is_live else [part(wanted, True)]
+    found = sorted((p for one in parts for p in one.found), key=_pid)
+    unreadable = sorted((u for one in parts for u in one.unreadable), key=_pid)
+    kernel_threads = sum(one.kernel_threads for one in parts)
+    zombies = sum(one.zombies for one in parts)
+    return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
+
+
+class _Part(NamedTuple):
+    found: list[ProcessUsage]
+    unreadable: list[Unreadable]
+    kernel_threads: int
+    zombies: int
+
+
+def _pid(record: ProcessUsage | Unreadable) -> int:
+    return record.pid
+
+
+def _scan_part(
+    root: ProcRoot, wanted: Sequence[int], want: Want, progress: Progress | None, scale: float
+) -> _Part:
+    users = root.user_name
     found: list[ProcessUsage] = []
     unreadable: list[Unreadable] = []
     kernel_threads = zombies = 0
+    total = round(len(wanted) * scale)
     for n, pid in enumerate(wanted, start=1):
         if progress is not None:
-            progress("processes", n, len(wanted))
+            progress("processes", min(round(n * scale), total), total)
         try:
-            proc = root.process(pid)
+            # Pinned: each file is read through the process's own directory, so no read can
+            # reach another process that took its pid meanwhile, and stat is read once.
+            proc = root.process(pid, pinned=True)
+        except NoSuchProcess:
+            continue
+        except MemlensError as exc:
+            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+            continue
+        try:
             stat = proc.first_stat
             if stat.is_kernel_thread:
                 kernel_threads += 1
@@ -172,22 +210,25 @@ def scan(
             if stat.is_zombie:
                 zombies += 1
                 continue
-            status = proc.status()
-            if status.tgid != pid:
-                continue  # a thread ID (readable though not listed): its process is its tgid
-            command = command_line(proc.cmdline(), stat)
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
-            continue
-        try:
-            found.append(_usage(proc, stat, status, command, users, want))
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
-    return Scan(root.now(), tuple(found), tuple(unreadable), kernel_threads, zombies)
+            try:
+                status = proc.status()
+                if status.tgid != pid:
+                    continue  # a thread ID (readable though not listed): its process is its tgid
+                command = command_line(proc.cmdline(), stat)
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
+                continue
+            try:
+                found.append(_usage(proc, stat, status, command, users, want))
+            except NoSuchProcess:
+                continue
+            except MemlensError as exc:
+                unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
+        finally:
+            proc.close()
+    return _Part(found, unreadable, kernel_threads, zombies)
 
 
 def _reason(exc: MemlensError) -> str:

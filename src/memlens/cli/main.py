@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from importlib import import_module
-from types import ModuleType
-from typing import Any
 
 from memlens import __version__
-from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError
+
+# Start-up is part of every command's cost: this module imports only os and sys when loaded
+# (typing, argparse, enum and the command's modules come when they are needed), so that
+# ``memlens --version`` costs little more than the interpreter's own start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from memlens.cli.env import Env
 
 # Subcommand -> module. Only the module of the command being run is imported (start-up time
 # is part of every command's cost); --help imports them all.
@@ -36,27 +40,6 @@ COMMANDS = {
 }
 
 
-def _formatter(width: int) -> Callable[..., argparse.HelpFormatter]:
-    """argparse's help formatter, sized without importing shutil: argparse builds one for
-    every add_argument, and shutil (with bz2 and lzma) is a tenth of memlens's start-up."""
-
-    def make(*, prog: str) -> argparse.HelpFormatter:
-        return argparse.HelpFormatter(prog, width=width - 2)
-
-    return make
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main() owns every exit status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(f"{self.prog}: {message}")
-
-
-class _ArgumentError(Exception):
-    pass
-
-
 def _command_word(argv: Sequence[str]) -> str | None:
     """The subcommand named in argv, if one is (options come after it)."""
     for word in argv:
@@ -66,39 +49,28 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(only: str | None = None, width: int = 80) -> argparse.ArgumentParser:
-    formatter = _formatter(width)
-    parser = _Parser(
-        prog="memlens",
-        description="How Linux processes use memory, and why.",
-        formatter_class=formatter,
-    )
-    parser.add_argument("--version", action="version", version=f"memlens {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in COMMANDS.items():
-        if only is None or name == only:
-            import_module(module).add_parser(_SubParsers(sub, formatter), name)
-    return parser
+    """The argument parser, with the subcommand ``only`` ("" for none) or every one (None)."""
+    from memlens.cli import parser
 
-
-class _SubParsers:
-    """The subparsers action, handing every subcommand's parser the same help formatter."""
-
-    def __init__(self, sub: Any, formatter: Callable[..., argparse.HelpFormatter]) -> None:
-        self.sub, self.formatter = sub, formatter
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs.setdefault("formatter_class", self.formatter)
-        parser: argparse.ArgumentParser = self.sub.add_parser(name, **kwargs)
-        return parser
+    return parser.build_parser(COMMANDS, only, width)
 
 
 def _module(name: str) -> ModuleType:
+    from importlib import import_module
+
     return import_module(COMMANDS[name])
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
-    env = env or Env()
     words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:  # nothing to parse, nothing more to import
+        (sys.stdout if env is None else env.stdout).write(f"memlens {__version__}\n")
+        return 0
+    from memlens.cli.env import Env
+    from memlens.cli.parser import ArgumentError as _ArgumentError
+    from memlens.errors import ExitStatus, MemlensError
+
+    env = env or Env()
     only = _command_word(words) or ("top" if not words else None)
     if only is None and "--version" in words and not {"-h", "--help"} & set(words):
         only = ""  # the version alone: no subcommand's module is needed
@@ -128,6 +100,8 @@ def entry() -> None:
         status = main()
         sys.stdout.flush()
     except BrokenPipeError:
+        from memlens.errors import ExitStatus
+
         # The reader went away (memlens maps ... | head): not an error; silence the final flush.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = ExitStatus.OK

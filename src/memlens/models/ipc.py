@@ -65,9 +65,12 @@ class IpcLimits(NamedTuple):
 
 
 class SysvTables(NamedTuple):
-    shm: tuple[ShmSegment, ...]
-    msg: tuple[MsgQueue, ...]
-    sem: tuple[SemSet, ...]
+    """The three /proc/sysvipc tables; None for a file that is absent (a kernel without
+    CONFIG_SYSVIPC, a snapshot that did not capture it): not known, which is not empty."""
+
+    shm: tuple[ShmSegment, ...] | None
+    msg: tuple[MsgQueue, ...] | None
+    sem: tuple[SemSet, ...] | None
 
 
 class ShmFile(NamedTuple):
@@ -100,3 +103,24 @@ class ProcessMaps(NamedTuple):
 class MapsScan(NamedTuple):
     processes: tuple[ProcessMaps, ...]
     unreadable: tuple[Unreadable, ...]
+
+
+class FdHolder(NamedTuple):
+    """A process holding a file open by a descriptor (/proc/PID/fd/N), for memfds: the
+    kernel records no creator, and the descriptor is what keeps a memfd alive."""
+
+    pid: int
+    fd: int
+    device: tuple[int, int]  # major, minor of the file the link leads to
+    inode: int
+
+
+class SemValue(NamedTuple):
+    """One semaphore of a set, as semctl(2) GETVAL/GETNCNT/GETZCNT/GETPID give it (what
+    ``ipcs -s -i`` prints)."""
+
+    semnum: int
+    value: int
+    ncount: int  # processes waiting for the value to grow
+    zcount: int  # processes waiting for it to be 0
+    pid: int  # last process to operate on it

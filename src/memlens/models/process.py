@@ -1,7 +1,9 @@
 """Records of one process (stat, status, statm) and of a system scan (``memlens top``).
 Sizes are ``int`` bytes; a field the kernel did not print is ``None``, never 0."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in this module: typing.NamedTuple turns every
+# string annotation into a ForwardRef, compiling each one, which made importing these records
+# a tenth of ``memlens top``'s start-up. Annotations here must name what is defined above them.
 
 from collections.abc import Mapping as MappingABC
 from typing import NamedTuple

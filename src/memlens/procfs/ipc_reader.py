@@ -18,11 +18,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError, UsageError
+from memlens.errors import (
+    AccessDenied,
+    ExitStatus,
+    MemlensError,
+    NoSuchProcess,
+    ReadError,
+    UsageError,
+)
 from memlens.models.ipc import (
+    FdHolder,
     IpcLimits,
     MapsScan,
     ProcessMaps,
+    SemValue,
     ShmFile,
     SysvTables,
 )
@@ -49,7 +58,7 @@ class NamespaceDenied(MemlensError):
 
 
 def read_sysv(root: ProcRoot) -> SysvTables:
-    """The System V objects of the reader's IPC namespace (absent files: no objects)."""
+    """The System V objects of the reader's IPC namespace (an absent file: None, not known)."""
     return SysvTables(
         _table(root, "sysvipc/shm", parse_sysvipc_shm),
         _table(root, "sysvipc/msg", parse_sysvipc_msg),
@@ -57,12 +66,14 @@ def read_sysv(root: ProcRoot) -> SysvTables:
     )
 
 
-def _table(root: ProcRoot, rel: str, parse: Callable[[bytes, str], tuple[T, ...]]) -> tuple[T, ...]:
+def _table(
+    root: ProcRoot, rel: str, parse: Callable[[bytes, str], tuple[T, ...]]
+) -> tuple[T, ...] | None:
     try:
         data = root.read(rel)
     except ReadError as exc:
         if exc.errno == errno.ENOENT:
-            return ()  # a kernel without CONFIG_SYSVIPC, or a snapshot that did not capture it
+            return None  # a kernel without CONFIG_SYSVIPC, or a snapshot that did not capture it
         raise
     return parse(data, rel)
 
@@ -109,7 +120,7 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
         ) from None
     except ReadError as exc:
         if exc.errno == errno.ENOENT:
-            raise NoSuchProcess(pid) from None
+            raise _gone_or_zombie(root, pid) from None
         raise
     own = os.open("/proc/self/ns/ipc", os.O_RDONLY | os.O_CLOEXEC)  # memlens's own namespace
     try:
@@ -134,6 +145,26 @@ def entered_namespace(root: ProcRoot, pid: int | None) -> Iterator[str | None]:
     finally:
         os.close(target)
         os.close(own)
+
+
+class ZombieNamespace(MemlensError):
+    """--ns-of names a zombie: it has exited and the kernel dropped its namespaces (a zombie
+    has no nsproxy: /proc/PID/ns/* give ENOENT) while its parent has not reaped it yet."""
+
+    exit_status = ExitStatus.NO_ADDRESS_SPACE
+
+
+def _gone_or_zombie(root: ProcRoot, pid: int) -> MemlensError:
+    try:
+        zombie = root.process(pid).first_stat.is_zombie
+    except MemlensError:
+        return NoSuchProcess(pid)
+    if zombie:
+        return ZombieNamespace(
+            f"process {pid} is a zombie: it has exited (its parent has not reaped it yet) and "
+            "has no IPC namespace left to read"
+        )
+    return NoSuchProcess(pid, "it has no IPC namespace (/proc/PID/ns/ipc is missing)")
 
 
 def dev_shm_dir(root: ProcRoot, pid: int | None) -> str | None:
@@ -254,3 +285,63 @@ def read_smaps(root: ProcRoot, pid: int, start_time: int) -> SmapsTable | None:
         return proc.smaps()
     except NoSuchProcess:
         return None
+
+
+def memfd_holders(root: ProcRoot, pids: list[int]) -> tuple[FdHolder, ...]:
+    """The descriptors of these processes that lead to memfds ("/memfd:NAME (deleted)"),
+    with the device and inode each leads to. Processes and descriptors that go away, or
+    whose fd directory cannot be read, are left out."""
+    found = []
+    for pid in pids:
+        try:
+            fds = root.listdir(f"{pid}/fd")
+        except MemlensError:
+            continue
+        for fd in fds:
+            rel = f"{pid}/fd/{fd}"
+            try:
+                target = root.readlink(rel)
+            except MemlensError:
+                continue
+            ident = root.file_id(rel) if target.startswith("/memfd:") and fd.isdigit() else None
+            if ident is not None:
+                dev = (os.major(ident[0]), os.minor(ident[0]))
+                found.append(FdHolder(pid, int(fd), dev, ident[1]))
+    return tuple(found)
+
+
+GETPID, GETVAL, GETNCNT, GETZCNT = 11, 12, 14, 15  # include/uapi/linux/sem.h
+
+
+def read_sem_values(semid: int, nsems: int) -> tuple[SemValue, ...] | None:
+    """Each semaphore of set ``semid`` of the current IPC namespace (semctl needs read
+    permission on the set, as ``ipcs -s -i`` does); None when it may not be read."""
+    libc = _libc()
+    values = []
+    for num in range(nsems):
+        got = [libc.semctl(semid, num, cmd) for cmd in (GETVAL, GETNCNT, GETZCNT, GETPID)]
+        if min(got) < 0:
+            return None
+        values.append(SemValue(num, *got))
+    return tuple(values)
+
+
+def creator_commands(root: ProcRoot, segments: list[tuple[int, int]]) -> dict[int, str]:
+    """The command lines of the creators of segments, as lsipc's COMMAND: ``segments`` are
+    (cpid, ctime) pairs. A PID whose process started after the segment last changed is not
+    its creator (the PID was reused) and is left out, as are processes gone or unreadable."""
+    machine = root.machine
+    found: dict[int, str] = {}
+    for cpid, ctime in segments:
+        try:
+            proc = root.process(cpid)
+            stat = proc.first_stat
+            started = None
+            if machine.boot_time is not None:
+                started = machine.boot_time + stat.start_time / machine.clock_ticks
+            if started is not None and ctime and started > ctime + 1:
+                continue
+            found[cpid] = command_line(proc.cmdline(), stat)
+        except MemlensError:
+            continue
+    return found

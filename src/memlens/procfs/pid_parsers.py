@@ -34,40 +34,36 @@ def parse_stat(data: bytes, path: str = "stat") -> Stat:
         raise ParseError(path, 1, f"bad field: {exc}") from None
     if len(fields) < _RSS - 2:
         raise ParseError(path, 1, f"only {len(fields) + 2} fields (truncated?)")
-
-    def field(n: int) -> int:
-        return fields[n - 3]
-
-    def address(n: int) -> int | None:
-        if n - 3 >= len(fields):
-            return None  # older kernels print fewer fields
-        value = field(n)
-        return None if value in (0, 1) else value
-
+    # The address fields, None where masked (0 or 1) or not printed (older kernels print fewer).
+    masked = [None if v in (0, 1) else v for v in fields[_STARTCODE - 3 : _ENV_END - 2]]
+    masked += [None] * (_ENV_END - _STARTCODE + 1 - len(masked))
+    code, end_code, stack = masked[0], masked[1], masked[2]
+    data_at, end_data, brk = masked[_START_DATA - _STARTCODE : _START_BRK - _STARTCODE + 1]
+    args_at, args_end, env_at, env_end = masked[_ARG_START - _STARTCODE :]
     return Stat(
         pid=pid,
         comm=data[open_paren + 1 : close_paren].decode("utf-8", "surrogateescape"),
         state=state,
-        ppid=field(_PPID),
-        flags=field(_FLAGS),
-        minflt=field(_MINFLT),
-        cminflt=field(_CMINFLT),
-        majflt=field(_MAJFLT),
-        cmajflt=field(_CMAJFLT),
-        num_threads=field(_NUM_THREADS),
-        start_time=field(_STARTTIME),
-        vsize=field(_VSIZE),
-        rss_pages=field(_RSS),
-        start_code=address(_STARTCODE),
-        end_code=address(_ENDCODE),
-        start_stack=address(_STARTSTACK),
-        start_data=address(_START_DATA),
-        end_data=address(_END_DATA),
-        start_brk=address(_START_BRK),
-        arg_start=address(_ARG_START),
-        arg_end=address(_ARG_END),
-        env_start=address(_ENV_START),
-        env_end=address(_ENV_END),
+        ppid=fields[_PPID - 3],
+        flags=fields[_FLAGS - 3],
+        minflt=fields[_MINFLT - 3],
+        cminflt=fields[_CMINFLT - 3],
+        majflt=fields[_MAJFLT - 3],
+        cmajflt=fields[_CMAJFLT - 3],
+        num_threads=fields[_NUM_THREADS - 3],
+        start_time=fields[_STARTTIME - 3],
+        vsize=fields[_VSIZE - 3],
+        rss_pages=fields[_RSS - 3],
+        start_code=code,
+        end_code=end_code,
+        start_stack=stack,
+        start_data=data_at,
+        end_data=end_data,
+        start_brk=brk,
+        arg_start=args_at,
+        arg_end=args_end,
+        env_start=env_at,
+        env_end=env_end,
     )
 
 
@@ -84,11 +80,14 @@ _DECIMAL_STATUS = frozenset(
 
 
 # Every "Key:<tab>value" line, and the "N kB" ones, each in one C-level pass over the file.
+# The kB pattern starts with a literal newline (the text is searched with one put in front),
+# which lets the regular-expression engine jump from line to line instead of trying every
+# byte: a scan parses every process's status.
 _LINE = re.compile(rb"^([^:\n]*):[ \t]?(.*)$", re.M)
-_KB_LINE = re.compile(rb"^([A-Za-z_]+):[ \t]+([0-9]+) kB$", re.M)
+_KB_LINE = re.compile(rb"\n([A-Za-z_]+):[ \t]+([0-9]+) kB(?=\n|\Z)")
 # A size in kB of 15 digits or more is 2^57 bytes or more: beyond any address space.
+_MAX_KB_DIGITS = 14
 _HUGE_KB = re.compile(rb"^[A-Za-z_]+:[ \t]+[0-9]{15,} kB$", re.M)
-_DECIMAL_KEYS = tuple(k.encode() for k in _DECIMAL_STATUS)
 _SNAKE_BYTES: dict[bytes, str] = {}
 
 
@@ -97,6 +96,9 @@ def _snake(key: bytes) -> str:
     if name is None:
         name = _SNAKE_BYTES[key] = snake_name(key.decode("ascii"))
     return name
+
+
+_DECIMAL_KEYS = tuple((k.encode(), _snake(k.encode())) for k in sorted(_DECIMAL_STATUS))
 
 
 def parse_status(data: bytes, path: str = "status") -> Status:
@@ -108,15 +110,20 @@ def parse_status(data: bytes, path: str = "status") -> Status:
             if line and b":" not in line:
                 raise ParseError(path, n, f"no colon in {line[:60]!r}")
     text = dict(lines)
-    huge = _HUGE_KB.search(data)
-    if huge is not None:
-        at = data.count(b"\n", 0, huge.start()) + 1
+    sizes = _KB_LINE.findall(b"\n" + data)
+    if sizes and max(map(len, list(zip(*sizes, strict=True))[1])) > _MAX_KB_DIGITS:
+        huge = _HUGE_KB.search(data)
+        at = 1 if huge is None else data.count(b"\n", 0, huge.start()) + 1
         raise ParseError(path, at, "a size beyond any address space (2^57 bytes or more)")
-    values = {_snake(key): int(number) << 10 for key, number in _KB_LINE.findall(data)}
-    for key in _DECIMAL_KEYS:
+    snake = _SNAKE_BYTES
+    try:
+        values = {snake[key]: int(number) << 10 for key, number in sizes}
+    except KeyError:  # a label not met before (names are converted once, then looked up)
+        values = {_snake(key): int(number) << 10 for key, number in sizes}
+    for key, name in _DECIMAL_KEYS:
         value = text.get(key)
         if value is not None and value.isdigit() and len(value) <= 20:
-            values[_snake(key)] = int(value)
+            values[name] = int(value)
     try:
         return Status(
             name=text[b"Name"].decode("utf-8", "surrogateescape"),

@@ -39,13 +39,24 @@ class Process:
 
     ``pin()`` keeps its /proc/PID directory open (live roots): later reads go through that
     descriptor, cost no path lookup, and fail once the process is gone even if its pid has been
-    reused meanwhile. For the paths that read the same processes again and again."""
+    reused meanwhile. For the paths that read the same processes again and again.
 
-    def __init__(self, root: ProcRoot, pid: int) -> None:
+    ``pinned=True`` opens that directory first, before reading stat through it (live roots;
+    other roots are read by path): every read then reaches this process or fails, so a read
+    made in one piece by the kernel (smaps_rollup) needs no identity check afterwards. Close
+    it (``close()`` or ``with``) when done."""
+
+    def __init__(self, root: ProcRoot, pid: int, pinned: bool = False) -> None:
         self.root = root
         self.pid = pid
         self._dir: int | None = None
-        self._first_stat = self._stat_or_gone()
+        if pinned:
+            self._dir = self._open_dir()
+        try:
+            self._first_stat = self._stat_or_gone()
+        except BaseException:
+            self.close()
+            raise
         self.id = ProcessId(pid, self._first_stat.start_time)
 
     @property
@@ -60,6 +71,14 @@ class Process:
         if self._dir is not None and not self._still_here():
             self.close()
             raise self._gone()
+
+    def _open_dir(self) -> int | None:
+        try:
+            return self.root.open_dir(str(self.pid))
+        except ReadError as exc:
+            if exc.errno in _VANISHED:
+                raise NoSuchProcess(self.pid) from None
+            raise
 
     def close(self) -> None:
         if self._dir is not None:
@@ -203,7 +222,12 @@ class Process:
         smaps_rollup (4.14), or the process has no address space (the kernel answers ESRCH
         for kernel threads)."""
         try:
-            data = self.read_checked("smaps_rollup")
+            # Through a pinned directory the file is this process's or none, and the kernel
+            # makes it in one piece (show_smaps_rollup holds a reference on the mm, or answers
+            # ESRCH): what was read needs no second look at stat.
+            data = self.read("smaps_rollup") if self._dir is not None else None
+            if data is None or not data:
+                data = self.read_checked("smaps_rollup")
         except ReadError as exc:
             if exc.errno == errno.ENOENT:
                 return None

@@ -101,7 +101,7 @@ class ProcRoot:
 
     def shown(self, rel: str) -> str:
         """How a path below the root is named in messages."""
-        return f"{self.description.rstrip('/')}/{rel}"
+        return f"{self.source.description.rstrip('/')}/{rel}"
 
     def read(self, rel: str) -> bytes:
         """Raw bytes of a file below the root."""
@@ -166,10 +166,12 @@ class ProcRoot:
         """The process IDs present, in ascending order."""
         return sorted(int(name) for name in self.listdir("") if name.isdigit())
 
-    def process(self, pid: int) -> Process:
+    def process(self, pid: int, pinned: bool = False) -> Process:
+        """The process ``pid`` (NoSuchProcess if there is none); ``pinned``: its directory held
+        open from the start (see Process), to be closed by the caller."""
         if pid <= 0:
             raise NoSuchProcess(pid, "not a valid process ID")
-        return Process(self, pid)
+        return Process(self, pid, pinned)
 
     def now(self) -> float:
         """Capture time for snapshots, the clock for live roots."""

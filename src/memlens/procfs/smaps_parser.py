@@ -15,7 +15,6 @@ file through the line-by-line parser, which names the offending line.
 from __future__ import annotations
 
 import re
-import string
 from types import MappingProxyType
 
 from memlens.errors import ParseError
@@ -24,7 +23,7 @@ from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
 _BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
 _DIGITS = b"0123456789"
-_LABEL_CHARS = (string.ascii_letters + "_:").encode()
+_LABEL_CHARS = bytes(range(65, 91)) + bytes(range(97, 123)) + b"_:"  # [A-Za-z_:]
 _LABEL = re.compile(rb"[A-Za-z_]+")
 _FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
 # Values with 15 digits or more: in kB, 2^57 bytes or more (beyond any address space); no
@@ -70,7 +69,7 @@ def _fast(data: bytes, path: str) -> SmapsTable:
     k = len(fields)
     if len(values) != k * len(regions) or not "".join(values).isdigit():
         raise ValueError("unexpected values")
-    if _HUGE.search(blob) is not None:
+    if max(map(len, values)) > _MAX_DIGITS:  # labels hold no digits: only values can be huge
         raise ValueError("a value too large")
     columns = tuple(tuple(values[i::k]) for i in range(k))
     maps = parse_header_lines(headers, path, first_line=1, step=k + 2)
@@ -157,7 +156,9 @@ def _slow(data: bytes, path: str) -> SmapsTable:
     return SmapsTable(maps, names, tuple(in_kb), columns, _vm_flags(flags) if flags else None)
 
 
-_ROLLUP_FIELD = re.compile(rb"^([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?$", re.M)
+# One field line after the header line's newline (a literal first character lets the engine
+# jump from line to line: a scan parses every process's rollup).
+_ROLLUP_FIELD = re.compile(rb"\n([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?(?=\n)")
 
 
 def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
@@ -168,23 +169,39 @@ def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
     head = _HEADER.fullmatch(data[:end])
     if head is None:
         raise ParseError(path, 1, "not a rollup header line")
-    fields = _ROLLUP_FIELD.findall(data, end + 1)
-    huge = _HUGE.search(data, end + 1)
-    if huge is not None:
-        at = data.count(b"\n", 0, huge.start()) + 1
-        raise ParseError(path, at, "a value beyond any address space")
+    fields = _ROLLUP_FIELD.findall(data, end)
+    whole = len(fields) == data.count(b"\n") - 1
+    names, numbers, _ = zip(*fields, strict=True) if fields else ((b"",), (b"",), ())
+    # When every line is a field, only a value (or a label longer than 15) can hold 15 digits.
+    if not whole or max(map(len, numbers)) > _MAX_DIGITS or max(map(len, names)) > 15:
+        huge = _HUGE.search(data, end + 1)
+        if huge is not None:
+            at = data.count(b"\n", 0, huge.start()) + 1
+            raise ParseError(path, at, "a value beyond any address space")
     if not fields:
         raise ParseError(path, 1, "no totals after the header (truncated?)")
-    if len(fields) != data.count(b"\n") - 1:
+    if not whole:
         for n, line in enumerate(data[end + 1 : -1].split(b"\n"), start=2):
             if _FIELD.fullmatch(line) is None:
                 shown = line[:60].decode("utf-8", "backslashreplace")
                 raise ParseError(path, n, f"unexpected line: {shown!r}")
-    values = {
-        snake_name(name.decode("ascii")): int(value) << 10 if kb else int(value)
-        for name, value, kb in fields
-    }
+    snake = _SNAKE_BYTES
+    if not snake.keys() >= set(names):  # labels not met before: converted once, then looked up
+        for name in names:
+            _snake(name)
+    values = {snake[name]: int(value) << 10 if kb else int(value) for name, value, kb in fields}
     return Rollup(int(head[1], 16), int(head[2], 16), MappingProxyType(values))
+
+
+_SNAKE_BYTES: dict[bytes, str] = {}
+
+
+def _snake(name: bytes) -> str:
+    """snake_name of a label as read (every rollup repeats the same few)."""
+    known = _SNAKE_BYTES.get(name)
+    if known is None:
+        known = _SNAKE_BYTES[name] = snake_name(name.decode("ascii"))
+    return known
 
 
 def smaps_from_maps(maps: MapsTable) -> SmapsTable:

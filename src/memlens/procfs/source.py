@@ -5,7 +5,6 @@ everything above this layer behaves alike on live systems and on snapshots."""
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import stat
@@ -15,6 +14,13 @@ from typing import Protocol
 # with 200,000 VMAs is about 150 MiB; anything larger is not a /proc file.
 MAX_FILE = 256 << 20
 PROC_SUPER_MAGIC = 0x9FA0  # include/uapi/linux/magic.h
+
+# Files of /proc/PID the kernel makes as one seq_file record (single_open: proc_single_show,
+# show_smaps_rollup). seq_read_iter copies a whole record when the buffer can hold it and then
+# finds no next one, so a read shorter than the buffer is the whole file: it saves the read
+# that would only return EOF (a scan reads four files of every process).
+ONE_RECORD = frozenset({"stat", "status", "statm", "smaps_rollup"})
+ONE_READ = 16384
 
 
 class Source(Protocol):
@@ -54,7 +60,34 @@ def read_fd(fd: int) -> bytes:
 
 
 def is_procfs(path: str) -> bool:
-    """Whether ``path`` is a proc filesystem (statfs f_type), not a copy of one."""
+    """Whether ``path`` is a proc filesystem, not a copy of one: the kernel's own records say so,
+    which a copy cannot fake. Its device is that of a mount of type proc in
+    /proc/self/mountinfo (proc_pid_mountinfo(5)); where no mount listed there has that device
+    (another mount namespace), statfs's f_type decides (ctypes: slower to load)."""
+    try:
+        dev = os.stat(path).st_dev
+        fd = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return _statfs_is_proc(path)
+    try:
+        mounts = read_fd(fd)
+    except OSError:
+        return _statfs_is_proc(path)
+    finally:
+        os.close(fd)
+    device = f"{os.major(dev)}:{os.minor(dev)}".encode()
+    for line in mounts.split(b"\n"):
+        # "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": the device is the
+        # third field, the type the first after the "-" that ends the optional fields.
+        fields = line.split(b" ")
+        if len(fields) > 2 and fields[2] == device and b"-" in fields:
+            return fields[fields.index(b"-") + 1 : fields.index(b"-") + 2] == [b"proc"]
+    return _statfs_is_proc(path)
+
+
+def _statfs_is_proc(path: str) -> bool:
+    import ctypes
+
     buf = ctypes.create_string_buffer(256)  # struct statfs; f_type is its first word
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.statfs(os.fsencode(path), buf) != 0:
@@ -146,6 +179,11 @@ class DirectorySource:
         """A file of a directory held open by ``open_dir`` (no path lookup from the root)."""
         fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
         try:
+            if name in ONE_RECORD:
+                first = os.read(fd, ONE_READ)
+                if len(first) < ONE_READ:
+                    return first  # the whole record: the next read could only say EOF
+                return first + read_fd(fd)
             return read_fd(fd)
         finally:
             os.close(fd)
