@@ -119,7 +119,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             env.error(result.message)
         elif not args.json:
             _render(result, args, env)
-            env.stdout.writelines(line + "\n" for line in at.get(result.pid, ()))
+            for line in at.get(result.pid, ()):
+                env.stdout.write(line + "\n")
     if args.json:
         from memlens.render.maps import json as maps_json  # json: only for --json
 
