@@ -176,7 +176,7 @@ def test_32_bit_process_has_a_4_gib_layout(c_program: CPrograms, variant: str) -
     (reserve,) = [r for r in doc["regions"] if r["segment"] == "malloc heap reserve"]
     assert heap["start"] % MiB == 0 and reserve["end"] - heap["start"] == MiB
     assert "  class        32-bit (from the ELF header of the executable), i386" in text
-    assert "  user space   4.0 GiB (0 - 0xffffe000)" in text
+    assert "  user space   4.0G (0 - 0xffffe000)" in text
     if variant == "m32-nopie":
         assert min(r["start"] for r in doc["regions"]) == 0x08048000
 

@@ -239,7 +239,11 @@ def test_i386_snapshot_json_and_text() -> None:
     assert result.stdout.isascii()
     lines = result.stdout.splitlines()
     assert "  class        32-bit (from the word size of auxv)" in lines
-    assert "  user space   4.0 GiB (0 - 0xffffe000)" in lines
+    assert "  user space   4.0G (0 - 0xffffe000)" in lines
+    # a 32-bit process's addresses in 8 hex digits, as in the picture
+    assert "  start_code   0x08049000 in plain32: text" in lines
+    assert "  end_bss      unknown    ELF headers not read: not in the snapshot" in lines
+    assert "  page size    4.0K" in lines  # K/M/G, as the rest of the tool
     assert "  AT_SYSINFO (32)            0xf7f7f5e0  in [vdso]" in lines
     assert "        ffab5000 +----------+" in lines
 

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from memlens.analysis import elfmap
-from memlens.analysis.allocator import AllocatorSummary, ReadMemory, RegionFigures, summarize
+from memlens.analysis.allocator import (
+    OWN_REGIONS,
+    AllocatorSummary,
+    ReadMemory,
+    RegionFigures,
+    allocator_name,
+    summarize,
+)
 from memlens.analysis.anon import classify_anon, heap_max_size, is_private_anon
 from memlens.analysis.layout_header import Header, build_header
 from memlens.analysis.mapkind import Kind, classify
@@ -72,6 +79,7 @@ class Faults(NamedTuple):
     interval: float | None = None  # seconds, for rates
     minflt_delta: int | None = None
     majflt_delta: int | None = None
+    rss_delta: int | None = None  # VmRSS at the end minus at the start of the interval
 
 
 class Layout(NamedTuple):
@@ -92,7 +100,18 @@ def faults_of(stat: Stat) -> Faults:
     return Faults(stat.minflt, stat.majflt, stat.cminflt, stat.cmajflt)
 
 
-def fault_rates(before: Stat, after: Stat, seconds: float) -> Faults:
+def zero_page_reads(faults: Faults, page: int) -> bool:
+    """Minor faults that took no RAM: at least 64 over the interval, and RSS grew by under a
+    tenth of what as many newly written pages would take. Reading anonymous memory that was
+    never written maps the kernel's shared zero page (mm/memory.c do_anonymous_page), which
+    no process's RSS counts."""
+    new, grew = faults.minflt_delta, faults.rss_delta
+    if new is None or grew is None or new < 64:
+        return False
+    return grew * 10 < new * page
+
+
+def fault_rates(before: Stat, after: Stat, seconds: float, rss_delta: int | None = None) -> Faults:
     return Faults(
         after.minflt,
         after.majflt,
@@ -101,6 +120,7 @@ def fault_rates(before: Stat, after: Stat, seconds: float) -> Faults:
         seconds,
         after.minflt - before.minflt,
         after.majflt - before.majflt,
+        rss_delta,
     )
 
 
@@ -111,7 +131,7 @@ def build(src: LayoutSources, read_memory: ReadMemory | None = None) -> Layout:
     header = build_header(src, vmas, page)
     places = _place_objects(src, vmas, page)
     pieces = _pieces(src, vmas, places, page, header.elf_class)
-    regions = _regions(vmas, pieces, smaps)
+    regions = _attribute(_regions(vmas, pieces, smaps), allocator_name(src.objects)[0])
     mm, mm_notes = _mm(src, regions, places)
     sections = tuple(s for p in places for s in elfmap.place_sections(p, tuple(vmas)))
     figures = [RegionFigures(r.start, r.end, r.role, r.segment, r.rss) for r in regions]
@@ -278,6 +298,21 @@ def _regions(
                     flags,
                 )
             )
+    return out
+
+
+def _attribute(regions: list[Region], allocator: str) -> list[Region]:
+    """Anonymous regions of a process whose allocator maps its memory that way (jemalloc,
+    tcmalloc) are that allocator's; tcmalloc grows the brk heap too."""
+    if allocator not in OWN_REGIONS:
+        return regions
+    out = []
+    for r in regions:
+        if r.role == Role.ANON and r.segment == "anonymous" and not r.label:
+            r = r._replace(segment=allocator)
+        elif r.role == Role.HEAP and allocator == "tcmalloc":
+            r = r._replace(label=allocator)
+        out.append(r)
     return out
 
 

@@ -13,7 +13,7 @@ that is gone (or a kernel thread, a zombie) ends the read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from memlens.errors import (
@@ -29,20 +29,38 @@ from memlens.models.layout import Hidden, LayoutSources
 from memlens.models.process import Failure
 from memlens.procfs.auxv import parse_auxv, parse_personality
 from memlens.procfs.elf_parser import have_pyelftools
-from memlens.procfs.layout_reader import mapped_objects, process_memory, sysctl, thread_sps
+from memlens.procfs.layout_reader import (
+    mapped_objects,
+    process_memory,
+    symbol_at,
+    sysctl,
+    thread_sps,
+)
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
 
 if TYPE_CHECKING:
     from memlens.analysis.layout import Layout
+    from memlens.analysis.layout_addr import AddressInfo
 
 T = TypeVar("T")
+
+
+MIN_FAULT_INTERVAL = 0.01  # seconds: the clock tick (USER_HZ 100); shorter rounds to nothing
 
 
 class LayoutReport(NamedTuple):
     layout: Layout
     failure: Failure | None  # maps could not be read: the layout shows what stat and status give
+
+
+class AddressReport(NamedTuple):
+    """``layout --addr``: the layout and what is at each address asked about."""
+
+    layout: Layout
+    addresses: tuple[AddressInfo, ...]
+    failure: Failure | None
 
 
 def read_layout(
@@ -53,28 +71,77 @@ def read_layout(
     sleep: Callable[[float], None] = time.sleep,
 ) -> LayoutReport:
     """The layout of process ``pid``; with ``faults`` (seconds), also its minor and major page
-    faults per second, measured over that long (a live process only)."""
-    from memlens.analysis.layout import build, fault_rates
+    faults per second, measured over that long (a live process only). The layout is read at
+    the end of the interval, so the picture and the counters show one moment."""
+    from memlens.analysis.layout import fault_rates
 
-    if faults is not None and not 0 < faults <= 3600:
-        raise UsageError(f"--faults {faults:g}: expected seconds between 0 and 3600")
+    check_fault_interval(faults)
     if faults is not None and not root.is_live:
         raise UsageError("--faults measures a live process, not a snapshot")
     proc = root.process(pid)
+    if faults is None:
+        layout, src = _build(proc)
+        return LayoutReport(layout, _failure(pid, src))
+    before, rss_before, t0 = proc.stat(), _rss(proc), clock()
+    sleep(faults)
+    layout, src = _build(proc)
+    after, t1 = proc.stat(), clock()
+    rss_after = _rss(proc)
+    rss_delta = None if rss_before is None or rss_after is None else rss_after - rss_before
+    rates = fault_rates(before, after, round(t1 - t0, 3), rss_delta)
+    return LayoutReport(layout._replace(faults=rates), _failure(pid, src))
+
+
+def check_fault_interval(faults: float | None) -> None:
+    if faults is None:
+        return
+    if not MIN_FAULT_INTERVAL <= faults <= 3600:  # False for nan too
+        raise UsageError(
+            f"--faults {faults:g}: expected seconds between {MIN_FAULT_INTERVAL:g} "
+            "(the kernel's clock tick) and 3600"
+        )
+
+
+def read_addresses(root: ProcRoot, pid: int, addresses: Sequence[int]) -> AddressReport:
+    """What is at each of ``addresses`` in process ``pid``: VMA, role, ELF object, section and
+    symbol (the symbol tables are read only for these addresses)."""
+    from memlens.analysis.layout_addr import elf_target, locate
+
+    proc = root.process(pid)
+    layout, src = _build(proc)
+    infos = []
+    for addr in addresses:
+        target = elf_target(layout, addr)
+        symbol = None
+        if target is not None:
+            place, link = target
+            first = place.vmas[0]
+            symbol = symbol_at(proc, place.obj, (first.start, first.end), link)
+        infos.append(locate(layout, addr, symbol))
+    return AddressReport(layout, tuple(infos), _failure(pid, src))
+
+
+def _build(proc: Process) -> tuple[Layout, LayoutSources]:
+    from memlens.analysis.layout import build
+
     src = read_layout_sources(proc)
     with process_memory(proc) as memory:
-        layout = build(src, memory)
-    if faults is not None:
-        before, t0 = proc.stat(), clock()
-        sleep(faults)
-        after, t1 = proc.stat(), clock()
-        layout = layout._replace(faults=fault_rates(before, after, round(t1 - t0, 3)))
+        return build(src, memory), src
+
+
+def _rss(proc: Process) -> int | None:
+    try:
+        return proc.status().get("vm_rss")
+    except (AccessDenied, ReadError, ParseError):
+        return None
+
+
+def _failure(pid: int, src: LayoutSources) -> Failure | None:
     hidden = next((h for h in src.hidden if h.what == "maps"), None)
-    failure = None
-    if hidden is not None:
-        why = f"maps not readable: {hidden.why}; showing what stat and status give"
-        failure = Failure(pid, ExitStatus(hidden.exit_status), f"process {pid}: {why}")
-    return LayoutReport(layout, failure)
+    if hidden is None:
+        return None
+    why = f"maps not readable: {hidden.why}; showing what stat and status give"
+    return Failure(pid, ExitStatus(hidden.exit_status), f"process {pid}: {why}")
 
 
 def read_layout_sources(proc: Process) -> LayoutSources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from memlens.cli.address import parse_address
 from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, OutputError, UsageError
@@ -12,6 +13,8 @@ from memlens.render.units import count
 
 if TYPE_CHECKING:
     from memlens.analysis.layout import Layout
+    from memlens.models.process import Failure
+    from memlens.procfs.root import ProcRoot
 
 DESCRIPTION = """\
 Draw the address space of a process, high addresses at the top: the executable and each
@@ -21,7 +24,8 @@ main stack with the argument and environment strings at its top. Unmapped gaps a
 heights grow with log(size) and exact sizes are printed, with RSS, PSS and swap per region.
 Also: the mm_struct boundaries from /proc/PID/stat with the end of BSS computed from the ELF
 program headers, the allocator's view, page faults, and on request ELF sections (--sections),
-the auxiliary vector (--auxv) and what each kind of region is (--explain)."""
+the auxiliary vector (--auxv) and what each kind of region is (--explain). With --addr: what
+is at an address (VMA, role, ELF section and symbol), like gdb's info symbol."""
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -44,25 +48,66 @@ def add_parser(sub: Any, name: str) -> None:
         type=float,
         help="also measure minor and major page faults per second over SECONDS",
     )
+    p.add_argument(
+        "--addr",
+        metavar="ADDRESS",
+        action="append",
+        help="what is at this hexadecimal address: VMA, role, ELF section and symbol "
+        "(like gdb's info symbol); may be repeated",
+    )
     p.add_argument("--ascii", action="store_true", help="plain ASCII, no colour")
     add_root_argument(p)
     p.add_argument("pid", metavar="PID")
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.api.layout import read_layout
+    from memlens.api.layout import check_fault_interval, read_layout
 
     pid = parse_pid(args.pid)
-    if args.faults is not None and not 0 < args.faults <= 3600:
-        raise UsageError(f"--faults {args.faults:g}: expected seconds between 0 and 3600")
+    check_fault_interval(args.faults)
+    if args.svg is not None and not args.svg:
+        raise UsageError("--svg '': expected a file name ('-' for standard output)")
+    addresses = [parse_address(a, "--addr") for a in args.addr or ()]
+    if addresses:
+        _alone_with_addr(args)
     root = open_root(args)
     pid = processes_of(root, [pid], env.error)[0]
+    if addresses:
+        return _addresses(args, env, root, pid, addresses)
     report = read_layout(root, pid, args.faults, env.clock, env.sleep)
     _output(report.layout, args, env)
-    if report.failure is None:
+    return _status(report.failure, env)
+
+
+def _status(failure: Failure | None, env: Env) -> ExitStatus:
+    if failure is None:
         return ExitStatus.OK
-    env.error(report.failure.message)
-    return report.failure.status
+    env.error(failure.message)
+    return failure.status
+
+
+def _alone_with_addr(args: argparse.Namespace) -> None:
+    for option in ("svg", "faults"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--addr and --{option} do not go together")
+    for option in ("sections", "auxv", "explain"):
+        if getattr(args, option):
+            raise UsageError(f"--addr and --{option} do not go together")
+
+
+def _addresses(
+    args: argparse.Namespace, env: Env, root: ProcRoot, pid: int, addresses: list[int]
+) -> ExitStatus:
+    from memlens.api.layout import read_addresses
+    from memlens.render.layout import address
+
+    report = read_addresses(root, pid, addresses)
+    if args.json:
+        address.render_json(report.layout, report.addresses, env.stdout)
+    else:
+        for line in address.render_text(report.layout, report.addresses):
+            env.stdout.write(line + "\n")
+    return _status(report.failure, env)
 
 
 def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
@@ -71,7 +116,7 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
 
         layout_json.render(layout, env.stdout)
         return
-    if args.svg:
+    if args.svg is not None:
         from memlens.render.layout import svg as layout_svg
 
         text = layout_svg.render(layout)

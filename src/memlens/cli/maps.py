@@ -7,10 +7,12 @@ from typing import Any
 
 from memlens.analysis.mapview import AddressRange, ProcessMap
 from memlens.api.maps import read_maps
+from memlens.cli.address import ADDRESS_MAX, parse_address
 from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, UsageError
+from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models.process import Failure
+from memlens.procfs.root import ProcRoot
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.
@@ -40,24 +42,48 @@ def add_parser(sub: Any, name: str) -> None:
         "-A",
         "--range",
         metavar="LOW[,HIGH]",
-        help="only VMAs overlapping this hex address range (one address: the VMA holding it)",
+        help="only VMAs overlapping this hex address range (one address: the VMA holding it, "
+        "then what is at that address, as layout --addr)",
     )
     add_root_argument(p)
     p.add_argument("pids", nargs="+", metavar="PID")
 
 
 def parse_range(text: str) -> AddressRange:
+    """pmap's -A: LOW[,HIGH] in hexadecimal; an empty LOW is 0, an empty HIGH the top."""
+    if not text:
+        raise UsageError("-A '': expected LOW[,HIGH] in hexadecimal")
     low_text, comma, high_text = text.partition(",")
     if not comma:
         high_text = low_text
-    try:
-        low = int(low_text, 16) if low_text else 0
-        high = int(high_text, 16) if high_text else (1 << 64) - 1
-    except ValueError:
-        raise UsageError(f"-A {text!r}: expected LOW[,HIGH] in hexadecimal") from None
+    low = parse_address(low_text, "-A") if low_text else 0
+    high = parse_address(high_text, "-A") if high_text else ADDRESS_MAX
     if low > high:
         raise UsageError(f"-A {text!r}: LOW is above HIGH")
     return AddressRange(low, high)
+
+
+def what_is_at(root: ProcRoot, pids: list[int], addr: int, as_json: bool) -> dict[int, Any]:
+    """``-A ADDRESS``: what is at that address in each process (memlens layout --addr), as
+    text lines or a JSON document per PID. A process that cannot be read gets none."""
+    from memlens.api.layout import read_addresses
+    from memlens.render.layout import address
+
+    out: dict[int, Any] = {}
+    for pid in pids:
+        try:
+            report = read_addresses(root, pid, [addr])
+        except MemlensError:
+            continue
+        (info,) = report.addresses
+        if as_json:
+            out[pid] = address.document(info)
+        elif info.region is None:
+            out[pid] = [address.unmapped_line(report.layout, info)]
+        else:
+            out[pid] = ["what is at this address (memlens layout --addr):"]
+            out[pid] += list(address.lines(report.layout, info))
+    return out
 
 
 def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
@@ -76,18 +102,28 @@ def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = [parse_pid(text) for text in args.pids]
-    address_range = parse_range(args.range) if args.range else None
+    if args.X > 2:
+        raise UsageError(f"-{'X' * args.X}: pmap has -X and -XX only (-XX shows every field)")
+    address_range = parse_range(args.range) if args.range is not None else None
+    one_address = None
+    if address_range is not None and "," not in args.range:
+        one_address = address_range.low
     smaps = bool(args.X or args.extended or args.json)
     root = open_root(args)
     report = read_maps(root, processes_of(root, pids, env.error), smaps, address_range)
+    at: dict[int, Any] = {}
+    if one_address is not None:
+        at = what_is_at(root, [r.pid for r in report.maps], one_address, args.json)
     for result in report.results:
         if isinstance(result, Failure):
             env.error(result.message)
         elif not args.json:
             _render(result, args, env)
+            for line in at.get(result.pid, ()):
+                env.stdout.write(line + "\n")
     if args.json:
         from memlens.render.maps import json as maps_json  # json: only for --json
 
-        maps_json.render(report, env.stdout)
+        maps_json.render(report, env.stdout, at)
     failures = report.failures
     return failures[0].status if failures else ExitStatus.OK

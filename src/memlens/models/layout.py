@@ -190,3 +190,13 @@ class LayoutSources(NamedTuple):
     snapshot: bool
     hidden: tuple[Hidden, ...]
     elf_headers: bool  # whether ELF headers could be parsed here (pyelftools is importable)
+
+
+class ElfSymbol(NamedTuple):
+    """A symbol of an ELF file's .symtab or .dynsym, at its link-time address."""
+
+    name: str
+    value: int  # st_value: the link-time address (add the load bias for the run-time one)
+    size: int  # st_size; 0 when the linker did not record one
+    type: str  # "FUNC", "OBJECT", "NOTYPE", "IFUNC", ...
+    table: str  # ".symtab" or ".dynsym"

@@ -101,6 +101,13 @@ class _Frozen:
         return f"<{type(self).__name__} of {len(self)} VMAs>"  # type: ignore[arg-type]
 
 
+def unescape_path(path: str) -> str:
+    """A pathname of /proc/PID/maps as the file system spells it: the kernel escapes only the
+    newline, as ``\\012`` (fs/proc/task_mmu.c show_map_vma: seq_file_path(m, file, "\\n")),
+    so that one VMA is one line. Compare with readlink(/proc/PID/exe) only through this."""
+    return path.replace("\\012", "\n")
+
+
 class VmArea(NamedTuple):
     """One line of /proc/PID/maps: a virtual memory area."""
 

@@ -23,15 +23,22 @@ from memlens.errors import (
     ParseError,
     ReadError,
 )
-from memlens.models.layout import ObjectFile
-from memlens.models.maps import SmapsTable
+from memlens.models.layout import ElfSymbol, ObjectFile
+from memlens.models.maps import SmapsTable, unescape_path
 from memlens.procfs.auxv import parse_syscall_sp, parse_sysctl_int
-from memlens.procfs.elf_parser import IDENT_SIZE, have_pyelftools, parse_elf, parse_ident
+from memlens.procfs.elf_parser import (
+    IDENT_SIZE,
+    have_pyelftools,
+    nearest_symbol,
+    parse_elf,
+    parse_ident,
+)
 from memlens.procfs.process import Process
 
 # Symbols that give away an allocator linked into the executable (analysis.allocator).
 ALLOCATOR_SYMBOLS = frozenset(
     {"mallocx", "je_malloc", "_rjem_malloc", "tc_malloc", "tc_new", "mi_malloc", "mi_free"}
+    | {"__libc_malloc", "__libc_malloc_impl"}  # glibc or musl, linked statically
 )
 DELETED = " (deleted)"
 
@@ -78,7 +85,7 @@ def mapped_objects(
     parse = have_pyelftools()
     out = []
     for (dev, inode, path), first_vma in seen.items():
-        is_exe = exe is not None and path == exe
+        is_exe = exe is not None and unescape_path(path) == exe
         if snapshot or not proc.root.is_live:
             out.append(
                 ObjectFile(path, dev, inode, is_exe, None, None, "not in the snapshot", None)
@@ -113,6 +120,27 @@ def _read_object(
         return ObjectFile(path, dev, inode, is_exe, ident, image, None, via)
 
 
+def symbol_at(
+    proc: Process, obj: ObjectFile, first_vma: tuple[int, int], vaddr: int
+) -> ElfSymbol | str | None:
+    """The symbol of ``obj`` at its link-time address ``vaddr`` (elf_parser.nearest_symbol),
+    read through the process as the headers were; None if its tables have none there, or why
+    the file could not be read."""
+    if not proc.root.is_live:
+        return "not in the snapshot"
+    if not have_pyelftools():
+        return "symbols need the `elf` extra (pyelftools)"
+    opened = _open_object(proc, obj.inode, obj.path, first_vma, obj.is_executable)
+    if isinstance(opened, str):
+        return opened
+    stream, _via = opened
+    with stream:
+        try:
+            return nearest_symbol(stream, obj.path, vaddr)
+        except ParseError as exc:
+            return exc.message
+
+
 def _regular_file(path: str, device: str) -> bool:
     """A file that may be an ELF object: not shared memory (SysV, memfd and shared anonymous
     memory live on the internal shm mount, device 0:x, always deleted; POSIX shm in /dev/shm)."""
@@ -137,7 +165,7 @@ def _open_object(
     routes = [("exe", "exe")] if is_exe else []
     routes.append(("map_files", f"map_files/{first_vma[0]:x}-{first_vma[1]:x}"))
     if not path.endswith(DELETED) and path.startswith("/"):
-        routes.append(("root", f"root{path}"))
+        routes.append(("root", f"root{unescape_path(path)}"))
     for via, rel in routes:
         try:
             f = os.fdopen(proc.open_fd(rel), "rb")

@@ -1,11 +1,14 @@
-"""``memlens layout --explain``: one plain sentence per kind of region shown."""
+"""``memlens layout --explain``: one plain sentence per kind of region shown, and a few about
+what the figures mean. Every sentence of --explain is here, whole (for translation)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from memlens.analysis.layout import Layout
+from memlens.analysis.allocator import OWN_REGIONS
+from memlens.analysis.layout import Layout, zero_page_reads
 from memlens.analysis.roles import Role
+from memlens.render.layout.style import size_text
 
 SENTENCES: dict[Role, str] = {
     Role.TEXT: "Code (text) is the program's machine instructions, mapped read+execute straight "
@@ -26,12 +29,12 @@ SENTENCES: dict[Role, str] = {
     "of BSS, because it grows and shrinks at run time and the kernel places it at a random "
     "distance above the end of BSS (ASLR).",
     Role.ANON: "Anonymous mmap regions are memory with no file behind it, asked for with "
-    "mmap(); glibc malloc serves requests of 128 KiB and more this way, one mapping each.",
+    "mmap(); glibc malloc serves large requests this way, one mapping each.",
     Role.MALLOC_HEAP: "glibc malloc thread heaps belong to the extra arenas threads allocate "
-    "from: each reserves 64 MiB of address space (1 MiB for 32-bit processes), aligned to "
+    "from: each reserves 64M of address space (1M for 32-bit processes), aligned to "
     "its size, and makes only the part in use readable and writable.",
     Role.THREAD_STACK: "Thread stacks are ordinary anonymous mappings made by the thread "
-    "library (8 MiB each by default, from RLIMIT_STACK), each with a guard page below it.",
+    "library (8M each by default, from RLIMIT_STACK), each with a guard page below it.",
     Role.GUARD: "Guard pages are PROT_NONE pages that fault on any access, so a thread that "
     "overflows its stack crashes instead of silently overwriting its neighbour's memory.",
     Role.RESERVED: "Reserved (PROT_NONE) regions hold address space without making it usable; "
@@ -59,8 +62,30 @@ RESIDENCY = (
     "mapping it, and swap counts pages moved out to swap."
 )
 GAPS = (
-    "The unmapped gaps are address space nobody asked for: a 64-bit process has 128 TiB of it "
+    "The unmapped gaps are address space nobody asked for: a 64-bit process has 128T of it "
     "and uses a tiny part, so the picture draws them as breaks, and they cost nothing."
+)
+
+
+MMAP_THRESHOLD = (
+    "glibc malloc's mmap threshold is not fixed: it starts at 128K, and each time a chunk "
+    "that had a mapping of its own is freed, the threshold rises to that chunk's size (up to "
+    "{limit}), so a later request of 200K may come from the heap; setting M_MMAP_THRESHOLD "
+    "(mallopt, or the MALLOC_MMAP_THRESHOLD_ environment variable) fixes it."
+)
+OWN_ALLOCATOR = (
+    "This process allocates with {name}, which takes all its memory from the kernel as "
+    "anonymous mappings of its own, so those regions are shown as {name}'s (other code in "
+    "the process may map some anonymous memory too)."
+)
+ZERO_PAGE = (
+    "Anonymous memory that is read before it is ever written takes no RAM: the kernel maps "
+    "one shared page of zeroes (the zero page) there, so each first read is a minor page "
+    "fault but RSS does not grow; the page gets memory of its own at the first write."
+)
+ZERO_PAGE_SEEN = (
+    "Here {faults} minor faults while RSS changed by {rss} over {seconds} s: the process was "
+    "reading memory it had never written, which maps the zero page."
 )
 
 
@@ -69,6 +94,17 @@ def sentences(layout: Layout) -> Iterator[str]:
     for role, text in SENTENCES.items():
         if role in present:
             yield text
+    allocator = layout.allocator
+    if allocator is not None and allocator.name == "glibc":
+        yield MMAP_THRESHOLD.format(limit=size_text(allocator.threshold_max))
+    if allocator is not None and allocator.name in OWN_REGIONS:
+        yield OWN_ALLOCATOR.format(name=allocator.name)
+    if present & {Role.ANON, Role.HEAP, Role.BSS, Role.MALLOC_HEAP}:
+        yield ZERO_PAGE
+    f = layout.faults
+    if zero_page_reads(f, layout.header.page_size):
+        rss = ("+" if (f.rss_delta or 0) >= 0 else "-") + size_text(abs(f.rss_delta or 0))
+        yield ZERO_PAGE_SEEN.format(faults=f.minflt_delta, rss=rss, seconds=f"{f.interval:g}")
     if layout.regions:
         yield RESIDENCY
         if layout.header.elf_class == 64:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from memlens.analysis.allocator import MMAP_THRESHOLD
 from memlens.analysis.layout import Layout
 from memlens.render.text import json_text
 
@@ -78,9 +79,7 @@ def document(layout: Layout) -> dict[str, Any]:
             }
             for p in layout.objects
         ],
-        "allocator": None
-        if layout.allocator is None
-        else layout.allocator._asdict() | {"others": list(layout.allocator.others)},
+        "allocator": _allocator(layout),
         "faults": layout.faults._asdict(),
         "status": dict(layout.status),
         "auxv": None
@@ -90,6 +89,19 @@ def document(layout: Layout) -> dict[str, Any]:
             "entries": [e._asdict() for e in layout.auxv.entries],
         },
         "notes": [json_text(n) for n in layout.notes],
+    }
+
+
+def _allocator(layout: Layout) -> dict[str, Any] | None:
+    a = layout.allocator
+    if a is None:
+        return None
+    walk = a.heap_walk
+    return a._asdict() | {
+        "source": _text(a.source),
+        "others": [json_text(o) for o in a.others],
+        "mmap_threshold_start": MMAP_THRESHOLD,
+        "heap_walk": None if walk is None else walk._asdict(),
     }
 
 

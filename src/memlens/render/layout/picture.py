@@ -8,9 +8,8 @@ from collections.abc import Iterator, Sequence
 
 from memlens.analysis.layout import Layout, Region
 from memlens.analysis.roles import ELF_ROLES, Role
-from memlens.render.layout.style import Palette, describe, height
+from memlens.render.layout.style import Palette, describe, height, size_text
 from memlens.render.text import safe
-from memlens.render.units import iec
 
 BAR = 10  # inner width of a box
 ADDR = 16  # width of the address column
@@ -49,9 +48,9 @@ def figures_text(region: Region) -> str:
     shared = "*" if region.first_of_vma and region.end != region.vma_end else ""
 
     def fmt(value: int | None) -> str:
-        return iec(value) + shared if value is not None else ""
+        return size_text(value) + shared if value is not None else ""
 
-    size = iec(region.size)
+    size = size_text(region.size)
     return f"{size:>10} {fmt(region.rss):>10} {fmt(region.pss):>10} {fmt(region.swap):>10}"
 
 
@@ -82,7 +81,7 @@ def picture(layout: Layout, pal: Palette, page: int) -> Iterator[str]:
     assert prev is not None
     yield _edge(prev.start, g["bot"], pal)
     if prev.start > 0:
-        yield _gap_text(f"unmapped {iec(prev.start)} down to 0", pal)
+        yield _gap_text(f"unmapped {size_text(prev.start)} down to 0", pal)
 
 
 def _edge(addr: int, corners: str, pal: Palette) -> str:
@@ -94,11 +93,11 @@ def _edge(addr: int, corners: str, pal: Palette) -> str:
 def _gap(low: int, high: int, task_size: int | None, pal: Palette) -> str:
     if task_size is not None and low < task_size < high:
         return _gap_text(
-            f"{iec(high - low)} not user space: above the end of user space at {task_size:#x} "
-            "(non-canonical hole, kernel)",
+            f"{size_text(high - low)} not user space: above the end of user space at "
+            f"{task_size:#x} (non-canonical hole, kernel)",
             pal,
         )
-    return _gap_text(f"unmapped {iec(high - low)}", pal)
+    return _gap_text(f"unmapped {size_text(high - low)}", pal)
 
 
 def _gap_text(text: str, pal: Palette) -> str:
@@ -109,7 +108,7 @@ def _gap_text(text: str, pal: Palette) -> str:
 def _above_top(top: Region, task_size: int | None, pal: Palette) -> Iterator[str]:
     if task_size is not None and top.end < task_size:
         yield f"{task_size:>{ADDR}x} {'':{BAR + 2}} end of user space"
-        yield _gap_text(f"unmapped {iec(task_size - top.end)}", pal)
+        yield _gap_text(f"unmapped {size_text(task_size - top.end)}", pal)
 
 
 def _starts_object(region: Region, above: Region | None) -> bool:

@@ -1,5 +1,5 @@
 """How ``memlens layout`` draws: colours and box-drawing characters per role, log-scale heights,
-shared by its text and SVG renderers (sizes are ``render.units.iec``)."""
+shared by its text and SVG renderers (sizes are ``render.units.human``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import NamedTuple
 from memlens.analysis.layout import Region
 from memlens.analysis.roles import ELF_ROLES, Role
 from memlens.render.text import safe
+from memlens.render.units import human
 
 # ANSI SGR colour per role (pwndbg's scheme where it has one: code red, stack yellow, heap
 # blue, writable data purple) and the SVG fill for the same role.
@@ -105,3 +106,9 @@ class Palette(NamedTuple):
     def fills(self) -> tuple[str, str, str]:
         """Resident, swapped, not resident."""
         return ("#", "s", ".") if self.ascii else ("█", "▒", "·")
+
+
+def size_text(size: int) -> str:
+    """A size as the whole tool writes it (render.units.human: K, M, G), and below 1K in bytes
+    ("20B", not "0.0K")."""
+    return f"{size}B" if 0 < size < 1024 else human(size)

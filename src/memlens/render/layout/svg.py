@@ -10,9 +10,8 @@ from xml.sax.saxutils import escape
 from memlens.analysis.layout import Layout, Region
 from memlens.analysis.roles import ELF_ROLES, Role
 from memlens.render.layout.picture import vma_figures
-from memlens.render.layout.style import ROLE_NAMES, ROLE_STYLE, describe, height
+from memlens.render.layout.style import ROLE_NAMES, ROLE_STYLE, describe, height, size_text
 from memlens.render.text import safe
-from memlens.render.units import iec
 
 LINE = 15  # pixels per text line of the text picture
 BOX_X, BOX_W = 150, 190
@@ -56,9 +55,9 @@ def _header(layout: Layout, out: list[str]) -> int:
     h = layout.header
     out.append(_text(10, 24, f"memlens layout {h.pid}: {h.command}", "t"))
     bits = f"{h.elf_class}-bit" if h.elf_class else "class hidden"
-    space = iec(h.address_space) if h.address_space else "unknown"
+    space = size_text(h.address_space) if h.address_space else "unknown"
     aslr = {True: "on", False: "off", None: "unknown"}[h.aslr]
-    line = f"{bits} {h.machine or ''} · page {iec(h.page_size)} · user space {space}"
+    line = f"{bits} {h.machine or ''} · page {size_text(h.page_size)} · user space {space}"
     out.append(_text(10, 44, f"{line} · layout {h.layout_mode or 'unknown'}", "d"))
     out.append(_text(10, 60, f"ASLR {aslr}: {h.aslr_reason}", "d"))
     if not layout.regions:
@@ -92,7 +91,7 @@ def _gap(out: list[str], y: int, size: int) -> int:
     mid = y + GAP_H / 2
     zig = " ".join(f"{BOX_X + i * 10},{mid + (4 if i % 2 else -4)}" for i in range(BOX_W // 10 + 1))
     out.append(f'<polyline points="{zig}" fill="none" stroke="#999"/>')
-    out.append(_text(LABEL_X, mid + 4, f"unmapped {iec(size)}", "g"))
+    out.append(_text(LABEL_X, mid + 4, f"unmapped {size_text(size)}", "g"))
     return y + GAP_H
 
 
@@ -123,7 +122,7 @@ def _box(
             )
     out.append(_text(BOX_X - 8, y + 11, f"{region.end:x}", "d", "end"))
     label = region.segment if region.role in ELF_ROLES and region.object else describe(region)
-    out.append(_text(LABEL_X + 10, y + 12, f"{label}  {region.perms}  {iec(region.size)}"))
+    out.append(_text(LABEL_X + 10, y + 12, f"{label}  {region.perms}  {size_text(region.size)}"))
     detail = _residency(region)
     if detail:
         out.append(_text(LABEL_X + 430, y + 12, detail, "d"))
@@ -137,18 +136,18 @@ def _box(
 def _residency(region: Region) -> str:
     if region.rss is None:
         return ""
-    parts = [f"RSS {iec(region.rss)}"]
+    parts = [f"RSS {size_text(region.rss)}"]
     if region.pss is not None:
-        parts.append(f"PSS {iec(region.pss)}")
+        parts.append(f"PSS {size_text(region.pss)}")
     if region.swap:
-        parts.append(f"swap {iec(region.swap)}")
+        parts.append(f"swap {size_text(region.swap)}")
     return " · ".join(parts)
 
 
 def _title(region: Region) -> str:
     return (
         f"{safe(describe(region))} {region.start:#x}-{region.end:#x} {region.perms} "
-        f"{iec(region.size)} (VMA {region.vma_start:#x}-{region.vma_end:#x})"
+        f"{size_text(region.size)} (VMA {region.vma_start:#x}-{region.vma_end:#x})"
     )
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple, TextIO
 
-from memlens.analysis.layout import MM_FIELDS, Layout, Region
+from memlens.analysis.allocator import MMAP_THRESHOLD, OWN_REGIONS, AllocatorSummary
+from memlens.analysis.layout import MM_FIELDS, Layout, Region, zero_page_reads
 from memlens.analysis.layout_header import ASLR_LEVELS, Header, personality_flags
 from memlens.analysis.roles import Role
 from memlens.models.layout import ADDRESS_TYPES
 from memlens.render.layout.explain import sentences
 from memlens.render.layout.picture import picture
-from memlens.render.layout.style import ROLE_NAMES, Palette, describe
+from memlens.render.layout.style import ROLE_NAMES, Palette, describe, size_text
 from memlens.render.text import safe
-from memlens.render.units import iec
 
 
 class Options(NamedTuple):
@@ -68,9 +68,9 @@ def _header(h: Header, pal: Palette) -> Iterator[str]:
         rows.append(("class", f"{h.elf_class}-bit (from the {h.elf_class_source}){machine}"))
     else:
         rows.append(("class", "hidden"))
-    rows.append(("page size", iec(h.page_size)))
+    rows.append(("page size", size_text(h.page_size)))
     if h.address_space is not None:
-        rows.append(("user space", f"{iec(h.address_space)} (0 - {h.address_space:#x})"))
+        rows.append(("user space", f"{size_text(h.address_space)} (0 - {h.address_space:#x})"))
     else:
         rows.append(("user space", "unknown"))
     level = ASLR_LEVELS.get(h.aslr_sysctl or -1, str(h.aslr_sysctl))
@@ -107,7 +107,7 @@ def _status(layout: Layout) -> Iterator[str]:
     if not s:
         return
     parts = [
-        f"{label} {iec(s[key])}"
+        f"{label} {size_text(s[key])}"
         for key, label in (
             ("vm_size", "VSS"),
             ("vm_rss", "RSS"),
@@ -132,18 +132,39 @@ def region_at(layout: Layout, addr: int) -> Region | None:
     return None
 
 
+def address_width(layout: Layout) -> int:
+    """Hex digits of an address: 8 for a 32-bit process, 16 otherwise."""
+    return 8 if layout.header.elf_class == 32 else 16
+
+
+def hex_address(layout: Layout, value: int) -> str:
+    return f"{value:#0{address_width(layout) + 2}x}"
+
+
 def _mm(layout: Layout, pal: Palette) -> Iterator[str]:
     yield pal.bold("mm_struct boundaries") + " (/proc/PID/stat; brk and end_bss computed):"
+    width = address_width(layout) + 2
     for name in MM_FIELDS:
         value = layout.mm[name]
         note = layout.mm_notes.get(name, "")
         if value is None:
-            yield f"  {name:<12} {'hidden' if 'hidden' in note else 'unknown':<18} {note}"
+            yield f"  {name:<12} {'hidden' if 'hidden' in note else 'unknown':<{width}} {note}"
             continue
         is_end = name.endswith("_end") or name.startswith("end_") or name == "brk"
         where = region_at(layout, value - 1 if is_end else value)
         place = f"{'end of ' if is_end else 'in '}{describe(where)}" if where else ""
-        yield f"  {name:<12} {value:#018x} {'; '.join(x for x in (place, note) if x)}"
+        detail = "; ".join(x for x in (place, note) if x)
+        yield f"  {name:<12} {hex_address(layout, value)} {detail}"
+
+
+def allocator_title(name: str, source: str | None) -> str:
+    """The allocator as one fact: "glibc malloc", "jemalloc (libjemalloc.so.2)"."""
+    if name == "unknown":
+        return "unknown (no allocator library or symbol recognised)"
+    title = f"{name} malloc" if name in ("glibc", "musl") else name
+    if source and not (name == "glibc" and source.startswith("libc")):
+        title += f" ({safe(source)})"
+    return title
 
 
 def _allocator(layout: Layout) -> Iterator[str]:
@@ -151,32 +172,62 @@ def _allocator(layout: Layout) -> Iterator[str]:
     if a is None:
         yield "allocator: hidden (needs the maps)"
         return
-    yield "allocator:"
+    yield f"allocator: {allocator_title(a.name, a.source)}"
     if a.brk_heap is not None:
-        rss = f", RSS {iec(a.brk_heap_rss)}" if a.brk_heap_rss is not None else ""
-        yield f"  brk heap      [heap] {iec(a.brk_heap)}{rss}"
+        rss = f", RSS {size_text(a.brk_heap_rss)}" if a.brk_heap_rss is not None else ""
+        yield f"  brk heap      [heap] {size_text(a.brk_heap)}{rss}"
     else:
         yield "  brk heap      none ([heap] appears with the first brk())"
-    rss = f", RSS {iec(a.mmap_rss)}" if a.mmap_rss is not None else ""
-    yield f"  mmap          {a.mmap_regions} anonymous regions, {iec(a.mmap_bytes)}{rss}"
+    rss = f", RSS {size_text(a.mmap_rss)}" if a.mmap_rss is not None else ""
+    regions = f"{a.mmap_regions} anonymous {plural(a.mmap_regions, 'region')}"
+    yield f"  mmap          {regions}, {size_text(a.mmap_bytes)}{rss}"
+    if a.name in OWN_REGIONS:
+        yield f"                attributed to {a.name}, which maps its memory this way"
+    if a.name == "glibc":
+        yield from _glibc(a)
+    if a.others:
+        yield "  also mapped   " + ", ".join(safe(o) for o in a.others)
+
+
+def _glibc(a: AllocatorSummary) -> Iterator[str]:
     if a.malloc_chunks is not None and a.malloc_chunk_bytes is not None:
+        chunks = plural(a.malloc_chunks, "glibc malloc chunk")
         yield (
-            f"                of which {a.malloc_chunks} glibc malloc chunks of their own mapping, "
-            f"{iec(a.malloc_chunk_bytes)} (requests >= 128 KiB)"
+            f"                of which {a.malloc_chunks} {chunks} in a mapping of its own, "
+            f"{size_text(a.malloc_chunk_bytes)}"
         )
     else:
         yield "                malloc chunks not counted (/proc/PID/mem not readable)"
-    reserved = iec(a.thread_heap_reserved)
-    rss = f", RSS {iec(a.thread_heap_rss)}" if a.thread_heap_rss is not None else ""
     yield (
-        f"  thread heaps  {a.thread_heaps} glibc malloc heaps ({iec(a.heap_max)} reservations): "
-        f"{iec(a.thread_heap_usable)} usable of {reserved} reserved{rss}"
+        f"  threshold     mmap for requests of {size_text(MMAP_THRESHOLD)} and more at first; "
+        "freeing such a chunk raises the threshold to its size, "
+        f"up to {size_text(a.threshold_max)}"
     )
+    walk = a.heap_walk
+    if walk is not None and walk.large_in_use:
+        chunks = plural(walk.large_in_use, "chunk")
+        yield (
+            f"                the brk heap holds {walk.large_in_use} {chunks} in use of "
+            f"{size_text(MMAP_THRESHOLD)} or more (largest {size_text(walk.largest_in_use)}): "
+            "the threshold was raised (or realloc grew them, or M_MMAP_THRESHOLD was set)"
+        )
+    elif walk is not None:
+        scope = "" if walk.complete else f" (the first {walk.chunks} chunks walked)"
+        yield (
+            f"                the brk heap holds no chunk in use of {size_text(MMAP_THRESHOLD)} "
+            f"or more{scope}"
+        )
+    reserved = size_text(a.thread_heap_reserved)
+    rss = f", RSS {size_text(a.thread_heap_rss)}" if a.thread_heap_rss is not None else ""
+    heaps = plural(a.thread_heaps, "glibc malloc heap")
     yield (
-        "  others        "
-        + (", ".join(safe(o) for o in a.others) or "none found")
-        + (" (jemalloc, tcmalloc, mimalloc: mapped libraries, symbols of the executable)")
+        f"  thread heaps  {a.thread_heaps} {heaps} ({size_text(a.heap_max)} reservations): "
+        f"{size_text(a.thread_heap_usable)} usable of {reserved} reserved{rss}"
     )
+
+
+def plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 def _faults(layout: Layout) -> Iterator[str]:
@@ -185,11 +236,23 @@ def _faults(layout: Layout) -> Iterator[str]:
         f"page faults: {f.minflt} minor, {f.majflt} major; "
         f"of waited-for children: {f.cminflt} minor, {f.cmajflt} major"
     )
-    if f.interval and f.minflt_delta is not None and f.majflt_delta is not None:
+    if f.interval is not None and f.minflt_delta is not None and f.majflt_delta is not None:
+        seconds = max(f.interval, 0.001)
         yield (
-            f"  over {f.interval:g} s: {f.minflt_delta / f.interval:.1f} minor/s, "
-            f"{f.majflt_delta / f.interval:.1f} major/s"
+            f"  over {f.interval:g} s: {f.minflt_delta / seconds:.1f} minor/s, "
+            f"{f.majflt_delta / seconds:.1f} major/s"
+            + (f"; RSS {_signed(f.rss_delta)}" if f.rss_delta is not None else "")
         )
+    if zero_page_reads(f, layout.header.page_size):
+        yield (
+            f"  {f.minflt_delta} minor faults but RSS {_signed(f.rss_delta or 0)}: memory read "
+            "before it was ever written maps the kernel's shared zero page, which takes no RAM "
+            "(see --explain)"
+        )
+
+
+def _signed(size: int) -> str:
+    return ("+" if size >= 0 else "-") + size_text(abs(size))
 
 
 def _sections(layout: Layout) -> Iterator[str]:
@@ -206,8 +269,9 @@ def _sections(layout: Layout) -> Iterator[str]:
             yield "    no section headers (stripped): segments come from the program headers"
         for s in mine:
             held = ", ".join(f"{perms.get(v, '?')} {v:x}" for v in s.vmas) or "not mapped"
-            size = iec(s.end - s.start)
-            yield f"    {safe(s.name):<22} {s.start:#018x}-{s.end:#018x} {size:>10}  {held}"
+            size = size_text(s.end - s.start)
+            span = f"{hex_address(layout, s.start)}-{hex_address(layout, s.end)}"
+            yield f"    {safe(s.name):<22} {span} {size:>10}  {held}"
 
 
 def _auxv(layout: Layout) -> Iterator[str]:

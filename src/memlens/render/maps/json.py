@@ -4,6 +4,7 @@ integers; fields the kernel did not print are absent."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from memlens.analysis.mapview import MapsReport, ProcessMap
@@ -56,8 +57,17 @@ def process_doc(pm: ProcessMap) -> dict[str, Any]:
     }
 
 
-def render(report: MapsReport, out: TextIO) -> None:
-    doc: dict[str, Any] = {"processes": [process_doc(pm) for pm in report.maps]}
+def render(
+    report: MapsReport, out: TextIO, addresses: Mapping[int, dict[str, Any]] | None = None
+) -> None:
+    """``addresses``: for ``-A ADDRESS``, what is at it, per PID (render/layout/address)."""
+    processes = []
+    for pm in report.maps:
+        doc_pm = process_doc(pm)
+        if addresses is not None and pm.pid in addresses:
+            doc_pm["address"] = addresses[pm.pid]
+        processes.append(doc_pm)
+    doc: dict[str, Any] = {"processes": processes}
     if report.failures:
         doc["errors"] = [
             {"pid": f.pid, "error": f.status.name.lower(), "message": f.message}
