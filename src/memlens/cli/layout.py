@@ -43,6 +43,11 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--auxv", action="store_true", help="list the auxiliary vector")
     p.add_argument("--explain", action="store_true", help="one sentence per kind of region")
     p.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="language of --explain: en, zh_CN (default: from LANGUAGE, LC_ALL, LANG)",
+    )
+    p.add_argument(
         "--faults",
         metavar="SECONDS",
         type=float,
@@ -63,6 +68,9 @@ def add_parser(sub: Any, name: str) -> None:
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     from memlens.api.layout import check_fault_interval, read_layout
 
+    from memlens import i18n
+
+    i18n.activate(i18n.choose(args.lang, env.environ))
     pid = parse_pid(args.pid)
     check_fault_interval(args.faults)
     if args.svg is not None and not args.svg:
