@@ -175,6 +175,18 @@ def test_an_ascii_terminal_gets_an_ascii_layout(environ: dict[str, str]) -> None
     assert explain.returncode == 0 and explain.stdout.isascii(), explain.stderr
 
 
+def test_an_svg_on_an_ascii_stdout_carries_its_characters_as_references() -> None:
+    import xml.etree.ElementTree as ET
+
+    utf8 = memlens("layout", ME, "--svg", "-")
+    ascii_only = memlens("layout", ME, "--svg", "-", env=ASCII_ENVIRONMENTS[0])
+    assert ascii_only.returncode == 0 and ascii_only.stdout.isascii(), ascii_only.stderr
+    assert "\\x" not in ascii_only.stdout  # no Python escapes inside the document
+    texts = ["".join(e.itertext()) for e in ET.fromstring(ascii_only.stdout).iter()]
+    assert any(not t.isascii() for t in texts)  # the references read back as the characters
+    assert not utf8.stdout.isascii()  # where it can, stdout gets the characters themselves
+
+
 @pytest.mark.parametrize("environ", ASCII_ENVIRONMENTS, ids=["PYTHONIOENCODING", "LC_ALL=C"])
 def test_a_name_the_encoding_cannot_carry_is_escaped_not_fatal(environ: dict[str, str]) -> None:
     with workload_process(argv0="caf\u00e9\u2192") as w:

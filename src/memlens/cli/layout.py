@@ -66,9 +66,8 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:
-    from memlens.api.layout import check_fault_interval, read_layout
-
     from memlens import i18n
+    from memlens.api.layout import check_fault_interval, read_layout
 
     i18n.activate(i18n.choose(args.lang, env.environ))
     pid = parse_pid(args.pid)
@@ -129,7 +128,10 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
 
         text = layout_svg.render(layout)
         if args.svg == "-":
-            env.stdout.write(text)
+            # A standard output that cannot encode a character gets it as an XML character
+            # reference: the same document, in ASCII.
+            ascii_only = text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+            env.stdout.write(text if env.unicode else ascii_only)
             return
         try:
             with open(args.svg, "w", encoding="utf-8") as f:
