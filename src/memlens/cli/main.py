@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -85,7 +86,11 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     if args.command is None:  # plain "memlens": the main job, memlens top
         args = parser.parse_args(["top"])
     try:
-        return int(_module(args.command).run(args, env))
+        command = _module(args.command)
+        if not gc.isenabled():  # entry() paused the collector while the modules loaded
+            gc.freeze()  # what is loaded lives as long as the process: never walk it again
+            gc.enable()
+        return int(command.run(args, env))
     except MemlensError as exc:
         env.error(str(exc))
         return exc.exit_status
@@ -96,6 +101,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
+    # Loading the modules makes tens of thousands of objects that live until exit, and each
+    # pass of the cyclic collector meanwhile walks all of them again: paused until main() has
+    # loaded the command (memlens top over 250 processes: 362M -> 347M instructions).
+    gc.disable()
     try:
         status = main()
         sys.stdout.flush()
