@@ -117,7 +117,7 @@ def test_a_rollup_without_the_pss_split_says_the_split_is_unknown(tmp_path: Path
     tree = _tree(tmp_path, "smaps_rollup", ("Pss_Anon", "Pss_File", "Pss_Shmem"))
     r = run_cli("top", "--proc-root", str(tree))
     assert r.status == 0, r.stderr
-    footer = next(line for line in r.stdout.splitlines() if line.startswith("1 processes"))
+    footer = next(line for line in r.stdout.splitlines() if line.startswith("all 1 process:"))
     assert "PSS 708.0K" in footer
     assert "anon/file/shmem split unknown" in footer
     assert "Pss_Anon/Pss_File/Pss_Shmem" in footer
@@ -127,7 +127,7 @@ def test_a_rollup_without_the_pss_split_says_the_split_is_unknown(tmp_path: Path
 def test_a_rollup_without_swappss_says_swappss_is_unknown(tmp_path: Path) -> None:
     tree = _tree(tmp_path, "smaps_rollup", ("SwapPss",))
     r = run_cli("top", "--proc-root", str(tree))
-    footer = next(line for line in r.stdout.splitlines() if line.startswith("1 processes"))
+    footer = next(line for line in r.stdout.splitlines() if line.startswith("all 1 process:"))
     assert footer.endswith("SwapPss unknown"), footer
     assert "(anon 52.0K, file 656.0K, shmem 0)" in footer
 

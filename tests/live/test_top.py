@@ -657,7 +657,7 @@ def test_a_dead_pid_is_exit_3_and_the_rest_is_shown(workload: Any) -> None:
     header, rows, footer = table(result.stdout)
     assert [int(cell(header, r, "PID")) for r in rows] == [w.pid]
     assert int(cell(header, rows[0], "PSS")) >= 4 * MiB
-    assert footer[0].startswith("1 processes: PSS ")
+    assert footer[0].startswith(f"1 process selected by -p {gone},{w.pid}: PSS ")
     as_json = run_cli("top", "--json", "-p", f"{w.pid},{gone}")
     assert as_json.status == 3
     assert [p["pid"] for p in json.loads(as_json.stdout)["processes"]] == [w.pid]
@@ -688,6 +688,7 @@ def test_nobody_sees_roots_processes_as_unreadable_and_its_own_in_full(
         "user": "root",
         "command": my_command,
         "reason": "permission denied reading smaps_rollup",
+        "uid": os.getuid(),
     }
     assert me not in shown  # never a row of zeros
     assert all(p["uid"] == sandbox.uid for p in shown.values())
@@ -712,14 +713,19 @@ def test_nobody_sees_roots_processes_as_unreadable_and_its_own_in_full(
 def table(text: str) -> tuple[str, list[str], list[str]]:
     """(title line, row lines, footer lines) of top's text output."""
     lines = text.splitlines()
-    ends = [i for i, ln in enumerate(lines) if re.match(r"\d+ processes", ln)]
+    ends = [i for i, ln in enumerate(lines) if re.match(FOOTER, ln)]
     end = ends[0] if ends else len(lines)
     return lines[0], lines[1:end], lines[end:]
 
 
+# The first line under the rows: what TOTAL added up, or the processes the summary covers.
+FOOTER = r"TOTAL: |(all )?\d+ process(es)?\b"
+
+
 def cell(header: str, line: str, title: str) -> str:
-    """A right-aligned (numeric) cell: it ends where its column's title ends."""
-    found = re.search(rf"(?<!\S){re.escape(title)}(?!\S)", header)
+    """A right-aligned (numeric) cell: it ends where its column's title ends (a size's
+    title says its unit, "PSS(B)", except in human sizes)."""
+    found = re.search(rf"(?<!\S){re.escape(title)}(\((B|kB)\))?(?!\S)", header)
     assert found is not None, (title, header)
     return line[: found.end()].rsplit(" ", 1)[-1]
 
@@ -744,7 +750,10 @@ def test_csv_has_the_column_names_and_sizes_in_bytes_or_kb(workload: Any, unit: 
             lambda row, lines: lines[1][4] == str(row["pss"] // divisor),
         )
     header, line = lines
-    assert header == DEFAULT_COLUMNS
+    # sizes in kB say so in their names: "vss_kb"
+    assert header == [
+        f"{c}_kb" if unit and 2 <= i < 8 else c for i, c in enumerate(DEFAULT_COLUMNS)
+    ]
     assert line[:2] == [str(w.pid), ME]
     sizes = [int(v) for v in line[2:8]]
     assert sizes == [row[c] // divisor for c in DEFAULT_COLUMNS[2:8]]
@@ -791,18 +800,18 @@ def test_top_3_prints_three_rows(workload: Any) -> None:
     assert header.split() == [
         "PID",
         "User",
-        "VSS",
-        "RSS",
-        "PSS",
-        "USS",
-        "Swap",
-        "SwapPss",
+        "VSS(B)",
+        "RSS(B)",
+        "PSS(B)",
+        "USS(B)",
+        "Swap(B)",
+        "SwapPss(B)",
         "Command",
     ]
     assert len(rows) == 3
     pss = [int(cell(header, r, "PSS")) for r in rows]
     assert pss == sorted(pss, reverse=True) and pss[-1] > 0
-    assert int(footer[0].split()[0]) > 3  # the footer still speaks of every process
+    assert int(footer[0].split()[1]) > 3  # "all N processes": the footer speaks of every one
     assert len(top("--top", "3")["processes"]) == 3
 
 
@@ -811,7 +820,7 @@ def test_columns_prints_exactly_those_titles(workload: Any) -> None:
     result = run_cli("top", "--columns", "pid,pss,command", "--bytes", "-p", str(w.pid))
     assert result.status == 0, result.stderr
     header, (row,), _ = table(result.stdout)
-    assert header.split() == ["PID", "PSS", "Command"]
+    assert header.split() == ["PID", "PSS(B)", "Command"]
     pid, pss, *command = row.split()
     assert int(pid) == w.pid and int(pss) >= 2 * MiB
     assert command[-2:] == ["--anon", "2M:2M"]

@@ -18,7 +18,8 @@ from memlens.models.machine import Machine
 from memlens.procfs.ipc_reader import creator_commands
 from memlens.procfs.root import ProcRoot
 from memlens.render.ipc.columns import parse_columns
-from memlens.render.ipc.words import Style, human_bytes, perms_octal, plural
+from memlens.render.ipc.words import Style, perms_octal
+from memlens.render.units import compact, count
 
 SHM_HEADER = (
     "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  "
@@ -80,7 +81,7 @@ def test_sizes_below_a_kib_are_bytes_and_the_page_rounded_size_is_shown(tmp_path
     ]
     (one, two) = json.loads(ipc(root, "-m", "--json"))["shm"]
     assert (one["size"], one["alloc"], two["size"], two["alloc"]) == (56, 4096, 4097, 8192)
-    assert (human_bytes(56), human_bytes(1023), human_bytes(1024), human_bytes(0)) == (
+    assert (compact(56), compact(1023), compact(1024), compact(0)) == (
         "56B", "1023B", "1.0K", "0",
     )  # fmt: skip
 
@@ -144,14 +145,14 @@ def test_usage_without_the_tables_is_not_available_not_zero(tmp_path: Path) -> N
     assert "System V shared memory segments: not available" in listing
 
 
-def test_singular_and_plural(tmp_path: Path) -> None:
+def test_singular_and_count(tmp_path: Path) -> None:
     root = tree(tmp_path, {"sysvipc/shm": SHM_NEW + shm_line(1, 4096, 4096), "sysvipc/msg": MSG,
                            "sysvipc/sem": SEM})  # fmt: skip
     text = ipc(root, "-u")
     assert "1 segment, 1 page allocated, 1 resident, 0 swapped" in text
     assert "1 queue, 2 messages, 13 bytes" in text
     assert "1 set, 3 semaphores" in text
-    assert (plural(1, "process", "processes"), plural(2, "attach", "attaches")) == (
+    assert (count(1, "process", "processes"), count(2, "attach", "attaches")) == (
         "1 process", "2 attaches",
     )  # fmt: skip
 

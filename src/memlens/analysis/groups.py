@@ -40,11 +40,12 @@ GROUPINGS: dict[str, Callable[[ProcessUsage], tuple[str, str]]] = {
     "program": lambda p: (p.program_key, p.program),
     "user": lambda p: (str(p.uid), p.user),
     "cgroup": lambda p: (p.cgroup or "?", p.cgroup or "?"),
+    "command": lambda p: (p.command, p.command),  # ps_mem -s: by the whole command line
 }
 
 
 def group(processes: Iterable[ProcessUsage], by: str) -> tuple[GroupUsage, ...]:
-    """One GroupUsage per distinct key of ``by`` ("program", "user" or "cgroup")."""
+    """One GroupUsage per distinct key of ``by`` ("program", "user", "cgroup", "command")."""
     keyof = GROUPINGS[by]
     members: dict[str, list[ProcessUsage]] = {}
     names: dict[str, str] = {}

@@ -54,6 +54,36 @@ class Part(NamedTuple):
     note: str
 
 
+class Coverage(NamedTuple):
+    """Whose PSS the process parts hold; the memory of the others is in the "no process"
+    parts (their anonymous memory in "unattributed anonymous", their mapped files in the
+    cache), and the words for it say why."""
+
+    every_process: bool | None = True  # False: a snapshot of some processes; None: unknown
+    unreadable: int = 0  # processes whose smaps_rollup could not be read
+    others: bool = False  # every unreadable process belongs to another user than the reader
+
+
+EVERY_PROCESS = Coverage()
+
+
+def coverage_of(scan: Scan, every_process: bool | None, reader: int | None) -> Coverage:
+    """The coverage of ``scan``; ``reader``: the uid reading a live /proc (None: a
+    snapshot), whose unreadable processes are then said to be other users'."""
+    others = reader is not None and all(u.uid not in (None, reader) for u in scan.unreadable)
+    return Coverage(every_process, len(scan.unreadable), others)
+
+
+class Drift(NamedTuple):
+    """/proc/meminfo read before and after the processes: the reads are not atomic, and
+    what moved meanwhile is how far the remainder can be trusted. Changes are after minus
+    before, in bytes."""
+
+    mem_free: int
+    mem_available: int | None  # None before Linux 3.14
+    unexplained_before: int  # the remainder with the meminfo read before the processes
+
+
 class SystemBreakdown(NamedTuple):
     """MemTotal split into parts that add up to it exactly, and the SysV segments that hold
     memory while attached nowhere."""
@@ -64,6 +94,8 @@ class SystemBreakdown(NamedTuple):
     # processes that were read but whose PSS has no anon/file/shmem split (or no PSS): their
     # memory is in the "no process" parts, not in the process parts
     unsplit: int = 0
+    coverage: Coverage = Coverage()
+    drift: Drift | None = None  # None: meminfo read once (a snapshot, or not asked for)
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -103,6 +135,8 @@ def where_ram_went(
     segments: tuple[ShmSegment, ...],
     *,
     vmap_stack: bool = True,
+    before: Meminfo | None = None,
+    coverage: Coverage = EVERY_PROCESS,
 ) -> SystemBreakdown:
     """Split MemTotal into non-overlapping parts that add up to it exactly.
 
@@ -112,14 +146,16 @@ def where_ram_went(
     twice. A field the kernel does not print leaves its part out. Differences that races
     between reading meminfo and the processes could make negative are floored at 0; whatever
     does not fit goes to "unexplained", which may be negative. A required field missing is a
-    ParseError.
+    ParseError. ``before``: meminfo as read before the processes (``meminfo`` being read
+    after them), to say how much moved meanwhile. ``coverage`` says whose memory the
+    processes' parts may miss, for the notes.
     """
     f = _Fields(meminfo)
     total = f.need("MemTotal")
     parts = [
         *_free_parts(f),
         *_process_parts(totals),
-        *_no_process_parts(f, totals),
+        *_no_process_parts(f, totals, coverage),
         *_kernel_parts(f, vmap_stack),
         *_huge_page_parts(f),
     ]
@@ -129,7 +165,16 @@ def where_ram_went(
     note = "MemTotal - all of the above: uncounted kernel memory; negative if counted twice"
     parts.append(Part(UNEXPLAINED, unexplained, GROUP_UNEXPLAINED, note))
     orphans = tuple(s for s in segments if s.nattch == 0 and s.rss)
-    return SystemBreakdown(total, tuple(parts), orphans, totals.unsplit)
+    drift = None
+    if before is not None:
+        earlier = where_ram_went(before, totals, segments, vmap_stack=vmap_stack)
+        available, was = f.get("MemAvailable"), before.get("MemAvailable")
+        drift = Drift(
+            f.need("MemFree") - _Fields(before).need("MemFree"),
+            None if available is None or was is None else available - was,
+            earlier.parts[-1].bytes,
+        )
+    return SystemBreakdown(total, tuple(parts), orphans, totals.unsplit, coverage, drift)
 
 
 def _free_parts(f: _Fields) -> list[Part]:
@@ -155,7 +200,18 @@ def _process_parts(totals: ProcessTotals) -> list[Part]:
     ]
 
 
-def _no_process_parts(f: _Fields, totals: ProcessTotals) -> list[Part]:
+def missed(coverage: Coverage) -> str:
+    """Whose memory the processes' parts miss, in a few words."""
+    if coverage.every_process is False:
+        return "processes not captured"
+    if coverage.every_process is None:
+        return "processes not captured or unreadable"
+    if coverage.unreadable and coverage.others:
+        return "other users' processes (unreadable)"
+    return "unreadable processes"
+
+
+def _no_process_parts(f: _Fields, totals: ProcessTotals, coverage: Coverage) -> list[Part]:
     # Page cache = Buffers + Cached - Shmem. NR_FILE_PAGES holds the page cache, shmem and
     # the swap cache; the kernel prints Cached = NR_FILE_PAGES - SwapCached - Buffers
     # (fs/proc/meminfo.c), so Cached includes Shmem ("Cached: ... as well as tmpfs & shmem")
@@ -173,7 +229,8 @@ def _no_process_parts(f: _Fields, totals: ProcessTotals) -> list[Part]:
             UNMAPPED_CACHE,
             max(0, cache - totals.pss_file),
             GROUP_NO_PROCESS,
-            "Buffers + Cached - Shmem - Pss_File: cached files no readable process maps",
+            "Buffers + Cached - Shmem - Pss_File: cached files no readable process maps"
+            + ("" if coverage == EVERY_PROCESS else f" (and files {missed(coverage)} map)"),
         ),
         Part(
             UNMAPPED_SHMEM,
@@ -185,7 +242,7 @@ def _no_process_parts(f: _Fields, totals: ProcessTotals) -> list[Part]:
             UNMAPPED_ANON,
             max(0, f.need("AnonPages") - totals.pss_anon),
             GROUP_NO_PROCESS,
-            "AnonPages - Pss_Anon: unreadable processes, and the kernel's rounding of Pss",
+            f"AnonPages - Pss_Anon: {missed(coverage)}, and the kernel's rounding of Pss",
         ),
         Part(
             SWAP_CACHE,

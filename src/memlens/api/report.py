@@ -9,15 +9,15 @@ makes the JSON document the pages draw.
 
 from __future__ import annotations
 
-import errno
 import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
+from memlens.analysis.system import SystemBreakdown
+from memlens.api.system import system_breakdown
 from memlens.api.top import Want, scan
-from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
+from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
 from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage, Scan
 from memlens.procfs.root import ProcRoot
@@ -152,17 +152,7 @@ def processes(root: ProcRoot) -> Scan:
 
 def breakdown(root: ProcRoot, result: Scan | None = None) -> SystemBreakdown:
     """Where the RAM went, as ``memlens top --system``: the parts add up to MemTotal."""
-    from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
-
-    result = result if result is not None else scan(root, Want(rollup=True))
-    meminfo = parse_meminfo(root.read("meminfo"))
-    try:
-        segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
-    except ReadError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-        segments = ()  # a kernel without System V IPC
-    return where_ram_went(meminfo, totals_from_scan(result), segments)
+    return system_breakdown(root, result if result is not None else scan(root, Want(rollup=True)))
 
 
 def smaps_of(

@@ -18,20 +18,24 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.groups import by_mapping, group
-from memlens.analysis.system import SystemBreakdown, totals_from_scan, where_ram_went
+from memlens.api.charges import with_charges
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
+    Filter,
     Row,
     TopColumn,
     TopReport,
+    chosen_mappings,
     columns_for,
+    missing,
     ordered,
-    selected,
+    scope_of,
+    view_filter,
 )
 from memlens.api.halves import in_two
+from memlens.api.system import read_meminfo, system_breakdown
 from memlens.errors import (
     AccessDenied,
-    ExitStatus,
     MemlensError,
     NoSuchProcess,
     ParseError,
@@ -39,11 +43,11 @@ from memlens.errors import (
     UsageError,
 )
 from memlens.models.maps import Rollup, SmapsTable
-from memlens.models.process import Failure, ProcessUsage, Scan, Stat, Status, Unreadable
+from memlens.models.process import ProcessUsage, Scan, Stat, Status, Unreadable
+from memlens.models.system import Meminfo
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot
-from memlens.procfs.system_parsers import parse_meminfo, parse_sysvipc_shm
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -62,6 +66,9 @@ class TopQuery(NamedTuple):
     cgroup: str | None = None  # this cgroup and those below it
     system: bool = False  # where the machine's RAM went
     summary: bool = False  # also the RAM breakdown when every process's PSS is read
+    user_match: str | None = None  # a regular expression the user name must match
+    cgroup_match: str | None = None  # a regular expression the cgroup path must match
+    mapping_match: str | None = None  # --by mapping: only mappings whose name matches
 
 
 class TopPlan(NamedTuple):
@@ -73,6 +80,7 @@ class TopPlan(NamedTuple):
     want: Want
     match: re.Pattern[str] | None
     uid: int | None
+    filter: Filter = Filter()
 
 
 def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
@@ -83,12 +91,22 @@ def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
     sort = _column(registry, query.sort) if query.sort else None
     match = command_regex(query.match) if query.match else None
     uid = user_id(root, query.user) if query.user else None
+    chosen = view_filter(
+        match=match,
+        uid=uid,
+        options=_given(query),
+        cgroup=query.cgroup,
+        user_match=query.user_match,
+        cgroup_match=query.cgroup_match,
+        mapping_match=query.mapping_match,
+    )
     if query.first is not None and query.first < 1:
         raise UsageError("--top needs a positive number")
     if query.system and query.by:
         raise UsageError("--system shows the whole machine: no --by, no --csv")
-    if query.system and query.pids is not None:
-        raise UsageError("--system accounts for every process: no -p")
+    if query.system and chosen.active:
+        given = ", ".join(o.split(" ", 1)[0] for o in chosen.options)
+        raise UsageError(f"--system accounts for every process: no {given}")
     base = PROCESS_COLUMNS if query.by != "mapping" else {}
     needs = {c.needs for c in columns if c.name in base}
     if sort is not None and sort.name in base:
@@ -96,39 +114,50 @@ def plan_top(root: ProcRoot, query: TopQuery) -> TopPlan:
     want = Want(
         rollup="rollup" in needs or query.by is not None or query.system,
         exe="exe" in needs or query.by == "program",
-        cgroup="cgroup" in needs or query.by == "cgroup" or query.cgroup is not None,
+        cgroup="cgroup" in needs
+        or query.by == "cgroup"
+        or query.cgroup is not None
+        or query.cgroup_match is not None,
         vmas="vmas" in needs,
         oom="oom" in needs,
     )
     if sort is None:
         found = registry.get("pss") if want.rollup else None
         sort = found or registry.get("rss") or registry["vss"]
-    return TopPlan(query, columns, sort, want, match, uid)
+    return TopPlan(query, columns, sort, want, match, uid, chosen)
 
 
 def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopReport:
     """One scan of every process (or the PIDs asked for), selected, grouped and ordered as
     planned; with the breakdown of the machine's RAM when every process's PSS was read."""
     q = plan.query
+    # meminfo before and after the scan: it moves while the processes are read
+    before = read_meminfo(root) if q.system or q.summary else None
     result = scan(root, plan.want, q.pids, progress)
-    failures = _missing(result, q.pids)
+    failures = missing(result, q.pids)
     rows: tuple[Row, ...] = ()
     breakdown = None
-    if q.system or (q.summary and plan.want.rollup and q.pids is None):
-        breakdown = _breakdown(root, result)
+    if q.system or (q.summary and plan.want.rollup and not plan.filter.active):
+        breakdown = system_breakdown(root, result, before)
     if q.system:
         shown = result.processes
+        grouped: tuple[Row, ...] = ()
     else:
-        shown = tuple(p for p in result.processes if selected(p, plan.uid, plan.match, q.cgroup))
-        grouped: tuple[Row, ...]
+        shown = tuple(p for p in result.processes if plan.filter.selects(p))
         if q.by == "mapping":
-            grouped = by_mapping(_smaps_of(root, shown))
+            grouped = chosen_mappings(by_mapping(_smaps_of(root, shown)), plan.filter)
         elif q.by:
             grouped = group(shown, q.by)
+            grouped = with_charges(root, grouped) if q.by == "cgroup" else grouped
         else:
             grouped = shown
         rows = tuple(ordered(grouped, plan.sort, q.reverse, q.first))
-    return TopReport(result, shown, q.by, rows, plan.columns, failures, breakdown)
+    scope = scope_of(result, plan.filter, len(grouped))
+    meminfo = before or read_meminfo(root) or Meminfo({})
+    return TopReport(
+        result, shown, q.by, rows, plan.columns, failures, breakdown, scope,
+        meminfo.get("MemTotal"), meminfo.get("SwapTotal"),
+    )  # fmt: skip
 
 
 class Want(NamedTuple):
@@ -225,7 +254,8 @@ def _scan_part(
             except NoSuchProcess:
                 continue
             except MemlensError as exc:
-                unreadable.append(Unreadable(pid, users(status.uids[0]), command, _reason(exc)))
+                uid = status.uids[0]
+                unreadable.append(Unreadable(pid, users(uid), command, _reason(exc), uid))
         finally:
             proc.close()
     return _Part(found, unreadable, kernel_threads, zombies)
@@ -288,6 +318,8 @@ def _usage(
         cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
         oom_score=_number(proc, "oom_score") if want.oom else None,
         oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
+        rss_peak=status.get("vm_hwm"),
+        vss_peak=status.get("vm_peak"),
     )
 
 
@@ -351,38 +383,10 @@ def user_id(root: ProcRoot, text: str) -> int:
     return uid
 
 
-def _breakdown(root: ProcRoot, result: Scan) -> SystemBreakdown:
-    meminfo = parse_meminfo(root.read("meminfo"))
-    try:
-        segments = parse_sysvipc_shm(root.read("sysvipc/shm"))
-    except ReadError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-        segments = ()  # a kernel without System V IPC
-    return where_ram_went(meminfo, totals_from_scan(result), segments)
-
-
-def _missing(result: Scan, pids: tuple[int, ...] | None) -> tuple[Failure, ...]:
-    """Processes asked for by PID that could not be shown, and why."""
-    if pids is None:
-        return ()
-    failures = []
-    seen = {p.pid for p in result.processes}
-    unreadable = {u.pid: u for u in result.unreadable}
-    for pid in sorted(set(pids)):
-        if pid in unreadable:
-            reason = unreadable[pid].reason
-            failures.append(Failure(pid, ExitStatus.ACCESS_DENIED, f"process {pid}: {reason}"))
-        elif pid not in seen:
-            failures.append(
-                Failure(
-                    pid,
-                    ExitStatus.NO_SUCH_PROCESS,
-                    f"process {pid}: no such process (or a thread, a kernel thread or a zombie: "
-                    "no memory of its own)",
-                )
-            )
-    return tuple(failures)
+def _given(q: TopQuery) -> dict[str, str | None]:
+    """The selecting options of ``q`` as given, by flag."""
+    pids = ",".join(map(str, q.pids)) if q.pids is not None else None
+    return {"-p": pids, "-P": q.match, "-u": q.user, "-U": q.user_match, "--cgroup": q.cgroup}
 
 
 def _smaps_of(root: ProcRoot, shown: tuple[ProcessUsage, ...]) -> list[tuple[int, SmapsTable]]:

@@ -13,7 +13,8 @@ from memlens.errors import ExitStatus, UsageError
 from memlens.render.ipc import json as ipc_json
 from memlens.render.ipc import text as ipc_text
 from memlens.render.ipc.columns import parse_columns
-from memlens.render.ipc.words import Style, human_bytes
+from memlens.render.ipc.words import Style
+from memlens.render.units import compact
 
 DESCRIPTION = """\
 List System V shared memory segments (with every process attached, its RSS and PSS of the
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         ipc_json.render(report, shown, env.stdout)
         return ExitStatus.OK
     style = Style(
-        size=str if args.bytes else human_bytes,
+        size=str if args.bytes else compact,
         time_style=args.time_format,
         numeric_perms=args.numeric_perms,
         page_size=root.machine.page_size,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.render.units import count
 
 if TYPE_CHECKING:
     from memlens.analysis.layout import Layout
@@ -82,7 +83,7 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
                 f.write(text)
         except OSError as exc:
             raise MemlensError(f"cannot write {args.svg}: {exc.strerror or exc}") from None
-        env.stderr.write(f"memlens: wrote {args.svg} ({len(layout.regions)} regions)\n")
+        env.stderr.write(f"memlens: wrote {args.svg} ({count(len(layout.regions), 'region')})\n")
         return
     from memlens.render.layout import text as layout_text
     from memlens.render.layout.style import Palette

@@ -9,6 +9,7 @@ from memlens.api.snapshot import script, snapshot
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
+from memlens.render.units import count
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -58,9 +59,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             env.error(f"process {pid}: not captured: {reason}")
     churn = f", {len(report.skipped)} exited meanwhile" if pids is None and report.skipped else ""
     env.stderr.write(
-        f"memlens: wrote {args.output}: {len(report.pids)} process"
-        f"{'' if len(report.pids) == 1 else 'es'}, "
-        f"{report.files} files, {report.errors} unreadable files recorded{churn}\n"
+        f"memlens: wrote {args.output}: {count(len(report.pids), 'process')}, "
+        f"{count(report.files, 'file')}, {count(report.errors, 'unreadable file')} "
+        f"recorded{churn}\n"
     )
     if pids is not None and report.skipped:
         return ExitStatus.NO_SUCH_PROCESS

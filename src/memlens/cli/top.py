@@ -24,20 +24,54 @@ def add_parser(sub: Any, name: str) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         name, help="per-process memory ranking (PSS, USS, swap), grouping", description=DESCRIPTION
     )
-    p.add_argument("--by", choices=("program", "user", "cgroup", "mapping"), help="group rows")
+    p.add_argument(
+        "--by", choices=("program", "user", "cgroup", "command", "mapping"), help="group rows"
+    )
+    p.add_argument(
+        "-s",
+        "--split-args",
+        dest="by",
+        action="store_const",
+        const="command",
+        help="one row per whole command line (ps_mem -s; as --by command)",
+    )
     p.add_argument("--sort", metavar="COLUMN", help="sort by this column (default: pss)")
     p.add_argument("--reverse", action="store_true", help="smallest first")
     p.add_argument("--top", type=int, metavar="N", help="only the first N rows")
     p.add_argument("-P", "--match", metavar="REGEX", help="only commands matching REGEX")
     p.add_argument("-u", "--user", metavar="USER", help="only this user's processes")
     p.add_argument("-p", "--pid", action="append", default=[], metavar="PID[,PID...]")
+    p.add_argument("-U", "--user-match", metavar="REGEX", help="only users whose name matches")
     p.add_argument("--cgroup", metavar="PATH", help="only processes in this cgroup (or below)")
+    p.add_argument("--cgroup-match", metavar="REGEX", help="only cgroups whose path matches")
+    p.add_argument(
+        "-M", "--mapping", metavar="REGEX", help="with --by mapping: only mappings matching"
+    )
     p.add_argument("--columns", metavar="A,B,...", help="columns to show (see --list-columns)")
     p.add_argument("--list-columns", action="store_true", help="list the columns and exit")
     units = p.add_mutually_exclusive_group()
     units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
     units.add_argument("--bytes", action="store_true", help="sizes in bytes")
+    units.add_argument(
+        "--percent",
+        action="store_true",
+        help="sizes as a percent of MemTotal (swap: of SwapTotal), as smem -p",
+    )
     p.add_argument("--totals", action="store_true", help="add a totals row")
+    p.add_argument(
+        "-t",
+        "--total-only",
+        action="store_true",
+        help="print only the PSS of the processes selected: one number, bytes (kB with -k)",
+    )
+    p.add_argument("-H", "--no-header", action="store_true", help="rows only: no titles, footer")
+    p.add_argument("-n", "--numeric", action="store_true", help="uids, not user names")
+    p.add_argument(
+        "-w",
+        "--wide",
+        action="store_true",
+        help="whole command lines on a terminal too (else cut to its width, as ps does)",
+    )
     p.add_argument(
         "--system",
         action="store_true",
@@ -68,11 +102,18 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         raise UsageError("--system accounts for every process: no -p")
     if args.sort is not None and not args.sort.strip():
         raise UsageError("--sort needs a column name (see --list-columns)")
+    if args.mapping is not None and args.by != "mapping":
+        raise UsageError("-M REGEX selects mappings: it needs --by mapping")
+    if args.total_only and (args.system or args.json or args.csv or args.by):
+        raise UsageError("-t prints one number: no --system, --json, --csv or --by")
+    if args.total_only and args.percent:
+        raise UsageError("-t prints bytes (kB with -k): no --percent")
     given = parse_pid_list(args.pid) if args.pid else None
     root = open_root(args)
+    columns = _split(args.columns) if args.columns is not None else None
     query = TopQuery(
         by=args.by,
-        columns=_split(args.columns) if args.columns is not None else None,
+        columns=("pid", "pss") if args.total_only else columns,
         sort=args.sort.strip() if args.sort is not None else None,
         reverse=args.reverse,
         first=args.top,
@@ -81,10 +122,13 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         pids=tuple(processes_of(root, given, env.error)) if given is not None else None,
         cgroup=args.cgroup,
         system=args.system,
-        summary=not (args.json or args.csv),
+        summary=not (args.json or args.csv or args.no_header or args.total_only),
+        user_match=args.user_match,
+        cgroup_match=args.cgroup_match,
+        mapping_match=args.mapping,
     )
     plan = plan_top(root, query)
-    units = "kb" if args.kb else "bytes" if args.bytes else "human"
+    units = "kb" if args.kb else "bytes" if args.bytes else "percent" if args.percent else "human"
 
     def once(out: TextIO, live: bool) -> ExitStatus:
         bar = env.progress()
@@ -96,8 +140,16 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         for failure in report.failures:
             env.error(failure.message)
         width = env.terminal_size().columns if live else env.width
-        _render(report, args, units, width, out)
-        return report.failures[0].status if report.failures else ExitStatus.OK
+        _render(report, args, units, None if args.wide else width, out)
+        if report.failures:
+            return report.failures[0].status
+        if args.total_only and report.scope is not None and report.scope.unreadable:
+            from memlens.render.units import count
+
+            n = len(report.scope.unreadable)
+            env.error(f"not counted: {count(n, 'unreadable process', 'unreadable processes')}")
+            return ExitStatus.ACCESS_DENIED
+        return ExitStatus.OK
 
     if args.watch is not None:
         from memlens.cli.watch import watch  # terminal handling only when watching
@@ -122,7 +174,10 @@ def _render(
     from memlens.render.top import system as system_output
     from memlens.render.top import table as top_output
 
-    if args.system:
+    style = top_output.Style(units, args.numeric, args.by, report.mem_total, report.swap_total)
+    if args.total_only:
+        out.write(top_output.total_only(report, units))
+    elif args.system:
         assert report.system is not None
         if args.json:
             top_output.write_json(system_output.breakdown_json(report.system), out)
@@ -132,9 +187,15 @@ def _render(
     elif args.json:
         top_output.write_json(top_output.report_json(report), out)
     elif args.csv:
-        top_output.write_csv(report.rows, report.columns, units, out)
+        top_output.write_csv(report.rows, report.columns, style, out, not args.no_header)
     else:
-        out.write(top_output.table(report.rows, report.columns, units, width, args.totals))
-        out.write(top_output.footer(report.scan, report.shown))
-        if report.system is not None:
+        titles = not args.no_header
+        out.write(top_output.table(report.rows, report.columns, style, width, args.totals, titles))
+        if titles:
+            total_of = len(report.rows) if args.totals else None
+            out.write(
+                top_output.footer(report.scan, report.shown, report.scope, total_of, args.mapping)
+            )
+            out.write(top_output.charge_note(report.columns))
+        if titles and report.system is not None:
             out.write(system_output.summary_line(report.system))

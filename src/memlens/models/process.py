@@ -128,6 +128,8 @@ class ProcessUsage(NamedTuple):
     cgroup: str | None
     oom_score: int | None = None  # /proc/PID/oom_score (read only when asked for)
     oom_score_adj: int | None = None
+    rss_peak: int | None = None  # VmHWM: the largest RSS the process has had
+    vss_peak: int | None = None  # VmPeak: the largest VSS it has had
 
 
 class Unreadable(NamedTuple):
@@ -138,6 +140,7 @@ class Unreadable(NamedTuple):
     user: str
     command: str
     reason: str
+    uid: int | None = None  # None where status could not be read
 
 
 class Failure(NamedTuple):

@@ -54,6 +54,10 @@ class Manifest:
     errors: dict[str, str] = field(default_factory=dict)  # rel path -> errno name at capture
     users: dict[int, str] = field(default_factory=dict)  # uid -> name on the captured machine
     groups: dict[int, str] = field(default_factory=dict)  # gid -> name
+    # Whether every process of the machine was captured (not only PIDs asked for): what
+    # the processes leave unexplained is then not theirs. None: a snapshot made before
+    # memlens recorded it.
+    every_process: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class Manifest:
             "errors": self.errors,
             "users": {str(k): v for k, v in sorted(self.users.items())},
             "groups": {str(k): v for k, v in sorted(self.groups.items())},
+            "every_process": self.every_process,
         }
 
     @classmethod
@@ -95,6 +100,7 @@ class Manifest:
             # names were added to version 1 later: older snapshots have none
             users=check.names("users", _id_key, lambda v: v, optional=True),
             groups=check.names("groups", _id_key, lambda v: v, optional=True),
+            every_process=check.flag("every_process"),  # added later: optional
         )
 
 
@@ -151,6 +157,12 @@ class _Checker:
         if type(value) not in (int, float) or not 0 <= value < _MAX_SECONDS:
             raise self._bad(name, f"must be a time in seconds since the epoch, not {value!r}")
         return float(value)
+
+    def flag(self, name: str) -> bool | None:
+        value = self.doc.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise self._bad(name, f"must be true or false, not {value!r}")
+        return value
 
     def pids(self) -> list[int]:
         value = self._get("pids")

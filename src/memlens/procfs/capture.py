@@ -181,6 +181,7 @@ def capture(
         errors=collected.errors,
         users=_names(root, collected.files, users=True),
         groups=_names(root, collected.files, users=False),
+        every_process=pids is None and (root.manifest is None or root.manifest.every_process),
     )
     extra = {CGROUP_PREFIX: cgroup_files or {}, SYSFS_PREFIX: sysfs_files or {}}
     _write(output, manifest, collected.files, extra)

@@ -230,7 +230,9 @@ pids=$(sort -n "$W/meta/pids" | tr '\n' ' ' | sed -e 's/ *$//' -e 's/ /, /g')
     printf ' "links": %s,\n' "$(table "$W/meta/links")"
     printf ' "errors": %s,\n' "$(table "$W/meta/errors")"
     printf ' "users": %s,\n' "$(names /etc/passwd Uid: uid cuid)"
-    printf ' "groups": %s}\n' "$(names /etc/group Gid: gid cgid)"
+    printf ' "groups": %s,\n' "$(names /etc/group Gid: gid cgid)"
+    if [ "$asked" -gt 0 ]; then every=false; else every=true; fi
+    printf ' "every_process": %s}\n' "$every"
 } > "$W/manifest.json"
 files=$(find "$W/proc" "$W/cgroup" "$W/sysfs" -type f 2>/dev/null | wc -l)
 parts="manifest.json proc"

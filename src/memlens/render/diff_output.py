@@ -9,6 +9,7 @@ from memlens.models.sample import WhereGroup
 from memlens.render.recordings_output import duration, signed, size, when
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe
+from memlens.render.units import count
 
 _TITLES = {"rss": "RSS", "pss": "PSS", "uss": "USS", "swap": "Swap"}
 UNREADABLE_SHOWN = 5
@@ -86,7 +87,8 @@ def text(report: DiffReport, out: TextIO, top: int | None = 20) -> None:
             out.write(f"not read in {side}: process {pid}: {safe(reason)}\n")
         if len(moment.unreadable) > UNREADABLE_SHOWN:
             more = len(moment.unreadable) - UNREADABLE_SHOWN
-            out.write(f"not read in {side}: {more} more processes (--json lists them)\n")
+            others = count(more, "more process", "more processes")
+            out.write(f"not read in {side}: {others} (--json lists them)\n")
     shown = report.changes if top is None else report.changes[:top]
     if not shown:
         return
@@ -98,7 +100,8 @@ def text(report: DiffReport, out: TextIO, top: int | None = 20) -> None:
     ]  # fmt: skip
     out.write(layout(_PROCESS_COLUMNS, rows, None))
     if len(report.changes) > len(shown):
-        out.write(f"and {len(report.changes) - len(shown)} more processes that changed (--top)\n")
+        others = count(len(report.changes) - len(shown), "more process")
+        out.write(f"and {others} that changed (--top)\n")
     for c in shown:
         _groups_text(c, out, top)
 
@@ -118,7 +121,7 @@ def _groups_text(c: ProcessChange, out: TextIO, top: int | None) -> None:
     ]  # fmt: skip
     out.write(layout(_GROUP_COLUMNS, rows, None))
     if len(c.groups) > len(shown):
-        out.write(f"    and {len(c.groups) - len(shown)} more groups\n")
+        out.write(f"    and {count(len(c.groups) - len(shown), 'more group')}\n")
 
 
 def _gsize(g: WhereGroup | None) -> str:

@@ -14,7 +14,7 @@ from memlens.models.sample import ProcessSample, WhereSample
 from memlens.models.series import SeriesAnalysis
 from memlens.render.table import Column, layout
 from memlens.render.text import csv_text, json_text, safe
-from memlens.render.units import human
+from memlens.render.units import count, human
 
 NO_END = "* no end recorded: memlens was killed, or is still recording; duration to the last sample"
 
@@ -232,8 +232,7 @@ def show_text(
         f"  watched  {safe(info.spec)}, every {info.interval:g} s\n"
         f"  host     {safe(info.host)}, kernel {safe(info.kernel)}\n"
         f"  started  {when(info.started)}, {ended} ({duration(span)})\n"
-        f"  samples  {info.samples} of {info.targets} process"
-        f"{'' if info.targets == 1 else 'es'}\n\n"
+        f"  samples  {info.samples} of {count(info.targets, 'process')}\n\n"
     )
     if not series:
         return

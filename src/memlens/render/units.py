@@ -1,5 +1,6 @@
 """How memlens writes sizes, for the whole tool: one scaling (1024-based), the unit styles
-the commands offer (human, kB, bytes) and the IEC style of ``memlens layout``."""
+the commands offer (human, kB, bytes) and the IEC style of ``memlens layout``; and counts
+with their noun, singular or plural."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def human(size: int) -> str:
     return f"{value:.1f}{unit}"
 
 
+def compact(size: int) -> str:
+    """As ``human``, but sizes below 1 KiB in bytes, exactly: 56 -> "56B" (``human`` would
+    write "0.1K"), 4097 -> "4.0K"; 0 -> "0"."""
+    if 0 < abs(size) < 1024:
+        return f"{size}B"
+    return human(size)
+
+
 def iec(size: int) -> str:
     """1024-based with the IEC unit: 4096 -> "4 KiB", 45964719620096 -> "41.8 TiB"."""
     value, unit = scaled(size, IEC_UNITS)
@@ -42,3 +51,15 @@ def kb(size: int) -> str:
 
 
 UNITS: dict[str, Size] = {"human": human, "kb": kb, "bytes": str}
+# What a column title says of the sizes below it: human sizes carry their own unit.
+UNIT_TITLES: dict[str, str] = {"human": "", "kb": "kB", "bytes": "B"}
+
+
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` and its noun, singular for one: "1 process", "2 processes", "0 zombies".
+    ``nouns`` is the plural where adding "s" (or "es" after s, x, sh, ch) does not make it."""
+    if n == 1:
+        return f"{n} {noun}"
+    if nouns is None:
+        nouns = noun + ("es" if noun.endswith(("s", "x", "sh", "ch")) else "s")
+    return f"{n} {nouns}"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 from memlens.models.sample import ProcessSample, Target
 from memlens.render.table import Column, layout
 from memlens.render.text import safe
-from memlens.render.units import human
+from memlens.render.units import count, human
 
 if TYPE_CHECKING:
     from memlens.models.heaptrack import HeaptrackReport
@@ -164,7 +164,7 @@ def write_summary(report: WatchReport, out: TextIO) -> None:
     times = [s.time for p in report.processes for s in p.samples]
     span = max(times) - min(times) if times else 0.0
     lines = [
-        f"memlens watch: {len(report.processes)} process(es), every {report.interval:g} s, "
+        f"memlens watch: {count(len(report.processes), 'process')}, every {report.interval:g} s, "
         f"{span:.0f} s of samples ({report.stopped_by})"
     ]
     if report.recording is not None:
@@ -186,13 +186,13 @@ def _process_summary(p: ProcessReport) -> list[str]:
     last = p.samples[-1] if p.samples else None
     lines = [f"{t.pid}  {safe(t.command)}"]
     pss = f"PSS {size(first.pss if first else None)} -> {size(last.pss if last else None)}"
-    lines.append(f"  {len(p.samples)} samples, {pss}")
+    lines.append(f"  {count(len(p.samples), 'sample')}, {pss}")
     if p.working_sets:
         sizes = sorted(ws.referenced for ws in p.working_sets)
         window = statistics.median(ws.window for ws in p.working_sets)
         lines.append(
             f"  working set (touched within {window:.2g} s): median {size(sizes[len(sizes) // 2])},"
-            f" max {size(sizes[-1])}, over {len(sizes)} windows"
+            f" max {size(sizes[-1])}, over {count(len(sizes), 'window')}"
         )
     if a is not None:
         ci = a.slope_ci
@@ -231,7 +231,7 @@ def heaptrack_lines(h: HeaptrackReport) -> list[str]:
     if h.total_leaked is not None:
         lines.append(f"  heaptrack: {size(h.total_leaked)} leaked in all; largest leaks:")
     for leak in h.leaks:
-        lines.append(f"    {size(leak.leaked)} in {leak.calls} allocations from")
+        lines.append(f"    {size(leak.leaked)} in {count(leak.calls, 'allocation')} from")
         lines.extend(f"      {frame}" for frame in leak.frames[:8])
     if h.data_file:
         lines.append(f"  heaptrack data: {h.data_file} (heaptrack --analyze FILE)")

@@ -9,7 +9,7 @@ from memlens.analysis.cgroup import Counters
 from memlens.models.cgroup import CgroupReport, CgroupView, Limit, Pressure, PressureLine
 from memlens.render.table import Column, layout
 from memlens.render.text import safe
-from memlens.render.units import UNITS
+from memlens.render.units import UNITS, count
 
 Size = Callable[[int], str]
 
@@ -73,7 +73,7 @@ def _one(v: CgroupView, report: CgroupReport, size: Size, width: int | None) -> 
             out.append(f"  members: none readable, {m.unreadable} unreadable")
         else:
             out.append(
-                f"  members: {m.processes} processes read, PSS {size(pss)}, "
+                f"  members: {count(m.processes, 'process')} read, PSS {size(pss)}, "
                 f"{m.unreadable} unreadable"
             )
     if v.parts is not None and cg.current is not None:

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from memlens.render.text import safe
-from memlens.render.units import human
+from memlens.render.units import count, human
 
 if TYPE_CHECKING:
     import jinja2
@@ -54,12 +54,12 @@ def environment() -> jinja2.Environment:
 def title(doc: dict[str, Any]) -> str:
     if doc.get("kind") == "recording":
         rec = doc["recording"]
-        return f"recording {rec['id']} ({len(rec['processes'])} processes)"
+        return f"recording {rec['id']} ({count(len(rec['processes']), 'process')})"
     procs = doc["top"]["processes"]
     if doc.get("system") is None:
         return ", ".join(f"{p['pid']} {safe(p['name'])}" for p in procs[:5]) or "no process"
     what = "snapshot" if doc.get("kind") == "snapshot" else "system"
-    return f"{what} {safe(doc.get('host', ''))} ({len(procs)} processes)"
+    return f"{what} {safe(doc.get('host', ''))} ({count(len(procs), 'process')})"
 
 
 def summary(doc: dict[str, Any]) -> list[tuple[str, str]]:

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from memlens.analysis.ipc import IpcReport, Mapper, ShmReport
 from memlens.models.ipc import MsgQueue, SemSet, SemValue
-from memlens.render.ipc.words import Style, group_of, key_text, owner_of, plural, shm_status
+from memlens.render.ipc.words import Style, group_of, key_text, owner_of, shm_status
 from memlens.render.table import Column, layout
 from memlens.render.text import safe, short
+from memlens.render.units import count
 
 
 def _fields(title: str, pairs: Sequence[tuple[str, str]]) -> str:
@@ -57,8 +58,8 @@ def shm_detail(report: IpcReport, r: ShmReport, style: Style) -> str:
         *_people(report, r),
         ("perms", f"{style.perms(s.perms)}"),
         ("status", removal_note(r) if s.destroyed else shm_status(s.perms) or "-"),
-        ("size", f"{plural(s.size, 'byte')} requested, {style.size(pages * page)} allocated "
-                 f"({plural(pages, 'page')} of {page} bytes)"),
+        ("size", f"{count(s.size, 'byte')} requested, {style.size(pages * page)} allocated "
+                 f"({count(pages, 'page')} of {page} bytes)"),
         ("resident", f"{style.optional(s.rss)} in RAM, {style.optional(s.swap)} in swap"),
         ("attaches", f"{s.nattch} (nattch: each shmat counts, a fork duplicates one)"),
         ("creator PID", str(s.cpid)),
@@ -79,7 +80,7 @@ def shm_detail(report: IpcReport, r: ShmReport, style: Style) -> str:
         text += "attached by: no process memlens could read\n"
     if r.unnamed_attaches:
         text += (
-            f"{plural(r.unnamed_attaches, 'attach', 'attaches')} in processes whose maps "
+            f"{count(r.unnamed_attaches, 'attach', 'attaches')} in processes whose maps "
             "memlens could not read (nattch counts them)\n"
         )
     return text
@@ -90,7 +91,7 @@ def msg_detail(report: IpcReport, q: MsgQueue, style: Style) -> str:
         ("key", key_text(q.key)),
         *_people(report, q),
         ("perms", style.perms(q.perms)),
-        ("used bytes", plural(q.cbytes, "byte")),
+        ("used bytes", count(q.cbytes, "byte")),
         ("messages", str(q.qnum)),
         ("last sender", str(q.lspid)),
         ("last receiver", str(q.lrpid)),

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from memlens.analysis.ipc import Usage
 from memlens.analysis.ipc_limits import GlobalRow, unlimited
 from memlens.models.ipc import IpcLimits
-from memlens.render.ipc.words import Style, plural
+from memlens.render.ipc.words import Style
 from memlens.render.table import Column, layout
+from memlens.render.units import count
 
 NO_LIMIT_NOTE = "the kernel's no-limit default, ULONG_MAX - 2^24"
 
@@ -31,7 +32,7 @@ def _shmall(lim: IpcLimits, style: Style) -> str:
     if lim.shmall is None:
         return "-"
     total = lim.shmall * style.page_size
-    return f"{plural(lim.shmall, 'page')} ({total} bytes, {style.size(total)})"
+    return f"{count(lim.shmall, 'page')} ({total} bytes, {style.size(total)})"
 
 
 def limits_section(lim: IpcLimits, style: Style) -> str:
@@ -67,8 +68,8 @@ def _shm_usage(u: Usage) -> str:
         "swap columns)"
     )
     return (
-        f"{plural(u.shm_segments, 'segment')}, "
-        f"{plural(u.shm_pages_allocated, 'page')} allocated, {held}"
+        f"{count(u.shm_segments, 'segment')}, "
+        f"{count(u.shm_pages_allocated, 'page')} allocated, {held}"
     )
 
 
@@ -76,12 +77,12 @@ def usage_section(u: Usage) -> str:
     if u.msg_queues is None or u.msg_headers is None or u.msg_bytes is None:
         msg = ABSENT.format("msg")
     else:
-        msg = (f"{plural(u.msg_queues, 'queue')}, {plural(u.msg_headers, 'message')}, "
-               f"{plural(u.msg_bytes, 'byte')}")  # fmt: skip
+        msg = (f"{count(u.msg_queues, 'queue')}, {count(u.msg_headers, 'message')}, "
+               f"{count(u.msg_bytes, 'byte')}")  # fmt: skip
     if u.sem_sets is None or u.sem_semaphores is None:
         sem = ABSENT.format("sem")
     else:
-        sem = f"{plural(u.sem_sets, 'set')}, {plural(u.sem_semaphores, 'semaphore')}"
+        sem = f"{count(u.sem_sets, 'set')}, {count(u.sem_semaphores, 'semaphore')}"
     return (
         "IPC usage\n"
         f"  shared memory: {_shm_usage(u)}\n"

@@ -7,9 +7,10 @@ from typing import TextIO
 
 from memlens.analysis.ipc import IpcReport, SharedObject, ShmReport
 from memlens.render.ipc import columns, detail, summary
-from memlens.render.ipc.words import Owner, Style, group_of, owner_of, plural
+from memlens.render.ipc.words import Owner, Style, group_of, owner_of
 from memlens.render.table import Column, layout
 from memlens.render.text import safe
+from memlens.render.units import count
 
 NOTES = """\
 RSS counts every resident page a process maps; PSS divides each page among the processes
@@ -35,7 +36,7 @@ def _shm_notes(r: ShmReport, style: Style) -> str:
         text += detail.attachers_table(f"shmid {s.shmid} is attached by:", r.attachers, style)
     if r.unnamed_attaches:
         text += (
-            f"shmid {s.shmid}: {plural(r.unnamed_attaches, 'attach', 'attaches')} in "
+            f"shmid {s.shmid}: {count(r.unnamed_attaches, 'attach', 'attaches')} in "
             "processes whose maps memlens could not read (see 'unreadable' below); nattch "
             "counts them\n"
         )
@@ -164,12 +165,12 @@ def _footer(report: IpcReport, sections: frozenset[str], shown_objects: bool) ->
         more = f" and {len(report.unreadable) - 8} more" if len(report.unreadable) > 8 else ""
         n = len(report.unreadable)
         lines.append(
-            f"maps unreadable, their attachments unknown: {plural(n, 'process', 'processes')}: "
+            f"maps unreadable, their attachments unknown: {count(n, 'process', 'processes')}: "
             f"{shown}{more}"
         )
         if shown_objects:
             lines.append(
-                f"mappers ? and N+?: the maps of {plural(n, 'process', 'processes')} could not be "
+                f"mappers ? and N+?: the maps of {count(n, 'process', 'processes')} could not be "
                 "read (other users' processes, or denied): they may map these objects too"
             )
     return "\n".join(lines) + "\n" if lines else ""

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from memlens.analysis.ipc import IpcReport
 from memlens.models.system import SHM_DEST, SHM_LOCKED
-from memlens.render.units import Size, human
+from memlens.render.units import Size, compact
 
 Owner = Callable[[int], str]  # uid -> the user name to show (from the report)
 
@@ -49,17 +49,6 @@ def perms_octal(mode: int) -> str:
     return f"{mode & 0o777:04o}"
 
 
-def human_bytes(size: int) -> str:
-    """A size in the tool's human units, with sizes below 1 KiB in bytes ("56B", where the
-    human style would print "0.1K"): IPC objects are often that small."""
-    return f"{size}B" if 0 < size < 1024 else human(size)
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """ "1 queue", "2 queues"; ``words`` for irregular plurals ("process", "processes")."""
-    return f"{n} {word if n == 1 else words or word + 's'}"
-
-
 def _default_time(seconds: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
@@ -92,7 +81,7 @@ TIME_STYLES: dict[str | None, Callable[[int], str]] = {
 class Style(NamedTuple):
     """How ``memlens ipc`` writes values and which System V columns it shows."""
 
-    size: Size = human_bytes
+    size: Size = compact
     time_style: str | None = None  # --time-format: None (memlens's), short, full, iso
     numeric_perms: bool = False  # -P
     page_size: int = 4096

@@ -10,7 +10,7 @@ from memlens.analysis.placement import KSM_RUN, ksm_saved, node_totals, thp_note
 from memlens.models.placement import KINDS, PlacementReport, ProcessPlacement
 from memlens.render.table import Column, layout
 from memlens.render.text import safe
-from memlens.render.units import UNITS
+from memlens.render.units import UNITS, count
 
 Size = Callable[[int], str]
 
@@ -66,7 +66,7 @@ def _process(
         merged = (
             "-"
             if k.merging_pages is None
-            else f"{k.merging_pages} pages ({size(k.merging_pages * r.page_size)})"
+            else f"{count(k.merging_pages, 'page')} ({size(k.merging_pages * r.page_size)})"
         )
         line = f"  KSM: merging {merged}"
         profit = k.values.get("ksm_process_profit")

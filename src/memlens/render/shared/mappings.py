@@ -10,7 +10,7 @@ from memlens.analysis.sharing import Sharing
 from memlens.models.process import Failure
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe, short
-from memlens.render.units import Size
+from memlens.render.units import Size, count
 
 EXPLAIN = """\
 Shared = Shared_Clean + Shared_Dirty of smaps: resident pages mapped more than once, by any
@@ -47,7 +47,7 @@ def render_text(
             share = m.per_process.get(pid)
             row.append("-" if share is None else f"{size(share.shared)}/{size(share.private)}")
         rows.append(row)
-    out.write(f"\nMapped by two or more of them ({len(rows)} objects)\n")
+    out.write(f"\nMapped by two or more of them ({count(len(rows), 'object')})\n")
     out.write(layout(cols, rows, width))
     out.write("\nShared between each pair (at most, from smaps)\n")
     head = [Column("PID", True)] + [Column(str(pid), True) for pid in pids]

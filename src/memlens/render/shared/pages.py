@@ -11,7 +11,7 @@ from memlens.models.process import Failure
 from memlens.render.shared.mappings import left_out_json, left_out_lines
 from memlens.render.table import Column, layout
 from memlens.render.text import json_text, safe, short
-from memlens.render.units import Size
+from memlens.render.units import Size, count
 
 if TYPE_CHECKING:
     from memlens.analysis.pages import PageSharing, ScanCost, SharedPart
@@ -81,7 +81,8 @@ def _parts(parts: tuple[SharedPart, ...], pid_b: int, size: Size, width: int | N
     out.write(layout([*cols, Column("Object", False)], rows, width))
     rest = parts[TOP:]
     if rest:
-        out.write(f"  and {len(rest)} more objects: {size(sum(p.size for p in rest))}\n")
+        more = count(len(rest), "more object", "more objects")
+        out.write(f"  and {more}: {size(sum(p.size for p in rest))}\n")
 
 
 def _object(p: SharedPart, pid_b: int) -> str:
