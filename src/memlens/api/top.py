@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from memlens.analysis.groups import by_mapping, group
-from memlens.api.charges import with_charges
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
     Filter,
@@ -32,6 +31,7 @@ from memlens.analysis.top import (
     scope_of,
     view_filter,
 )
+from memlens.api.charges import with_charges
 from memlens.api.halves import in_two
 from memlens.api.system import read_meminfo, system_breakdown
 from memlens.errors import (
