@@ -20,10 +20,15 @@ class ExitStatus(IntEnum):
     NO_SUCH_CGROUP = 9  # no such memory cgroup, or no memory cgroup hierarchy at all
     CONFIG_ERROR = 10  # export --config: a file that is not valid TOML/YAML or a wrong rule
     LISTEN_ERROR = 11  # export --listen: the address cannot be bound (in use, not local)
+    OUTPUT_ERROR = 12  # the output could not be written: stdout closed, full or failing; a FILE
+    # named by snapshot -o, layout --svg or report -o that cannot be written
     NO_SUCH_IPC_OBJECT = 13  # ipc -i ID: no System V object with that ID in the namespace
     COMMAND_NOT_RUNNABLE = 126  # watch -- COMMAND: found but could not be run (as env(1))
     COMMAND_NOT_FOUND = 127  # watch -- COMMAND: no such program (as env(1) and shells)
+    HANGUP = 129  # top --watch ended by SIGHUP (128 + 1), the terminal restored first
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports 128 + 2
+    QUIT = 131  # top --watch ended by SIGQUIT (Ctrl-\\, 128 + 3), the terminal restored first
+    TERMINATED = 143  # top --watch ended by SIGTERM (128 + 15), the terminal restored first
 
 
 class MemlensError(Exception):
@@ -107,6 +112,14 @@ class CommandFailed(MemlensError):
 
 class SnapshotError(MemlensError):
     exit_status = ExitStatus.SNAPSHOT_ERROR
+
+
+class OutputError(MemlensError):
+    """What memlens was asked to write could not be written: standard output closed, full or
+    failing (EIO), or an output file (snapshot -o, layout --svg, report -o) that cannot be
+    created. A reader that went away (a closed pipe: ``memlens ... | head``) is not one."""
+
+    exit_status = ExitStatus.OUTPUT_ERROR
 
 
 class StoreError(MemlensError):

@@ -197,7 +197,7 @@ def test_snapshot_does_not_write_through_a_planted_symlink(tmp_path: Path) -> No
     out = tmp_path / "evil.tar.gz"
     out.symlink_to(victim)
     r = run_cli("snapshot", "-p", str(os.getpid()), "-o", str(out))
-    assert r.status == ExitStatus.SNAPSHOT_ERROR
+    assert r.status == ExitStatus.OUTPUT_ERROR
     assert "it is a symbolic link; memlens does not write through one" in only_line(r)
     assert victim.read_bytes() == b"precious\n" and out.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar.gz", "victim"]
@@ -238,7 +238,7 @@ def test_a_failed_snapshot_leaves_the_existing_file_and_no_litter(
 def test_snapshot_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
     for target in ("/proc/version", str(tmp_path / "missing" / "x.tar.gz"), str(tmp_path) + "/"):
         r = run_cli("snapshot", "-p", str(os.getpid()), "-o", target)
-        assert r.status == ExitStatus.SNAPSHOT_ERROR
+        assert r.status == ExitStatus.OUTPUT_ERROR
         assert only_line(r).startswith(f"memlens: cannot write {target}: ")
     assert Path("/proc/version").read_bytes()  # still there, of course
 

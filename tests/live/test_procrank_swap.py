@@ -21,6 +21,7 @@ pytest.importorskip("numpy")
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="pagemap's swap entries need root")
 MiB = 1 << 20
 ZRAM = Path("/sys/block/zram0")
+OWNER = Path("/tmp/memlens-tests-zram.owner")
 
 
 @contextmanager
@@ -31,11 +32,13 @@ def zram_swap() -> Iterator[Path]:
     lock = os.open("/tmp/memlens-tests-swap.lock", os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _undo_a_killed_run()
         if len(Path("/proc/swaps").read_text().splitlines()) > 1:
             pytest.skip("the machine has swap of its own: the pages could go there")
         if not ZRAM.exists() or (ZRAM / "disksize").read_text().strip() != "0":
             pytest.skip("no unused zram device (zram0) on this kernel")
         require_tools("mkswap", "swapon", "swapoff")
+        OWNER.write_text(str(os.getpid()))  # whose zram swap it is, should this run be killed
         (ZRAM / "disksize").write_text("64M")
         try:
             subprocess.run(["mkswap", "/dev/zram0"], capture_output=True, check=True)
@@ -48,8 +51,25 @@ def zram_swap() -> Iterator[Path]:
                 subprocess.run(["swapoff", "/dev/zram0"], check=True)
         finally:
             (ZRAM / "reset").write_text("1")
+            OWNER.unlink()
     finally:
         os.close(lock)
+
+
+def _undo_a_killed_run() -> None:
+    """zram0 left as swap by a test run that was killed inside the block (its finally never
+    ran): the owner file names a process that is gone. Turn it off and reset it, as that run
+    would have. zram swap that no run of these tests set up is left alone."""
+    try:
+        owner = int(OWNER.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    if Path(f"/proc/{owner}").exists():
+        return
+    if "/dev/zram0 " in Path("/proc/swaps").read_text():
+        subprocess.run(["swapoff", "/dev/zram0"], check=True)
+    (ZRAM / "reset").write_text("1")
+    OWNER.unlink()
 
 
 def _rows(*pids: int) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:

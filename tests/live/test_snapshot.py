@@ -331,7 +331,7 @@ def _is_full_device(path: str) -> bool:
     ],
     ids=["missing-directory", "a-directory", "disk-full"],
 )
-def test_unwritable_output_is_exit_6_and_writes_nothing(
+def test_unwritable_output_is_exit_12_and_writes_nothing(
     tmp_path: Path, where: str, reason: str
 ) -> None:
     if where == "/dev/full" and not _is_full_device(where):
@@ -340,7 +340,7 @@ def test_unwritable_output_is_exit_6_and_writes_nothing(
     before = listing(tmp_path)
     out = tmp_path / where  # an absolute ``where`` stays as it is
     result = snapshot(out, "-p", str(os.getpid()))
-    assert result.status == ExitStatus.SNAPSHOT_ERROR.value == 6
+    assert result.status == ExitStatus.OUTPUT_ERROR.value == 12
     assert result.stdout == ""
     assert one_error_line(result) == f"memlens: cannot write {out}: {reason}"
     assert listing(tmp_path) == before

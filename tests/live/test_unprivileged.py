@@ -284,10 +284,10 @@ def test_nobody_analyses_a_snapshot_root_took(sandbox: Sandbox) -> None:
         assert len(ours.stdout.splitlines()) > 10
 
 
-def test_nobody_writing_where_it_may_not_is_exit_6(sandbox: Sandbox) -> None:
+def test_nobody_writing_where_it_may_not_is_exit_12(sandbox: Sandbox) -> None:
     out = sandbox.dir / "not-nobodys.tar.gz"  # the sandbox is root's, mode 755
     result = sandbox.memlens("snapshot", "-p", str(os.getpid()), "-o", str(out))
-    assert result.status == ExitStatus.SNAPSHOT_ERROR.value == 6
+    assert result.status == ExitStatus.OUTPUT_ERROR.value == 12
     assert result.stdout == ""
     assert one_error_line(result) == f"memlens: cannot write {out}: Permission denied"
     assert not out.exists()

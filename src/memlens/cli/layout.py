@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.errors import ExitStatus, OutputError, UsageError
 from memlens.render.units import count
 
 if TYPE_CHECKING:
@@ -82,12 +82,14 @@ def _output(layout: Layout, args: argparse.Namespace, env: Env) -> None:
             with open(args.svg, "w", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:
-            raise MemlensError(f"cannot write {args.svg}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {args.svg}: {exc.strerror or exc}") from None
         env.stderr.write(f"memlens: wrote {args.svg} ({count(len(layout.regions), 'region')})\n")
         return
     from memlens.render.layout import text as layout_text
     from memlens.render.layout.style import Palette
 
-    color = not args.ascii and env.colors
-    opts = layout_text.Options(Palette(color, args.ascii), args.sections, args.auxv, args.explain)
+    ascii = args.ascii or not env.unicode  # PYTHONIOENCODING=ascii, LC_ALL=C: ASCII glyphs
+    opts = layout_text.Options(
+        Palette(not ascii and env.colors, ascii), args.sections, args.auxv, args.explain
+    )
     layout_text.render(layout, opts, env.stdout)

@@ -64,33 +64,20 @@ def _module(name: str) -> ModuleType:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    if words == ["--version"]:  # nothing to parse, nothing more to import
-        (sys.stdout if env is None else env.stdout).write(f"memlens {__version__}\n")
-        return 0
+    if words == ["--version"] and env is None and sys.stdout is not None:
+        try:  # nothing to parse, nothing to import
+            sys.stdout.write(f"memlens {__version__}\n")
+            return 0  # (a failing stdout may yet show at entry's flush)
+        except OSError:
+            pass  # said below, as any other output that cannot be written
     from memlens.cli.env import Env
-    from memlens.cli.parser import ArgumentError as _ArgumentError
     from memlens.errors import ExitStatus, MemlensError
 
     env = env or Env()
-    only = _command_word(words) or ("top" if not words else None)
-    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
-        only = ""  # the version alone: no subcommand's module is needed
-    parser = build_parser(only, env.terminal_size().columns)
     try:
-        args = parser.parse_args(words)
-    except _ArgumentError as exc:
-        env.stderr.write(f"{exc}\n")
-        return ExitStatus.USAGE
-    except SystemExit as exc:  # --help and --version exit 0 through argparse
-        return int(exc.code or 0)
-    if args.command is None:  # plain "memlens": the main job, memlens top
-        args = parser.parse_args(["top"])
-    try:
-        command = _module(args.command)
-        if not gc.isenabled():  # entry() paused the collector while the modules loaded
-            gc.freeze()  # what is loaded lives as long as the process: never walk it again
-            gc.enable()
-        return int(command.run(args, env))
+        status = _run(words, env)
+        env.stdout.flush()  # a full or failing stdout is an OutputError here, not at exit
+        return status
     except MemlensError as exc:
         env.error(str(exc))
         return exc.exit_status
@@ -99,19 +86,80 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return ExitStatus.INTERRUPTED
 
 
+def _run(words: list[str], env: Env) -> int:
+    from contextlib import redirect_stdout
+
+    from memlens.cli.parser import ArgumentError
+    from memlens.errors import ExitStatus
+
+    only = _command_word(words) or ("top" if not words else None)
+    if only is None and "--version" in words and not {"-h", "--help"} & set(words):
+        only = ""  # the version alone: no subcommand's module is needed
+    parser = build_parser(only, env.terminal_size().columns)
+    try:
+        with redirect_stdout(env.stdout):  # --help and --version: through Env's stdout too
+            args = parser.parse_args(words)
+    except ArgumentError as exc:
+        env.stderr.write(f"{exc}\n")
+        return ExitStatus.USAGE
+    except SystemExit as exc:  # --help and --version exit 0 through argparse
+        return int(exc.code or 0)
+    if args.command is None:  # plain "memlens": the main job, memlens top
+        args = parser.parse_args(["top"])
+    command = _module(args.command)
+    if not gc.isenabled():  # entry() paused the collector while the modules loaded
+        gc.freeze()  # what is loaded lives as long as the process: never walk it again
+        gc.enable()
+    return int(command.run(args, env))
+
+
 def entry() -> None:
     """Console-script entry point."""
     # Loading the modules makes tens of thousands of objects that live until exit, and each
     # pass of the cyclic collector meanwhile walks all of them again: paused until main() has
     # loaded the command (memlens top over 250 processes: 380M -> 342M instructions).
     gc.disable()
+    _reserve_standard_descriptors()
     try:
         status = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        from memlens.errors import ExitStatus
+    except BrokenPipeError:  # written past Env (not through its streams): the reader went away
+        status = 0
+    sys.exit(_flush_stdout(status))
 
-        # The reader went away (memlens maps ... | head): not an error; silence the final flush.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status = ExitStatus.OK
-    sys.exit(status)
+
+def _reserve_standard_descriptors() -> None:
+    """Put /dev/null on standard descriptors that were closed (``memlens ... >&- 2>&-``), so
+    that no file memlens opens (a database, an archive, a child's output) lands on 0, 1 or 2.
+    A closed stdout stays closed to Env (writing to it is an OutputError); a closed stdin
+    reads as empty and a closed stderr drops its messages."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if fd == 0:
+            sys.stdin = open(fd, encoding="utf-8", closefd=False)  # noqa: SIM115
+        elif fd == 2:
+            sys.stderr = open(fd, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
+def _flush_stdout(status: int) -> int:
+    """Flush what was written to sys.stdout past Env (``memlens --version`` alone)."""
+    if sys.stdout is None:
+        return status
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to lose
+        if not isinstance(exc, BrokenPipeError) and status == 0:
+            from memlens.cli.env import Env
+            from memlens.errors import ExitStatus
+
+            Env().error(f"cannot write to standard output: {exc.strerror or exc}")
+            return ExitStatus.OUTPUT_ERROR
+    return status

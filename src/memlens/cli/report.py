@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from memlens import __version__
 from memlens.cli.common import parse_pid_list
 from memlens.cli.env import Env
-from memlens.errors import ExitStatus, MemlensError, UsageError
+from memlens.errors import ExitStatus, MemlensError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from memlens.api.report import Report, Source
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:
-            raise MemlensError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         env.stderr.write(f"memlens: wrote {args.output} ({len(text.encode()) // 1024} KiB)\n")
         if args.open:
             import webbrowser

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if args.watch is not None:
         from memlens.cli.watch import watch  # terminal handling only when watching
 
-        return watch(lambda out: once(out, live=True), args.watch, env)
+        kind = "json" if args.json else "csv" if args.csv else "text"
+        return watch(lambda out: once(out, live=env.screen), args.watch, env, kind)
     return once(env.stdout, live=False)
 
 

@@ -9,15 +9,16 @@ import argparse
 import io
 import os
 import select
-import sys
+import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from memlens.api.sampler import WHERE_EVERY, Selection
 from memlens.api.top import command_regex, user_id
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list, processes_of
 from memlens.cli.env import Env, terminal_size
+from memlens.cli.watch import Signals, cbreak, ended_by, restore
 from memlens.errors import ExitStatus, UsageError
 from memlens.procfs.root import ProcRoot
 
@@ -144,12 +145,18 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     if not root.is_live:
         raise UsageError("watch needs a live /proc: a snapshot does not change")
     options = _options(args, root, env.error)
-    live = not (args.json or args.json_lines or args.plain) and env.stdout.isatty()
-    with Watch(root, options) as watch:
+    live = not (args.json or args.json_lines or args.plain) and env.screen
+    # SIGTERM, SIGHUP, SIGQUIT and Ctrl-C end the watch between two samples, never in one:
+    # the recording is finished, the terminal restored and the summary written, as for q.
+    with Watch(root, options) as watch, Signals() as signals:
         if live:
-            stopped = _LiveView(watch, env).run()
+            stopped = _LiveView(watch, env, signals).run()
         else:
-            stopped = watch.run(_sleep, _tick_writer(args, env))
+            stopped = watch.run(lambda s: _wait(None, s, signals), _tick_writer(args, env))
+        if signals.caught is not None and signals.caught != signal.SIGINT:
+            stopped = f"ended by {signal.Signals(signals.caught).name}"
+        elif signals.caught is not None:
+            stopped = "interrupted"
         report = watch.report(stopped)
         watch.finish(report)
     from memlens.render import watch_json, watch_text
@@ -160,12 +167,7 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         watch_json.write_summary_line(report, env.stdout)
     else:
         watch_text.write_summary(report, env.stdout)
-    return ExitStatus.OK
-
-
-def _sleep(seconds: float) -> bool:
-    time.sleep(seconds)
-    return False
+    return ended_by(signals, env, ExitStatus.OK)
 
 
 def _tick_writer(args: argparse.Namespace, env: Env) -> Any:
@@ -188,29 +190,24 @@ class _LiveView:
     """The terminal view: redrawn every interval; q quits. The analysis of each series is
     redone at most every few seconds (it is the costly part)."""
 
-    def __init__(self, watch: Watch, env: Env) -> None:
+    def __init__(self, watch: Watch, env: Env, signals: Signals) -> None:
         self.watch = watch
         self.env = env
+        self.signals = signals
         self.every = max(2.0, 4 * watch.options.interval)
         self.analysed: dict[tuple[int, int], float] = {}
         self.started = time.monotonic()
 
     def run(self) -> str:
-        import termios
-        import tty
-
-        keys = sys.stdin if sys.stdin.isatty() else None
-        saved = termios.tcgetattr(keys) if keys else None
+        keys = self.env.stdin if self.env.stdin_isatty else None
+        saved = cbreak(keys)
         try:
-            if keys is not None:
-                tty.setcbreak(keys.fileno())
-            return self.watch.run(lambda s: _key_q(keys, s), self.draw)
+            return self.watch.run(lambda s: _wait(keys, s, self.signals), self.draw)
         finally:
-            if keys is not None and saved is not None:
-                termios.tcsetattr(keys, termios.TCSADRAIN, saved)
+            restore(keys, saved)
 
     def draw(self, tick: Tick) -> None:
-        from memlens.render.watch_text import LiveRow, live_screen
+        from memlens.render.watch_text import ASCII_SPARKS, SPARKS, LiveRow, live_screen
 
         now = time.monotonic()
         rows = []
@@ -230,15 +227,26 @@ class _LiveView:
             f"{now - self.started:.0f} s{rec}; verdicts so far; q quits"
         )
         screen = io.StringIO()
-        screen.write(live_screen(header, rows, size.columns - 1))
+        sparks = SPARKS if self.env.unicode else ASCII_SPARKS
+        screen.write(live_screen(header, rows, size.columns - 1, sparks))
         lines = screen.getvalue().splitlines()[: max(size.lines - 1, 1)]
         self.env.stdout.write(CLEAR + "\n".join(lines) + "\n")
         self.env.stdout.flush()
 
 
-def _key_q(keys: Any, seconds: float) -> bool:
-    if keys is None:
-        time.sleep(seconds)
-        return False
-    ready, _, _ = select.select([keys], [], [], seconds)
-    return bool(ready) and os.read(keys.fileno(), 1) in (b"q", b"Q")
+def _wait(keys: TextIO | None, seconds: float, signals: Signals) -> bool:
+    """Wait ``seconds``; True when q was pressed or a signal ends the watch early (another
+    key, or a signal with a handler of its own, does not move the next sample)."""
+    deadline = time.monotonic() + seconds
+    watched = [signals.wakeup] + ([keys] if keys is not None else [])
+    while True:
+        left = deadline - time.monotonic()
+        if signals.caught is not None:
+            return True
+        if left <= 0:
+            return False
+        ready, _, _ = select.select(watched, [], [], left)
+        if signals.wakeup in ready:
+            os.read(signals.wakeup, 4096)
+        if keys is not None and keys in ready and os.read(keys.fileno(), 1) in (b"q", b"Q"):
+            return True

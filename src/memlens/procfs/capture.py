@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from memlens.errors import AccessDenied, MemlensError, SnapshotError
+from memlens.errors import AccessDenied, MemlensError, OutputError
 from memlens.procfs.archive import (
     CGROUP_PREFIX,
     MANIFEST_NAME,
@@ -236,20 +236,20 @@ def _write(
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
     if st is not None and stat.S_ISLNK(st.st_mode):
         try:
             target = os.stat(output)
         except OSError:
             target = None
         if target is None or not _is_stream(target.st_mode):
-            raise SnapshotError(
+            raise OutputError(
                 f"cannot write {output}: it is a symbolic link; memlens does not write "
                 "through one to a file (give the path it leads to)"
             )
         st = target
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise SnapshotError(f"cannot write {output}: Is a directory")
+        raise OutputError(f"cannot write {output}: Is a directory")
     if st is not None and _is_stream(st.st_mode):
         _write_stream(output, manifest, files, extra)
         return
@@ -268,7 +268,7 @@ def _write_stream(
         with os.fdopen(fd, "wb") as raw:
             _pack(raw, manifest, files, extra)
     except OSError as exc:
-        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _write_replacing(
@@ -277,11 +277,11 @@ def _write_replacing(
     directory = os.path.dirname(output) or "."
     base = os.path.basename(output)
     if not base:
-        raise SnapshotError(f"cannot write {output}: a file name is needed, not a directory")
+        raise OutputError(f"cannot write {output}: a file name is needed, not a directory")
     try:
         fd, temp = _exclusive(directory, base)
     except OSError as exc:
-        raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as raw:
             _pack(raw, manifest, files, extra)
@@ -292,7 +292,7 @@ def _write_replacing(
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
-            raise SnapshotError(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
         raise
 
 

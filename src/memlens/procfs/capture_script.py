@@ -239,7 +239,7 @@ parts="manifest.json proc"
 for d in cgroup sysfs; do [ -d "$W/$d" ] && parts="$parts $d"; done
 # shellcheck disable=SC2086
 (cd "$W" && tar czf "$OUT" $parts) || {
-    echo "memlens: cannot write $OUT" >&2; exit 6; }
+    echo "memlens: cannot write $OUT" >&2; exit 12; }
 n=$(wc -l < "$W/meta/pids")
 echo "memlens: wrote $OUT: $n processes, $files files, $skipped not captured" >&2
 [ "$asked" -gt 0 ] && [ "$skipped" -gt 0 ] && exit 3

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from memlens.models.watch import ProcessReport, Tick, WatchReport
 
 SPARKS = "▁▂▃▄▅▆▇█"
+ASCII_SPARKS = "_.-=+*#@"  # where the output's encoding has no block elements
 
 
 def size(n: int | None) -> str:
@@ -44,7 +45,7 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def sparkline(values: Sequence[int | None], width: int) -> str:
+def sparkline(values: Sequence[int | None], width: int, sparks: str = SPARKS) -> str:
     """The last ``width`` values scaled between their minimum and maximum; gaps as spaces."""
     shown = list(values[-width:])
     known = [v for v in shown if v is not None]
@@ -57,9 +58,9 @@ def sparkline(values: Sequence[int | None], width: int) -> str:
         if v is None:
             out.append(" ")
         elif span == 0:
-            out.append(SPARKS[0])
+            out.append(sparks[0])
         else:
-            out.append(SPARKS[min(len(SPARKS) - 1, (v - low) * len(SPARKS) // span)])
+            out.append(sparks[min(len(sparks) - 1, (v - low) * len(sparks) // span)])
     return "".join(out)
 
 
@@ -127,7 +128,7 @@ def growth_text(a: SeriesAnalysis | None) -> str:
     return f"{safe(top.group)} {rate(top.slope_bytes_per_s)}"
 
 
-def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
+def live_screen(header: str, rows: Sequence[LiveRow], width: int, sparks: str = SPARKS) -> str:
     spark = max(10, min(40, width - 90))
     columns = [
         Column("PID", True),
@@ -147,7 +148,7 @@ def live_screen(header: str, rows: Sequence[LiveRow], width: int) -> str:
             [
                 str(r.target.pid),
                 size(last),
-                sparkline(r.pss, spark).ljust(spark),
+                sparkline(r.pss, spark, sparks).ljust(spark),
                 rate(slope),
                 verdict,
                 growth_text(r.analysis),
