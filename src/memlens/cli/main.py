@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -106,11 +107,19 @@ def _run(words: list[str], env: Env) -> int:
         return int(exc.code or 0)
     if args.command is None:  # plain "memlens": the main job, memlens top
         args = parser.parse_args(["top"])
-    return int(_module(args.command).run(args, env))
+    command = _module(args.command)
+    if not gc.isenabled():  # entry() paused the collector while the modules loaded
+        gc.freeze()  # what is loaded lives as long as the process: never walk it again
+        gc.enable()
+    return int(command.run(args, env))
 
 
 def entry() -> None:
     """Console-script entry point."""
+    # Loading the modules makes tens of thousands of objects that live until exit, and each
+    # pass of the cyclic collector meanwhile walks all of them again: paused until main() has
+    # loaded the command (memlens top over 250 processes: 380M -> 342M instructions).
+    gc.disable()
     _reserve_standard_descriptors()
     try:
         status = main()
