@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BeforeValidator
 
 from memlens.api import report as data
 from memlens.errors import ExitStatus, MemlensError
@@ -30,8 +31,19 @@ if TYPE_CHECKING:
     from memlens.analysis.ipc import IpcReport
 
 PID_MAX = 1 << 22  # the kernel's largest pid_max
-PidParam = Annotated[int, Path(ge=1, le=PID_MAX, description="a process ID")]
-IdParam = Annotated[int, Path(ge=1, le=(1 << 62), description="a recording or watch ID")]
+
+
+def _digits(value: object) -> object:
+    """A path's number is ASCII digits and nothing else: pydantic's lax int would take
+    "3\n", " 3" or "3_0" as 3 (and 30), so /api/watches/3%0A would name watch 3."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("expected decimal digits only")
+    return value
+
+
+Digits = BeforeValidator(_digits)
+PidParam = Annotated[int, Path(ge=1, le=PID_MAX, description="a process ID"), Digits]
+IdParam = Annotated[int, Path(ge=1, le=(1 << 62), description="a recording or watch ID"), Digits]
 COOKIE = "memlens_token"
 STATUS = {
     ExitStatus.NO_SUCH_PROCESS: 404,
