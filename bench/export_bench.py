@@ -21,7 +21,6 @@ the end. Flat means the end is within a few MiB of the early figure.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import statistics
@@ -44,28 +43,6 @@ while :; do
   i=$((i + 1)); "$d/ch$((i % 200))" 0.02 & "$d/ch$(((i + 7) % 200))" 0.01 & wait
 done
 """
-
-
-def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def floor() -> int:
-    """List /proc and read smaps_rollup of every process that has one (kernel threads'
-    is empty): what the exporter must read at least. Returns how many were read."""
-    read = 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                read += bool(_read(f"/proc/{name}/smaps_rollup"))
-    return read
 
 
 def part_one(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,7 +70,7 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
         scrape()  # the first finds every process (one-off: stat, status, cmdline, exe each)
         figures = exporter.read()
         processes = sum(g.processes for g in figures.groups)
-        runs = {"scrape": scrape, "floor": floor}
+        runs = {"scrape": scrape, "floor": harness.rollup_floor}
         times: dict[str, list[float]] = {name: [] for name in runs}
         order = list(runs)
         for n in range(args.polls):
@@ -122,7 +99,7 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _rss(pid: int) -> int:
-    found = re.search(rb"VmRSS:\s+(\d+) kB", _read(f"/proc/{pid}/status"))
+    found = re.search(rb"VmRSS:\s+(\d+) kB", harness.read_all(f"/proc/{pid}/status"))
     if found is None:
         raise BenchError(f"no VmRSS for {pid}")
     return int(found[1]) * 1024

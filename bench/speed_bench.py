@@ -19,7 +19,6 @@ scan and the floor taking turns. Then one summary table: each ratio of medians, 
 """
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -166,28 +165,6 @@ def startup_row(args: argparse.Namespace) -> tuple[Row, list[Command]]:
     return row, commands
 
 
-def read_all(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def rollup_floor() -> int:
-    """Every process's smaps_rollup read once (kernel threads' is empty): what any PSS tool
-    pays, in Python. Returns how many were read."""
-    read = 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                read += bool(read_all(f"/proc/{name}/smaps_rollup"))
-    return read
-
-
 def scan_row(args: argparse.Namespace) -> tuple[Row, dict[str, list[float]]]:
     sys.path.insert(0, str(harness.REPO_ROOT / "src"))
     from memlens.api.top import scan
@@ -197,7 +174,10 @@ def scan_row(args: argparse.Namespace) -> tuple[Row, dict[str, list[float]]]:
     load = top_bench.start_load(top_bench.parse_args([]))
     try:
         top_bench.wait_ready(load)
-        runs: dict[str, Callable[[], Any]] = {"scan": lambda: scan(root), "floor": rollup_floor}
+        runs: dict[str, Callable[[], Any]] = {
+            "scan": lambda: scan(root),
+            "floor": harness.rollup_floor,
+        }
         times: dict[str, list[float]] = {name: [] for name in runs}
         for fn in runs.values():
             fn()  # warm: the first scan loads the password database, the first read the dentries

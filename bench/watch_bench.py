@@ -36,30 +36,19 @@ from harness import BenchError
 sys.path.insert(0, str(harness.REPO_ROOT / "src"))
 
 
-def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def _time_read(path: str, repeat: int = 7) -> float:
     """Median seconds of one whole read of ``path``."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        _read(path)
+        harness.read_all(path)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
 def _cpu_of(pid: int) -> float:
     """utime + stime of a process, seconds (proc_pid_stat(5) fields 14 and 15)."""
-    stat = _read(f"/proc/{pid}/stat")
+    stat = harness.read_all(f"/proc/{pid}/stat")
     fields = stat[stat.rfind(b")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -103,9 +92,9 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
     )  # fmt: skip
     try:
         pid = int(harness.read_ready_line(load, timeout=300))
-        status = _read(f"/proc/{pid}/status").decode()
+        status = harness.read_all(f"/proc/{pid}/status").decode()
         rss = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
-        vmas = _read(f"/proc/{pid}/maps").count(b"\n")
+        vmas = harness.read_all(f"/proc/{pid}/maps").count(b"\n")
         rollup_s = _time_read(f"/proc/{pid}/smaps_rollup")
         smaps_s = _time_read(f"/proc/{pid}/smaps", 3)
         with tempfile.TemporaryDirectory(prefix="memlens-watch-bench-") as tmp:
@@ -190,7 +179,7 @@ def part_two(args: argparse.Namespace) -> dict[str, Any]:
 
         def floor() -> None:
             for path in paths:
-                _read(path)
+                harness.read_all(path)
 
         runs = {name: s.poll for name, s in samplers.items()} | {"floor": floor}
         for name, sampler in samplers.items():
@@ -234,7 +223,7 @@ def _workers(group: int) -> list[int]:
         if not name.isdigit():
             continue
         try:
-            stat = _read(f"/proc/{name}/stat")
+            stat = harness.read_all(f"/proc/{name}/stat")
         except OSError:
             continue
         comm = stat[stat.find(b"(") + 1 : stat.rfind(b")")]
