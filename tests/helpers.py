@@ -4,8 +4,9 @@ fake /proc sources and smaps text. Fixtures built on these live in tests/conftes
 
 Rules this module enforces for every test:
 
-- ``frozen`` stops only processes this test session started (a descendant of the pytest
-  process): no test stops or signals a process of the machine it did not start.
+- ``frozen`` and ``signal_started`` act only on processes this session started (STARTED:
+  recorded by subprocess.Popen as they start, and the children a workload reports): no test
+  stops or signals a process of the machine it did not start.
 - A peer tool (pmap, smem, lsipc, setpriv, gcc, gcc -m32, ...) that is missing skips the tests
   that need it, with a reason, except when MEMLENS_REQUIRE_TOOLS=1 (set by .ci/run): then its
   absence fails them, so that CI never passes by skipping silently.
@@ -101,11 +102,29 @@ def require_tools(*names: str) -> None:
 
 # Processes the tests start ------------------------------------------------------------------
 
+# Every process this test session started, recorded as it is started: by subprocess.Popen
+# (whatever starts it: a helper, a fixture or a test) and, for a workload, the children it
+# says it forked. frozen() and signal_started() act on these pids and on no other: never on a
+# process found by looking at /proc.
+STARTED: set[int] = set()
+_popen_init = subprocess.Popen.__init__
+
+
+def _recording_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    _popen_init(self, *args, **kwargs)
+    STARTED.add(self.pid)
+
+
+subprocess.Popen.__init__ = _recording_init  # type: ignore[method-assign]
+
 
 @dataclass
 class Workload:
     proc: subprocess.Popen[str]
     info: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        STARTED.update(self.info.get("children", ()))  # forked by the workload itself
 
     @property
     def pid(self) -> int:
@@ -184,16 +203,8 @@ def stat_fields(pid: int) -> list[bytes]:
 
 
 def started_here(pid: int) -> bool:
-    """Whether ``pid`` descends from this test process (a process the tests started)."""
-    me = os.getpid()
-    while pid > 1:
-        if pid == me:
-            return True
-        try:
-            pid = int(stat_fields(pid)[1])  # field 4: ppid
-        except (OSError, IndexError, ValueError):
-            return False
-    return False
+    """Whether the tests started ``pid`` (see STARTED)."""
+    return pid in STARTED
 
 
 def signal_started(pid: int, signum: int) -> None:
