@@ -4,6 +4,10 @@ PYTHON ?= $(shell [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, e
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The compiled twins of the hot parsers and renderers (setup.py; C sources named _*.c). Built
+# again when one changes; where no compiler is, memlens installs and runs without them.
+NATIVE_SRC := $(wildcard src/memlens/*/_*.c src/memlens/*/*/_*.c)
+NATIVE := $(VENV)/.native
 
 .PHONY: run test test-as-nobody lint typecheck unit setup bench clean
 
@@ -13,20 +17,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,elf,pages,watch,export,report,serve,browser]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(NATIVE): $(STAMP) setup.py $(NATIVE_SRC)
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(NATIVE)
+
+setup: $(STAMP) $(NATIVE)
 
 # The main job: who holds the RAM on this machine.
-run: $(STAMP)
+run: $(NATIVE)
 	$(BIN)/memlens top
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(NATIVE)
+	$(BIN)/ruff check src tests bench setup.py
+	$(BIN)/ruff format --check src tests bench setup.py
 
-typecheck: $(STAMP)
+typecheck: $(NATIVE)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(NATIVE)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -47,7 +55,7 @@ test-as-nobody:
 # Byte-compile first: PYTHONDONTWRITEBYTECODE may be set, and compiling at every start-up
 # would be timed as memlens's cost. speed_bench.py runs maps_bench.py and top_bench.py, then
 # times start-up and one in-process scan, and prints the four rows side by side.
-bench: $(STAMP)
+bench: $(NATIVE)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/speed_bench.py

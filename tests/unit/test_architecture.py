@@ -18,13 +18,14 @@ MAX_LINES = 400
 # writes recordings; models are the records; analysis computes on records; render shows
 # reports; api drives reads and analysis; cli parses arguments, calls api, picks a renderer.
 ALLOWED = {
+    "native": set(),
     "models": {"errors"},
-    "procfs": {"models", "errors"},
+    "procfs": {"models", "errors", "native"},
     "store": {"models", "errors"},
     "analysis": {"models", "errors"},
     "i18n": {"errors"},
     "demo": {"models", "errors"},
-    "render": {"analysis", "models", "errors", "i18n"},
+    "render": {"analysis", "models", "errors", "i18n", "native"},
     "api": {"procfs", "store", "analysis", "models", "errors", "demo"},
     "serve": {"api", "render", "procfs", "store", "analysis", "models", "errors"},
     "cli": {"api", "render", "serve", "procfs", "analysis", "models", "errors", "__init__", "i18n"},
