@@ -1,10 +1,18 @@
-"""Parsing /proc/PID/stat, status, statm and cmdline."""
+"""Parsing /proc/PID/stat, status, statm and cmdline.
+
+Where the compiled twin (_pid.c) was built, parse_status, parse_stat and stat_identity ask it
+first: it parses the kernel's own form of these files in one pass and declines anything else
+(a line without a colon, a huge number, an odd blank), which the pure-Python code below, the
+reference the tests hold it to, then decides.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from types import MappingProxyType
 
+from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import snake_name
 from memlens.models.process import Stat, Statm, Status
@@ -16,8 +24,23 @@ _STARTCODE, _ENDCODE, _STARTSTACK = 26, 27, 28
 _START_DATA, _END_DATA, _START_BRK = 45, 46, 47
 _ARG_START, _ARG_END, _ENV_START, _ENV_END = 48, 49, 50, 51
 
+_twin = native.load("memlens.procfs._pid")
+_STAT_TWIN: Callable[[bytes], Stat | None] | None = _twin.parse_stat if _twin else None
+_STATUS_TWIN: Callable[[bytes], Status | None] | None = _twin.parse_status if _twin else None
+_IDENTITY_TWIN: Callable[[bytes], tuple[int, str, int] | None] | None = (
+    _twin.stat_identity if _twin else None
+)
+
 
 def parse_stat(data: bytes, path: str = "stat") -> Stat:
+    """Parse /proc/PID/stat (see parse_stat_pure: the reference the compiled twin is tested
+    against)."""
+    if _STAT_TWIN is not None and (stat := _STAT_TWIN(data)) is not None:
+        return stat
+    return parse_stat_pure(data, path)
+
+
+def parse_stat_pure(data: bytes, path: str = "stat") -> Stat:
     """Parse /proc/PID/stat. The command name may hold spaces and ")", so it ends at the
     *last* ")". Without ptrace read access the kernel masks the address fields (fs/proc/array.c
     do_task_stat): startcode/endcode read 1, the others 0. Both come back as None here, as
@@ -104,6 +127,13 @@ _DECIMAL_KEYS = tuple((k.encode(), _snake(k.encode())) for k in sorted(_DECIMAL_
 def parse_status(data: bytes, path: str = "status") -> Status:
     """Parse /proc/PID/status. "N kB" values become bytes; decimal counts are kept as numbers.
     Name is kept exactly as printed (the kernel escapes only "\\n" and "\\\\")."""
+    if _STATUS_TWIN is not None and (status := _STATUS_TWIN(data)) is not None:
+        return status
+    return parse_status_pure(data, path)
+
+
+def parse_status_pure(data: bytes, path: str = "status") -> Status:
+    """parse_status without the compiled twin (the reference it is tested against)."""
     lines = _LINE.findall(data)
     if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")):
         for n, line in enumerate(data.split(b"\n"), start=1):
@@ -143,6 +173,13 @@ def parse_status(data: bytes, path: str = "status") -> Status:
 def stat_identity(data: bytes) -> tuple[int, str, int] | None:
     """Start time, state and flags from /proc/PID/stat without parsing the rest (identity
     checks are made after every costly read); None if the text is not a stat line."""
+    if _IDENTITY_TWIN is not None and (identity := _IDENTITY_TWIN(data)) is not None:
+        return identity
+    return stat_identity_pure(data)
+
+
+def stat_identity_pure(data: bytes) -> tuple[int, str, int] | None:
+    """stat_identity without the compiled twin."""
     fields = data[data.rfind(b")") + 2 :].split(None, 20)
     if len(fields) < 20 or not fields[19].isdigit() or not fields[6].isdigit():
         return None

@@ -15,8 +15,10 @@ file through the line-by-line parser, which names the offending line.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from types import MappingProxyType
 
+from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
@@ -159,10 +161,22 @@ def _slow(data: bytes, path: str) -> SmapsTable:
 # One field line after the header line's newline (a literal first character lets the engine
 # jump from line to line: a scan parses every process's rollup).
 _ROLLUP_FIELD = re.compile(rb"\n([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?(?=\n)")
+# The compiled twin (_pid.c): the kernel's form of the file in one pass; None on anything else.
+_pid_twin = native.load("memlens.procfs._pid")
+_ROLLUP_TWIN: Callable[[bytes], Rollup | None] | None = (
+    _pid_twin.parse_rollup if _pid_twin else None
+)
 
 
 def parse_rollup(data: bytes, path: str = "smaps_rollup") -> Rollup:
     """Parse /proc/PID/smaps_rollup: one header line spanning all VMAs, then totals."""
+    if _ROLLUP_TWIN is not None and (rollup := _ROLLUP_TWIN(data)) is not None:
+        return rollup
+    return parse_rollup_pure(data, path)
+
+
+def parse_rollup_pure(data: bytes, path: str = "smaps_rollup") -> Rollup:
+    """parse_rollup without the compiled twin (the reference it is tested against)."""
     end = data.find(b"\n")
     if end < 0 or not data.endswith(b"\n"):
         raise ParseError(path, data.count(b"\n") + 1, "truncated file")
