@@ -278,35 +278,52 @@ static PyObject *state_letter(Span s)
     return PyUnicode_FromStringAndSize(s.p + i, 1);
 }
 
-static PyObject *status_record(Span *known, PyObject *values)
+/* A tuple of n items, made one after the other by make(i) until one fails (NULL: declined,
+   or a MemoryError); NULL then, with no call made after the failure. */
+static PyObject *tuple_of(int n, PyObject *(*make)(int, const void *), const void *from)
 {
-    PyObject *items = PyTuple_New(9);
-    if (items == NULL)
-        return NULL;
-    Span name = known[K_NAME];
-    PyObject *threads = known[K_THREADS].p ? small_number(known[K_THREADS]) : Py_NewRef(Py_None);
-    PyObject *fields[9] = {
-        name.p ? PyUnicode_DecodeUTF8(name.p, name.n, "surrogateescape") : NULL,
-        known[K_STATE].p ? state_letter(known[K_STATE]) : NULL,
-        small_number(known[K_TGID]),
-        small_number(known[K_PID]),
-        small_number(known[K_PPID]),
-        four_ids(known[K_UID]),
-        four_ids(known[K_GID]),
-        threads,
-        PyDictProxy_New(values),
-    };
-    int complete = 1;
-    for (int i = 0; i < 9; i++) {
-        if (fields[i] == NULL)
-            complete = 0;
-        PyTuple_SET_ITEM(items, i, fields[i]); /* NULL items are allowed in a dropped tuple */
+    PyObject *items = PyTuple_New(n);
+    for (int i = 0; items != NULL && i < n; i++) {
+        PyObject *item = make(i, from);
+        if (item == NULL)
+            Py_CLEAR(items); /* the items not yet made are NULL: allowed in a dropped tuple */
+        else
+            PyTuple_SET_ITEM(items, i, item);
     }
-    if (!complete) {
-        Py_DECREF(items);
-        return NULL;
+    return items;
+}
+
+typedef struct {
+    const Span *known;
+    PyObject *values;
+} StatusParts;
+
+static PyObject *status_item(int i, const void *from)
+{
+    const StatusParts *parts = from;
+    const Span *known = parts->known;
+    switch (i) {
+    case 0:
+        if (known[K_NAME].p == NULL)
+            return NULL;
+        return PyUnicode_DecodeUTF8(known[K_NAME].p, known[K_NAME].n, "surrogateescape");
+    case 1:
+        return known[K_STATE].p ? state_letter(known[K_STATE]) : NULL;
+    case 2:
+        return small_number(known[K_TGID]);
+    case 3:
+        return small_number(known[K_PID]);
+    case 4:
+        return small_number(known[K_PPID]);
+    case 5:
+        return four_ids(known[K_UID]);
+    case 6:
+        return four_ids(known[K_GID]);
+    case 7:
+        return known[K_THREADS].p ? small_number(known[K_THREADS]) : Py_NewRef(Py_None);
+    default:
+        return PyDictProxy_New(parts->values);
     }
-    return make_record(status_type, items);
 }
 
 static PyObject *parse_status(PyObject *module, PyObject *data)
@@ -371,7 +388,9 @@ static PyObject *parse_status(PyObject *module, PyObject *data)
         if (set_value(values, status_keys[k], status_key_len[k], number) < 0)
             goto declined;
     }
-    PyObject *record = status_record(known, values);
+    StatusParts parts = {known, values};
+    PyObject *items = tuple_of(9, status_item, &parts);
+    PyObject *record = items ? make_record(status_type, items) : NULL;
     Py_DECREF(values);
     return record != NULL ? record : decline();
 declined:
@@ -449,6 +468,32 @@ static PyObject *address_object(const Number *fields, int count, int field)
     return number_object(v);
 }
 
+typedef struct {
+    uint64_t pid;
+    const char *comm;
+    Py_ssize_t comm_len;
+    Span state;
+    const Number *fields;
+    int count;
+} StatParts;
+
+/* The record's fields in order: pid, comm, state, ten counts, ten addresses. */
+static PyObject *stat_item(int i, const void *from)
+{
+    static const int counts[] = {4, 9, 10, 11, 12, 13, 20, 22, 23, 24};
+    static const int addresses[] = {26, 27, 28, 45, 46, 47, 48, 49, 50, 51};
+    const StatParts *parts = from;
+    if (i == 0)
+        return PyLong_FromUnsignedLongLong(parts->pid);
+    if (i == 1)
+        return PyUnicode_DecodeUTF8(parts->comm, parts->comm_len, "surrogateescape");
+    if (i == 2)
+        return PyUnicode_DecodeASCII(parts->state.p, parts->state.n, NULL);
+    if (i < 13)
+        return number_object(parts->fields[counts[i - 3] - 3]);
+    return address_object(parts->fields, parts->count, addresses[i - 13]);
+}
+
 static PyObject *parse_stat(PyObject *module, PyObject *data)
 {
     (void)module;
@@ -478,29 +523,10 @@ static PyObject *parse_stat(PyObject *module, PyObject *data)
     for (int i = 1; i < count; i++)
         if (stat_number(tokens[i], &fields[i]) < 0)
             Py_RETURN_NONE;
-    PyObject *items = PyTuple_New(23);
+    StatParts parts = {pid, open + 1, close - open_at - 1, tokens[0], fields, count};
+    PyObject *items = tuple_of(23, stat_item, &parts);
     if (items == NULL)
-        return NULL;
-    static const int counts[] = {4, 9, 10, 11, 12, 13, 20, 22, 23, 24};
-    static const int addresses[] = {26, 27, 28, 45, 46, 47, 48, 49, 50, 51};
-    PyObject *objects[23];
-    objects[0] = PyLong_FromUnsignedLongLong(pid);
-    objects[1] = PyUnicode_DecodeUTF8(open + 1, close - open_at - 1, "surrogateescape");
-    objects[2] = PyUnicode_DecodeASCII(tokens[0].p, tokens[0].n, NULL);
-    for (int i = 0; i < 10; i++)
-        objects[3 + i] = number_object(fields[counts[i] - 3]);
-    for (int i = 0; i < 10; i++)
-        objects[13 + i] = address_object(fields, count, addresses[i]);
-    int complete = 1;
-    for (int i = 0; i < 23; i++) {
-        if (objects[i] == NULL)
-            complete = 0;
-        PyTuple_SET_ITEM(items, i, objects[i]);
-    }
-    if (!complete) {
-        Py_DECREF(items);
         return decline();
-    }
     PyObject *record = make_record(stat_type, items);
     return record != NULL ? record : decline();
 }
@@ -584,6 +610,19 @@ static int rollup_header(const char *p, const char *end, uint64_t *low, uint64_t
 
 static int is_label_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
 
+typedef struct {
+    uint64_t low, high;
+    PyObject *values;
+} RollupParts;
+
+static PyObject *rollup_item(int i, const void *from)
+{
+    const RollupParts *parts = from;
+    if (i < 2)
+        return PyLong_FromUnsignedLongLong(i == 0 ? parts->low : parts->high);
+    return PyDictProxy_New(parts->values);
+}
+
 static PyObject *parse_rollup(PyObject *module, PyObject *data)
 {
     (void)module;
@@ -635,25 +674,11 @@ static PyObject *parse_rollup(PyObject *module, PyObject *data)
             set_value(values, line, label_len, PyLong_FromUnsignedLongLong(kb ? v << 10 : v)) < 0)
             goto declined;
     }
-    PyObject *items = PyTuple_New(3);
-    if (items == NULL)
-        goto declined;
-    PyObject *objects[3] = {
-        PyLong_FromUnsignedLongLong(low),
-        PyLong_FromUnsignedLongLong(high),
-        PyDictProxy_New(values),
-    };
+    RollupParts parts = {low, high, values};
+    PyObject *items = tuple_of(3, rollup_item, &parts);
     Py_DECREF(values);
-    int complete = 1;
-    for (int i = 0; i < 3; i++) {
-        if (objects[i] == NULL)
-            complete = 0;
-        PyTuple_SET_ITEM(items, i, objects[i]);
-    }
-    if (!complete) {
-        Py_DECREF(items);
+    if (items == NULL)
         return decline();
-    }
     PyObject *record = make_record(rollup_type, items);
     return record != NULL ? record : decline();
 declined:
