@@ -40,7 +40,7 @@ static PyObject *snake_name;
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int is_blank(char c) /* Python's bytes.split() whitespace */
+static int is_space(char c) /* Python's bytes.split() whitespace */
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
@@ -49,17 +49,39 @@ static int is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <=
 
 static int is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 
+/* Character classes, one table look-up each (filled when the module loads). */
+enum { C_DIGIT = 1, C_KB_LABEL = 2 /* [A-Za-z_] */, C_LABEL = 4 /* [A-Za-z0-9_] */, C_BLANK = 8 };
+static unsigned char char_class[256];
+
+static void fill_classes(void)
+{
+    for (int c = 0; c < 256; c++) {
+        int alpha = is_alpha((char)c), digit = is_digit((char)c), under = c == '_';
+        char_class[c] = (unsigned char)((digit ? C_DIGIT : 0) | (alpha || under ? C_KB_LABEL : 0) |
+                                        (alpha || digit || under ? C_LABEL : 0) |
+                                        (is_space((char)c) ? C_BLANK : 0));
+    }
+}
+
+static int has_class(char c, int cls) { return char_class[(unsigned char)c] & cls; }
+
+static int is_blank(char c) { return has_class(c, C_BLANK); }
+
 /* The value of n (1-20) ASCII digits; -1 when empty, not all digits, or beyond 2^64 - 1. */
 static int digits_u64(const char *p, Py_ssize_t n, uint64_t *out)
 {
     if (n < 1 || n > 20)
         return -1;
     uint64_t v = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_ssize_t safe = n < 19 ? n : 19; /* 19 digits are below 2^64 */
+    for (Py_ssize_t i = 0; i < safe; i++) {
         if (!is_digit(p[i]))
             return -1;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    if (n == 20) {
+        unsigned d = (unsigned)(p[19] - '0');
+        if (!is_digit(p[19]) || v > (UINT64_MAX - d) / 10)
             return -1;
         v = v * 10 + d;
     }
@@ -108,17 +130,20 @@ typedef struct {
 static SnakeSlot snake_table[SNAKE_SLOTS];
 static int snake_count;
 
-static size_t snake_hash(const char *p, Py_ssize_t n)
+#define HASH_START 2166136261u /* FNV-1a, one byte at a time */
+#define HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
+
+static uint32_t label_hash(const char *p, Py_ssize_t n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
+    uint32_t h = HASH_START;
     for (Py_ssize_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
+        h = HASH_STEP(h, p[i]);
     return h;
 }
 
-static SnakeSlot *snake_find(const char *p, Py_ssize_t n)
+static SnakeSlot *snake_find(const char *p, Py_ssize_t n, uint32_t hash)
 {
-    size_t i = snake_hash(p, n) & (SNAKE_SLOTS - 1);
+    size_t i = hash & (SNAKE_SLOTS - 1);
     while (snake_table[i].name != NULL) {
         if (snake_table[i].len == n && memcmp(snake_table[i].key, p, (size_t)n) == 0)
             return &snake_table[i];
@@ -127,11 +152,12 @@ static SnakeSlot *snake_find(const char *p, Py_ssize_t n)
     return &snake_table[i];
 }
 
-/* snake_name(label) (a new reference) for an ASCII label, or NULL with an exception. */
-static PyObject *snake(const char *p, Py_ssize_t n)
+/* snake_name(label) (a new reference) for an ASCII label whose label_hash is hash, or NULL
+   with an exception. */
+static PyObject *snake(const char *p, Py_ssize_t n, uint32_t hash)
 {
     if (n <= SNAKE_KEY) {
-        SnakeSlot *slot = snake_find(p, n);
+        SnakeSlot *slot = snake_find(p, n, hash);
         if (slot->name != NULL) {
             Py_INCREF(slot->name);
             return slot->name;
@@ -151,7 +177,7 @@ static PyObject *snake(const char *p, Py_ssize_t n)
     }
     if (n <= SNAKE_KEY && snake_count < SNAKE_SLOTS / 2) {
         /* Looked up again: another thread may have added it while snake_name ran. */
-        SnakeSlot *slot = snake_find(p, n);
+        SnakeSlot *slot = snake_find(p, n, hash);
         if (slot->name == NULL) {
             memcpy(slot->key, p, (size_t)n);
             slot->len = n;
@@ -163,19 +189,12 @@ static PyObject *snake(const char *p, Py_ssize_t n)
     return name;
 }
 
-/* values[snake_name(label)] = number; steals number. 0, or -1 with an exception. */
-static int set_value(PyObject *values, const char *label, Py_ssize_t n, PyObject *number)
+/* values[name] = number; steals both. 0, or -1 with an exception. */
+static int set_value(PyObject *values, PyObject *name, PyObject *number)
 {
-    if (number == NULL)
-        return -1;
-    PyObject *name = snake(label, n);
-    if (name == NULL) {
-        Py_DECREF(number);
-        return -1;
-    }
-    int rc = PyDict_SetItem(values, name, number);
-    Py_DECREF(name);
-    Py_DECREF(number);
+    int rc = name && number ? PyDict_SetItem(values, name, number) : -1;
+    Py_XDECREF(name);
+    Py_XDECREF(number);
     return rc;
 }
 
@@ -194,7 +213,46 @@ static const char *const status_keys[] = {
 enum { K_PPID = 9, K_PID = 10, K_TGID = 14, K_THREADS = 15 };
 enum { K_NAME = 19, K_STATE, K_UID, K_GID };
 
+#define MAX_KEY 26   /* the longest of them */
+#define PER_LENGTH 4 /* at most this many of one length */
 static Py_ssize_t status_key_len[N_STATUS_KEYS];
+static signed char keys_of_length[MAX_KEY + 1][PER_LENGTH + 1]; /* -1 after the last */
+static PyObject *decimal_names[N_DECIMAL]; /* snake_name of each decimal key */
+
+/* The key's index in status_keys, or -1. */
+static int status_key(const char *key, Py_ssize_t n)
+{
+    if (n > MAX_KEY)
+        return -1;
+    for (const signed char *k = keys_of_length[n]; *k >= 0; k++)
+        if (memcmp(status_keys[*k], key, (size_t)n) == 0)
+            return *k;
+    return -1;
+}
+
+static int index_status_keys(void)
+{
+    memset(keys_of_length, -1, sizeof keys_of_length);
+    for (int k = 0; k < N_STATUS_KEYS; k++) {
+        size_t n = strlen(status_keys[k]);
+        int at = 0;
+        if (n > MAX_KEY)
+            return -1;
+        while (keys_of_length[n][at] >= 0)
+            at++;
+        if (at == PER_LENGTH)
+            return -1;
+        keys_of_length[n][at] = (signed char)k;
+        status_key_len[k] = (Py_ssize_t)n;
+    }
+    for (int k = 0; k < N_DECIMAL; k++) {
+        decimal_names[k] = snake(status_keys[k], status_key_len[k],
+                                 label_hash(status_keys[k], status_key_len[k]));
+        if (decimal_names[k] == NULL)
+            return -1;
+    }
+    return 0;
+}
 
 typedef struct {
     const char *p; /* NULL: absent */
@@ -206,16 +264,16 @@ typedef struct {
 static Span kb_number(const char *key, Py_ssize_t klen, const char *rest, Py_ssize_t rlen)
 {
     Span none = {NULL, 0};
-    if (klen < 1 || rlen < 1 || (rest[0] != ' ' && rest[0] != '\t'))
+    if (klen < 1 || rlen < 5 || (rest[0] != ' ' && rest[0] != '\t') || rest[rlen - 1] != 'B')
         return none;
     for (Py_ssize_t i = 0; i < klen; i++)
-        if (!is_alpha(key[i]) && key[i] != '_')
+        if (!has_class(key[i], C_KB_LABEL))
             return none;
     Py_ssize_t i = 0;
     while (i < rlen && (rest[i] == ' ' || rest[i] == '\t'))
         i++;
     Py_ssize_t start = i;
-    while (i < rlen && is_digit(rest[i]))
+    while (i < rlen && has_class(rest[i], C_DIGIT))
         i++;
     if (i == start || rlen - i != 3 || memcmp(rest + i, " kB", 3) != 0)
         return none;
@@ -354,16 +412,15 @@ static PyObject *parse_status(PyObject *module, PyObject *data)
         if (kb.n > 0) {
             uint64_t v;
             if (digits_u64(kb.p, kb.n, &v) < 0 ||
-                set_value(values, line, klen, PyLong_FromUnsignedLongLong(v << 10)) < 0)
+                set_value(values, snake(line, klen, label_hash(line, klen)),
+                          PyLong_FromUnsignedLongLong(v << 10)) < 0)
                 goto declined;
         }
-        const char *value = rest < eol && (*rest == ' ' || *rest == '\t') ? rest + 1 : rest;
-        for (int k = 0; k < N_STATUS_KEYS; k++)
-            if (status_key_len[k] == klen && memcmp(status_keys[k], line, (size_t)klen) == 0) {
-                known[k].p = value; /* the last one wins, as in a dict */
-                known[k].n = eol - value;
-                break;
-            }
+        int k = status_key(line, klen);
+        if (k >= 0) { /* the last one wins, as in a dict */
+            known[k].p = rest < eol && (*rest == ' ' || *rest == '\t') ? rest + 1 : rest;
+            known[k].n = eol - known[k].p;
+        }
         line = eol + 1;
     }
     for (int k = 0; k < N_DECIMAL; k++) {
@@ -385,7 +442,7 @@ static PyObject *parse_status(PyObject *module, PyObject *data)
             text[s.n] = '\0';
             number = PyLong_FromString(text, NULL, 10);
         }
-        if (set_value(values, status_keys[k], status_key_len[k], number) < 0)
+        if (set_value(values, Py_NewRef(decimal_names[k]), number) < 0)
             goto declined;
     }
     StatusParts parts = {known, values};
@@ -608,7 +665,6 @@ static int rollup_header(const char *p, const char *end, uint64_t *low, uint64_t
     return 0;
 }
 
-static int is_label_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
 
 typedef struct {
     uint64_t low, high;
@@ -643,11 +699,17 @@ static PyObject *parse_rollup(PyObject *module, PyObject *data)
         eol = memchr(line, '\n', (size_t)(end - line));
         const char *q = line;
         int digit_run = 0, longest = 0;
+        uint32_t hash = HASH_START;
         if (q == eol || !is_alpha(*q))
             goto declined;
-        while (q < eol && is_label_char(*q)) {
-            digit_run = is_digit(*q) ? digit_run + 1 : 0;
-            longest = digit_run > longest ? digit_run : longest;
+        while (q < eol && has_class(*q, C_LABEL)) {
+            if (has_class(*q, C_DIGIT)) {
+                digit_run++;
+                longest = digit_run > longest ? digit_run : longest;
+            } else {
+                digit_run = 0;
+            }
+            hash = HASH_STEP(hash, *q);
             q++;
         }
         /* 15 digits in a row anywhere: the pure code names the line */
@@ -671,7 +733,8 @@ static PyObject *parse_rollup(PyObject *module, PyObject *data)
         }
         uint64_t v;
         if (digits > MAX_KB_DIGITS || digits_u64(number, digits, &v) < 0 ||
-            set_value(values, line, label_len, PyLong_FromUnsignedLongLong(kb ? v << 10 : v)) < 0)
+            set_value(values, snake(line, label_len, hash),
+                      PyLong_FromUnsignedLongLong(kb ? v << 10 : v)) < 0)
             goto declined;
     }
     RollupParts parts = {low, high, values};
@@ -728,8 +791,7 @@ static PyTypeObject *record_class(const char *module, const char *name, const ch
 
 PyMODINIT_FUNC PyInit__pid(void)
 {
-    for (int k = 0; k < N_STATUS_KEYS; k++)
-        status_key_len[k] = (Py_ssize_t)strlen(status_keys[k]);
+    fill_classes();
     stat_type = record_class(
         "memlens.models.process", "Stat",
         "pid comm state ppid flags minflt cminflt majflt cmajflt num_threads start_time vsize "
@@ -747,6 +809,11 @@ PyMODINIT_FUNC PyInit__pid(void)
     Py_XDECREF(maps);
     if (snake_name == NULL)
         return NULL;
+    if (index_status_keys() < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ImportError, "_pid.c: status keys longer than it indexes");
+        return NULL;
+    }
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
