@@ -282,8 +282,10 @@ def _usage(
             program_key = path if file_id is None else f"{path}\0{file_id[0]}:{file_id[1]}"
         except AccessDenied:
             pass  # another user's process: its name is what can be known
-    get = rollup.get if rollup is not None else _none
+    # The mappings' own get (C), not the records' (a Python call each): ~20 per process.
+    get = rollup.values.get if rollup is not None else _none
     uss = rollup.uss if rollup is not None else None
+    figure = status.values.get
     return ProcessUsage(
         pid=proc.pid,
         start_time=proc.start_time,
@@ -298,11 +300,11 @@ def _usage(
         threads=stat.num_threads,
         minflt=stat.minflt,
         majflt=stat.majflt,
-        vss=_first(status.get("vm_size"), stat.vsize),
-        rss=status.get("vm_rss"),  # None when status has no VmRSS line: missing, not 0
-        rss_anon=status.get("rss_anon"),
-        rss_file=status.get("rss_file"),
-        rss_shmem=status.get("rss_shmem"),
+        vss=_first(figure("vm_size"), stat.vsize),
+        rss=figure("vm_rss"),  # None when status has no VmRSS line: missing, not 0
+        rss_anon=figure("rss_anon"),
+        rss_file=figure("rss_file"),
+        rss_shmem=figure("rss_shmem"),
         pss=get("pss"),
         pss_anon=get("pss_anon"),
         pss_file=get("pss_file"),
@@ -311,15 +313,15 @@ def _usage(
         uss=uss,
         private_hugetlb=get("private_hugetlb"),
         shared_hugetlb=get("shared_hugetlb"),
-        swap=get("swap") if rollup is not None else status.get("vm_swap"),
+        swap=get("swap") if rollup is not None else figure("vm_swap"),
         swap_pss=get("swap_pss"),
         referenced=get("referenced"),
         vmas=len(proc.maps()) if want.vmas else None,
         cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
         oom_score=_number(proc, "oom_score") if want.oom else None,
         oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
-        rss_peak=status.get("vm_hwm"),
-        vss_peak=status.get("vm_peak"),
+        rss_peak=figure("vm_hwm"),
+        vss_peak=figure("vm_peak"),
     )
 
 

@@ -18,8 +18,10 @@ PROC_SUPER_MAGIC = 0x9FA0  # include/uapi/linux/magic.h
 # Files of /proc/PID the kernel makes as one seq_file record (single_open: proc_single_show,
 # show_smaps_rollup). seq_read_iter copies a whole record when the buffer can hold it and then
 # finds no next one, so a read shorter than the buffer is the whole file: it saves the read
-# that would only return EOF (a scan reads four files of every process).
-ONE_RECORD = frozenset({"stat", "status", "statm", "smaps_rollup"})
+# that would only return EOF (a scan reads four files of every process). cmdline is no
+# seq_file, but its read (fs/proc/base.c get_mm_cmdline) also fills the buffer up to the end
+# of the arguments, unless a page of them cannot be read, which the next read could not either.
+ONE_RECORD = frozenset({"stat", "status", "statm", "smaps_rollup", "cmdline"})
 ONE_READ = 16384
 
 
