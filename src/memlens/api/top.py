@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
 
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
@@ -41,6 +40,7 @@ from memlens.errors import (
 )
 from memlens.models.maps import Rollup
 from memlens.models.process import ProcessUsage, Scan, Stat, Status, Unreadable
+from memlens.models.record import NamedTuple
 from memlens.models.system import Meminfo
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
