@@ -1,14 +1,18 @@
 """The reads a scan makes of every process, through its pinned /proc/PID directory: a command
 line longer than one read, and one cut short by a zero byte written over it, come back whole
-(cmdline is read in one read where it fits, procfs/source.py)."""
+(cmdline is read in one read where it fits, procfs/source.py), and their errors are those of
+every read."""
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 
+import pytest
 from tests.helpers import require_tools
 
+from memlens.errors import NoSuchProcess, ReadError
 from memlens.procfs.pid_parsers import parse_cmdline
 from memlens.procfs.root import ProcRoot
 
@@ -50,3 +54,30 @@ def test_a_command_line_written_over_is_read_as_the_kernel_shows_it() -> None:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait()
+
+
+def test_pinned_reads_fail_the_one_way() -> None:
+    """Through the pinned directory, errors come out as every read's do: a file that is not
+    there is a ReadError naming it; a process that ended is gone (NoSuchProcess)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print(flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"\n"
+        with ProcRoot.live().process(proc.pid, pinned=True) as pinned:
+            with pytest.raises(ReadError) as missing:
+                pinned.read("no_such_file")
+            assert missing.value.errno == errno.ENOENT
+            assert f"/proc/{proc.pid}/no_such_file" in str(missing.value)
+            assert pinned.status().pid == proc.pid
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait()
+            with pytest.raises(NoSuchProcess):
+                pinned.read("status")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -282,42 +282,43 @@ def _usage(
     get = rollup.values.get if rollup is not None else _none
     uss = rollup.uss if rollup is not None else None
     figure = status.values.get
+    # By position, in the order of the fields: half the cost of keywords, for every process.
     return ProcessUsage(
-        pid=proc.pid,
-        start_time=proc.start_time,
-        ppid=stat.ppid,
-        uid=status.uids[0],
-        user=users(status.uids[0]),
-        command=command,
-        name=stat.comm,
-        program=program,
-        program_key=program_key,
-        state=stat.state,
-        threads=stat.num_threads,
-        minflt=stat.minflt,
-        majflt=stat.majflt,
-        vss=_first(figure("vm_size"), stat.vsize),
-        rss=figure("vm_rss"),  # None when status has no VmRSS line: missing, not 0
-        rss_anon=figure("rss_anon"),
-        rss_file=figure("rss_file"),
-        rss_shmem=figure("rss_shmem"),
-        pss=get("pss"),
-        pss_anon=get("pss_anon"),
-        pss_file=get("pss_file"),
-        pss_shmem=get("pss_shmem"),
-        pss_dirty=get("pss_dirty"),
-        uss=uss,
-        private_hugetlb=get("private_hugetlb"),
-        shared_hugetlb=get("shared_hugetlb"),
-        swap=get("swap") if rollup is not None else figure("vm_swap"),
-        swap_pss=get("swap_pss"),
-        referenced=get("referenced"),
-        vmas=len(proc.maps()) if want.vmas else None,
-        cgroup=_cgroup(proc.read("cgroup")) if want.cgroup else None,
-        oom_score=_number(proc, "oom_score") if want.oom else None,
-        oom_score_adj=_number(proc, "oom_score_adj") if want.oom else None,
-        rss_peak=figure("vm_hwm"),
-        vss_peak=figure("vm_peak"),
+        proc.pid,  # pid
+        proc.start_time,  # start_time
+        stat.ppid,  # ppid
+        status.uids[0],  # uid
+        users(status.uids[0]),  # user
+        command,  # command
+        stat.comm,  # name
+        program,  # program
+        program_key,  # program_key
+        stat.state,  # state
+        stat.num_threads,  # threads
+        stat.minflt,  # minflt
+        stat.majflt,  # majflt
+        _first(figure("vm_size"), stat.vsize),  # vss
+        figure("vm_rss"),  # rss; None when status has no VmRSS line: missing, not 0
+        figure("rss_anon"),  # rss_anon
+        figure("rss_file"),  # rss_file
+        figure("rss_shmem"),  # rss_shmem
+        get("pss"),  # pss
+        get("pss_anon"),  # pss_anon
+        get("pss_file"),  # pss_file
+        get("pss_shmem"),  # pss_shmem
+        get("pss_dirty"),  # pss_dirty
+        uss,  # uss
+        get("private_hugetlb"),  # private_hugetlb
+        get("shared_hugetlb"),  # shared_hugetlb
+        get("swap") if rollup is not None else figure("vm_swap"),  # swap
+        get("swap_pss"),  # swap_pss
+        get("referenced"),  # referenced
+        len(proc.maps()) if want.vmas else None,  # vmas
+        _cgroup(proc.read("cgroup")) if want.cgroup else None,  # cgroup
+        _number(proc, "oom_score") if want.oom else None,  # oom_score
+        _number(proc, "oom_score_adj") if want.oom else None,  # oom_score_adj
+        figure("vm_hwm"),  # rss_peak
+        figure("vm_peak"),  # vss_peak
     )
 
 

@@ -159,7 +159,20 @@ class Process:
 
     def read(self, name: str) -> bytes:
         """Raw bytes of /proc/PID/<name>."""
+        if self._dir is not None:
+            # Pinned (a scan reads four files of every process): straight to the source; an
+            # error takes the one way below, translated as ProcRoot.read_at translates it.
+            try:
+                return self.root.source.read_at(self._dir, name)
+            except OSError as exc:
+                failed = exc
+            return self._guard(name, lambda: self._translated(failed, name))
         return self._guard(name, lambda: self._raw(name))
+
+    def _translated(self, exc: OSError, name: str) -> bytes:
+        from memlens.procfs.root import translate
+
+        raise translate(exc, self.root.shown(self._path(name))) from None
 
     def read_checked(self, name: str) -> bytes:
         """Like read, then make sure the process did not exit (or get replaced) meanwhile:
