@@ -84,12 +84,22 @@ def classify(path: str, device: str, inode: int, perms: str) -> MapName:
 
 
 def classify_table(maps: MapsTable) -> tuple[MapName, ...]:
-    """Names for every VMA; identical maps columns share one result (libraries repeat)."""
+    """Names for every VMA; identical maps columns share one result (libraries repeat).
+    An anonymous or bracketed VMA's name depends on its path alone: those (most VMAs of a
+    large process) are classified once per distinct path."""
+    paths = maps.path
+    by_path = {p: classify(p, "", 0, "") for p in set(paths) if not p or p[0] == "["}
+    names: list[MapName | None] = list(map(by_path.get, paths))
     cache: dict[tuple[str, str, int, str], MapName] = {}
-    out = []
-    for key in zip(maps.path, maps.device, maps.inode, maps.perms, strict=True):
+    i = -1
+    while True:
+        try:
+            i = names.index(None, i + 1)  # the next VMA that its path alone does not name
+        except ValueError:
+            break
+        key = (paths[i], maps.device[i], maps.inode[i], maps.perms[i])
         name = cache.get(key)
         if name is None:
             name = cache[key] = classify(*key)
-        out.append(name)
-    return tuple(out)
+        names[i] = name
+    return tuple(names)  # type: ignore[arg-type]
