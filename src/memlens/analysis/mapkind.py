@@ -8,16 +8,15 @@ SysV segments are "/SYSV<key> (deleted)" with inode == shmid (ipc/shm.c newseg),
 shmem_zero_setup).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see models/process.py.
 
-import re
 from enum import StrEnum
 from typing import NamedTuple
 
 from memlens.models.maps import MapsTable
 
 DELETED = " (deleted)"
-_SYSV = re.compile(r"/SYSV([0-9a-f]{8}) \(deleted\)")
+_HEX = frozenset("0123456789abcdef")
 
 
 class Kind(StrEnum):
@@ -67,9 +66,8 @@ def classify(path: str, device: str, inode: int, perms: str) -> MapName:
     on_shm_mount = device.startswith("00:")
     deleted = path.endswith(DELETED)
     if on_shm_mount and deleted:
-        sysv = _SYSV.fullmatch(path)
-        if sysv is not None and perms[3:4] == "s":
-            key = int(sysv[1], 16)
+        if _sysv(path) and perms[3:4] == "s":
+            key = int(path[5:13], 16)
             name = f"[shm key=0x{key:08x} shmid={inode}]"
             return MapName(Kind.SHM, name, name, True, key, inode)
         if path.startswith("/memfd:"):
@@ -81,6 +79,16 @@ def classify(path: str, device: str, inode: int, perms: str) -> MapName:
     if path.startswith("/dev/shm/"):
         return MapName(Kind.POSIX_SHM, path, path, deleted)
     return MapName(Kind.FILE, path, base, deleted)
+
+
+def _sysv(path: str) -> bool:
+    """Whether ``path`` is "/SYSV" + 8 lower-case hex digits + " (deleted)" (the key)."""
+    return (
+        len(path) == 23
+        and path.startswith("/SYSV")
+        and path.endswith(DELETED)
+        and _HEX.issuperset(path[5:13])
+    )
 
 
 def classify_table(maps: MapsTable) -> tuple[MapName, ...]:

@@ -1,7 +1,7 @@
 """A process's memory map ready to present: its VMAs (optionally limited to an address
 range), what each is, and the totals with where each total comes from."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see models/process.py.
 
 from enum import StrEnum
 from typing import NamedTuple

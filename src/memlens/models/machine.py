@@ -1,6 +1,6 @@
 """Facts about the machine that /proc files come from."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see models/process.py.
 
 from typing import NamedTuple
 

@@ -5,7 +5,7 @@ scripts written for pmap keep working; the other formats show memlens's names
 ([heap], [shm key=... shmid=...], /memfd:NAME, [shared anon], ...).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: see models/process.py.
 
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TextIO
