@@ -2,7 +2,7 @@
 
 # No ``from __future__ import annotations``: see models/process.py.
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 
 class Machine(NamedTuple):
