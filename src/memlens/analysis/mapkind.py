@@ -8,12 +8,12 @@ SysV segments are "/SYSV<key> (deleted)" with inode == shmid (ipc/shm.c newseg),
 shmem_zero_setup).
 """
 
-# No ``from __future__ import annotations``: see models/process.py.
+from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
 
 from memlens.models.maps import MapsTable
+from memlens.models.record import NamedTuple
 
 DELETED = " (deleted)"
 _HEX = frozenset("0123456789abcdef")

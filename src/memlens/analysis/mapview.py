@@ -1,14 +1,14 @@
 """A process's memory map ready to present: its VMAs (optionally limited to an address
 range), what each is, and the totals with where each total comes from."""
 
-# No ``from __future__ import annotations``: see models/process.py.
+from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
 
 from memlens.analysis.mapkind import MapName, classify_table
 from memlens.models.maps import Rollup, SmapsTable, snake_name
 from memlens.models.process import Failure, Stat
+from memlens.models.record import NamedTuple
 
 
 class TotalSource(StrEnum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from memlens.analysis.mapview import AddressRange, ProcessMap
 from memlens.api.maps import read_maps
@@ -12,6 +11,10 @@ from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models.process import Failure
 from memlens.procfs.root import ProcRoot
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.

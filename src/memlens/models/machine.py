@@ -1,6 +1,6 @@
 """Facts about the machine that /proc files come from."""
 
-# No ``from __future__ import annotations``: see models/process.py.
+from __future__ import annotations
 
 from memlens.models.record import NamedTuple
 

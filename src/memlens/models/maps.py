@@ -10,7 +10,7 @@ the same, but importing ``dataclasses`` alone costs ~20 ms of start-up here, a t
 kernel's own time to produce smaps for 10,000 VMAs (see ARCHITECTURE.md, "Speed").
 """
 
-# No ``from __future__ import annotations``: see models/process.py.
+from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
@@ -189,7 +189,7 @@ class MapsTable(_Frozen):
         """Total virtual size in bytes (what pmap's total shows)."""
         return sum(self.end) - sum(self.start)
 
-    def select(self, indexes: list[int]) -> "MapsTable":
+    def select(self, indexes: list[int]) -> MapsTable:
         """The VMAs at these row indexes."""
         return MapsTable(
             start=tuple(self.start[i] for i in indexes),
@@ -340,7 +340,7 @@ class SmapsTable(_Frozen):
     def __hash__(self) -> int:
         return hash((self.maps, self.fields, self.text_columns))
 
-    def select(self, indexes: list[int]) -> "SmapsTable":
+    def select(self, indexes: list[int]) -> SmapsTable:
         """The VMAs at these row indexes."""
         flags = self.vm_flags_text
         return SmapsTable(

@@ -5,15 +5,19 @@ scripts written for pmap keep working; the other formats show memlens's names
 ([heap], [shm key=... shmid=...], /memfd:NAME, [shared anon], ...).
 """
 
-# No ``from __future__ import annotations``: see models/process.py.
+from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TextIO
 
 from memlens.analysis.mapkind import Kind, MapName
 from memlens.analysis.mapview import ProcessMap, Total, TotalSource
+from memlens.models.record import NamedTuple
 from memlens.native import load
 from memlens.render.text import safe
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _TWIN = load("memlens.render.maps._pmaprows")
 
