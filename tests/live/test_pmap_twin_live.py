@@ -45,12 +45,20 @@ def subject(request: pytest.FixtureRequest, c_program: CPrograms, tmp_path: Path
 
 
 def rendered(pm: Any, twin: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """-X, -XX, -x, -d and the default format, each plain, -q and -p."""
     monkeypatch.setattr(pmap, "_TWIN", twin)
     out = []
-    for everything in (False, True):
+    for flag in ("-X", "-XX", "-x", "-d", ""):
         for opts in (pmap.Options(), pmap.Options(quiet=True), pmap.Options(full_path=True)):
             buf = io.StringIO()
-            pmap.render_X(pm, opts, buf, everything)
+            if flag in ("-X", "-XX"):
+                pmap.render_X(pm, opts, buf, everything=flag == "-XX")
+            elif flag == "-x":
+                pmap.render_extended(pm, opts, buf)
+            elif flag == "-d":
+                pmap.render_device(pm, opts, buf)
+            else:
+                pmap.render_default(pm, opts, buf)
             out.append(buf.getvalue())
     return out
 
@@ -64,6 +72,11 @@ class Counting:
         self.taken += got is not None
         return got
 
+    def printf(self, *args: Any) -> Any:
+        got = self.twin.printf(*args)
+        self.taken += got is not None
+        return got
+
 
 def test_the_twin_renders_live_processes_as_the_pure_code(
     subject: int, monkeypatch: pytest.MonkeyPatch
@@ -72,7 +85,7 @@ def test_the_twin_renders_live_processes_as_the_pure_code(
         (pm,) = read_maps(ProcRoot.live(), [subject]).maps
     counting = Counting(TWIN)
     ours, pure = rendered(pm, counting, monkeypatch), rendered(pm, None, monkeypatch)
-    assert counting.taken == len(ours) == 6  # the twin printed every one of them
+    assert counting.taken == len(ours) == 15  # the twin printed every one of them
     assert ours == pure
     table = ours[0].splitlines()
     assert len(table) > 8 and table[1].lstrip().startswith("Address")
@@ -87,10 +100,11 @@ def test_hostile_names_are_escaped_in_both(tmp_path: Path, monkeypatch: pytest.M
         (pm,) = read_maps(ProcRoot.live(), [w.pid]).maps
     ours, pure = rendered(pm, TWIN, monkeypatch), rendered(pm, None, monkeypatch)
     assert ours == pure
-    text = ours[0]
-    assert "caf\u00e9 \u65e5\u672c.bin" in text  # printable: as it is
-    assert "evil\\x1b]0;x\\x07\\u202egnp.bin" in text  # controls and the override: escaped
-    assert "new\\012line.bin" in text  # the kernel's own escape of "\n"
+    # the rows of -X and of the default format (the header line has the command line)
+    text = "".join(o.split("\n", 1)[1] for o in (ours[0], ours[-3]))
+    assert text.count("caf\u00e9 \u65e5\u672c.bin") == 2  # printable: as it is
+    assert text.count("evil\\x1b]0;x\\x07\\u202egnp.bin") == 2  # controls, override: escaped
+    assert text.count("new\\012line.bin") == 2  # the kernel's own escape of "\n"
     assert "\x1b" not in text and "\u202e" not in text
 
 

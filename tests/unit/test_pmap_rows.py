@@ -201,15 +201,102 @@ def test_a_twin_that_differs_is_caught() -> None:
     assert not same(lambda *a: (text, (widths[0] + 1, widths[1])), columns, kinds, least)
 
 
+LITERAL = st.text(alphabet=" :K-|", max_size=3)  # pmap's formats are ASCII
+
+
+@st.composite
+def printf_tables(draw: st.DrawFn) -> tuple[str, tuple[Column, ...]]:
+    """A format of conversions %[0][WIDTH](s|d|x) between literals, and its columns."""
+    k = draw(st.integers(1, 7))
+    n = draw(st.integers(1, 10))
+    parts, columns = [draw(LITERAL)], []
+    for _ in range(k):
+        kind = draw(st.sampled_from("sdx"))
+        zero = draw(st.booleans())  # "%05s": Python pads a str with spaces all the same
+        width = draw(st.one_of(st.just(""), st.integers(0, 20).map(str)))
+        parts += ["%" + ("0" if zero else "") + width + kind, draw(LITERAL)]
+        cells = st.lists(CELL_TEXT if kind == "s" else NUMBER, min_size=n, max_size=n)
+        col = draw(cells)
+        columns.append(tuple(col) if draw(st.booleans()) else col)
+    return "".join(parts) + "\n", tuple(columns)
+
+
+def test_the_pure_printf_rows_are_the_format_applied_to_each_row() -> None:
+    columns = ([0x400000, 0x7FFFF7FFE000], [4, 132], ["r-x--", "rw---"], ["a.out", "[stack]"])
+    assert pmap.printf_rows_pure("%016x %6dK %s %s\n", columns) == (
+        "0000000000400000      4K r-x-- a.out\n00007ffff7ffe000    132K rw--- [stack]\n"
+    )
+
+
+@needs_twin
+@settings(max_examples=400, deadline=None)
+@given(printf_tables())
+def test_the_twin_printf_prints_what_the_pure_code_prints(
+    table: tuple[str, tuple[Column, ...]],
+) -> None:
+    assert TWIN is not None
+    row_format, columns = table
+    got = TWIN.printf(row_format, columns)
+    assert type(got) is str  # canonical: taken, never declined
+    assert got == pmap.printf_rows_pure(row_format, columns)
+
+
+@needs_twin
+@pytest.mark.parametrize(
+    ("row_format", "columns"),
+    [
+        ("%d\n", ([-1],)),
+        ("%x\n", ([2**64],)),
+        ("%d\n", ([True],)),
+        ("%s\n", ([Text("x")],)),
+        ("%s\n", ([b"x"],)),
+        ("%s %s\n", (["a"], ["b", "c"])),
+        ("%s %d\n", (["a"],)),
+        ("%-5s\n", (["a"],)),
+        ("%5.2d\n", ([1],)),
+        ("%%%d\n", ([1],)),
+        ("%i\n", ([1],)),
+        ("%d", ([],)),
+        ("none\n", ()),
+        ("%d\u00e9\n", ([1],)),
+        ("%2000000d\n", ([1],)),
+    ],
+)
+def test_the_twin_printf_declines_what_it_does_not_take(
+    row_format: str, columns: tuple[Column, ...]
+) -> None:
+    """None; printf_rows then gives the pure code's answer, or its error."""
+    assert TWIN is not None
+    assert TWIN.printf(row_format, columns) is None
+    try:
+        expected = pmap.printf_rows_pure(row_format, columns)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            pmap.printf_rows(row_format, columns)
+    else:
+        assert pmap.printf_rows(row_format, columns) == expected
+
+
+FORMATS = ["-X", "-XX", "-x", "-d", ""]
+
+
 def _rendered(pm: ProcessMap, twin: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """render_X's text in every option (-X/-XX, -q, -p), with ``twin`` (None: pure)."""
+    """The text of every pmap format in every option (-q, -p), with ``twin`` (None: pure)."""
     monkeypatch.setattr(pmap, "_TWIN", twin)
     out = []
-    for everything in (False, True):
+    for flag in FORMATS:
         for quiet in (False, True):
             for full_path in (False, True):
                 buf = io.StringIO()
-                pmap.render_X(pm, pmap.Options(quiet, full_path), buf, everything)
+                opts = pmap.Options(quiet, full_path)
+                if flag in ("-X", "-XX"):
+                    pmap.render_X(pm, opts, buf, everything=flag == "-XX")
+                elif flag == "-x":
+                    pmap.render_extended(pm, opts, buf)
+                elif flag == "-d":
+                    pmap.render_device(pm, opts, buf)
+                else:
+                    pmap.render_default(pm, opts, buf)
                 out.append(buf.getvalue())
     return out
 
@@ -222,6 +309,11 @@ class Counting:
 
     def rows(self, *args: Any) -> Any:
         got = self.twin.rows(*args)
+        self.taken += got is not None
+        return got
+
+    def printf(self, *args: Any) -> Any:
+        got = self.twin.printf(*args)
         self.taken += got is not None
         return got
 
@@ -242,7 +334,7 @@ def test_render_X_is_the_same_on_every_captured_process(monkeypatch: pytest.Monk
     for name, pm in maps:
         assert _rendered(pm, counting, monkeypatch) == _rendered(pm, None, monkeypatch), name
     with_rows = sum(1 for _, pm in maps if len(pm.smaps))
-    assert counting.taken == 8 * with_rows > 0
+    assert counting.taken == 4 * len(FORMATS) * with_rows > 0
 
 
 def test_pure_memlens_loads_no_twin() -> None:

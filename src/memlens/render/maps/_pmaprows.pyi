@@ -1,4 +1,4 @@
-"""The compiled twin of pmap -X's table body (_pmaprows.c; pure code: pmap.py)."""
+"""The compiled twin of pmap's table bodies (_pmaprows.c; pure code: pmap.py)."""
 
 from collections.abc import Sequence
 
@@ -7,3 +7,4 @@ def rows(
     kinds: str,
     min_widths: tuple[int, ...],
 ) -> tuple[str, tuple[int, ...]] | None: ...
+def printf(format: str, columns: tuple[Sequence[str] | Sequence[int], ...]) -> str | None: ...

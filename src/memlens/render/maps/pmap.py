@@ -7,7 +7,9 @@ scripts written for pmap keep working; the other formats show memlens's names
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import compress, repeat
+from operator import add, rshift, sub
 
 from memlens.analysis.mapkind import Kind, MapName
 from memlens.analysis.mapview import ProcessMap, Total, TotalSource
@@ -50,7 +52,11 @@ def _display(name: MapName, full_path: bool) -> str:
 
 
 def _names(pm: ProcessMap, full_path: bool) -> list[str]:
-    return [_display(n, full_path) for n in pm.names]
+    """The Mapping column: VMAs of one name share one MapName (classify_table), so each
+    distinct one is escaped once."""
+    distinct = dict(zip(map(id, pm.names), pm.names, strict=True))
+    shown = {key: _display(name, full_path) for key, name in distinct.items()}
+    return list(map(shown.__getitem__, map(id, pm.names)))
 
 
 def _mode(perms: str) -> str:
@@ -58,13 +64,26 @@ def _mode(perms: str) -> str:
     return perms[:3] + ("-" if perms[3] == "p" else perms[3]) + "-"
 
 
+def _modes(perms: Sequence[str]) -> list[str]:
+    modes = {p: _mode(p) for p in set(perms)}
+    return list(map(modes.__getitem__, perms))
+
+
+def _kb(values: Iterable[int]) -> list[int]:
+    return list(map(rshift, values, repeat(10)))
+
+
+def _sizes_kb(pm: ProcessMap) -> list[int]:
+    maps = pm.smaps.maps
+    return _kb(map(sub, maps.end, maps.start))
+
+
 def render_default(pm: ProcessMap, opts: Options, out: TextIO) -> None:
     maps = pm.smaps.maps
     out.write(header_line(pm))
-    rows = zip(maps.start, maps.end, maps.perms, _names(pm, opts.full_path), strict=True)
-    out.write(
-        "".join(["%016x %6dK %s %s\n" % (s, (e - s) >> 10, _mode(p), n) for s, e, p, n in rows])
-    )
+    names = _names(pm, opts.full_path)
+    columns = (maps.start, _sizes_kb(pm), _modes(maps.perms), names)
+    out.write(printf_rows("%016x %6dK %s %s\n", columns))
     if not opts.quiet:
         out.write(" total %16dK\n" % (maps.vss >> 10))
 
@@ -74,30 +93,27 @@ def render_device(pm: ProcessMap, opts: Options, out: TextIO) -> None:
     out.write(header_line(pm))
     if not opts.quiet:
         out.write("Address           Kbytes Mode  Offset           Device    Mapping\n")
-    rows = zip(
-        maps.start,
-        maps.end,
-        maps.perms,
-        maps.offset,
-        maps.device,
-        _names(pm, opts.full_path),
-        strict=True,
-    )
-    lines = []
-    for s, e, p, off, dev, name in rows:
+    numbers = {}
+    for dev in set(maps.device):
         major, _, minor = dev.partition(":")
-        lines.append(
-            "%016x %7d %5s %016x %03x:%05x %s\n"
-            % (s, (e - s) >> 10, _mode(p), off, int(major, 16), int(minor, 16), name)
-        )
-    out.write("".join(lines))
+        numbers[dev] = (int(major, 16), int(minor, 16))
+    pairs = list(map(numbers.__getitem__, maps.device))
+    columns = (
+        maps.start,
+        _sizes_kb(pm),
+        _modes(maps.perms),
+        maps.offset,
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        _names(pm, opts.full_path),
+    )
+    out.write(printf_rows("%016x %7d %5s %016x %03x:%05x %s\n", columns))
     if not opts.quiet:
-        private_w = shared = 0
-        for s, e, p in zip(maps.start, maps.end, maps.perms, strict=True):
-            if p[3] == "s":
-                shared += e - s
-            elif p[1] == "w":
-                private_w += e - s
+        sizes = list(map(sub, maps.end, maps.start))
+        is_shared = {p: p[3] == "s" for p in set(maps.perms)}
+        is_private_w = {p: p[3] != "s" and p[1] == "w" for p in set(maps.perms)}
+        shared = sum(compress(sizes, map(is_shared.__getitem__, maps.perms)))
+        private_w = sum(compress(sizes, map(is_private_w.__getitem__, maps.perms)))
         out.write(
             f"mapped: {maps.vss >> 10}K    writeable/private: {private_w >> 10}K    "
             f"shared: {shared >> 10}K\n"
@@ -113,26 +129,26 @@ def render_extended(pm: ProcessMap, opts: Options, out: TextIO) -> None:
     out.write(header_line(pm))
     if not opts.quiet:
         out.write("Address           Kbytes     RSS   Dirty Mode  Mapping\n")
-    rows = zip(
-        maps.start, maps.end, rss, sd, pd, maps.perms, _names(pm, opts.full_path), strict=True
+    columns = (
+        maps.start,
+        _sizes_kb(pm),
+        _kb(rss),
+        _kb(map(add, sd, pd)),
+        _modes(maps.perms),
+        _names(pm, opts.full_path),
     )
-    out.write(
-        "".join(
-            "%016x %7d %7d %7d %5s %s\n" % (s, (e - s) >> 10, r >> 10, (a + b) >> 10, _mode(p), n)
-            for s, e, r, a, b, p, n in rows
-        )
-    )
+    out.write(printf_rows("%016x %7d %7d %7d %5s %s\n", columns))
     if opts.quiet:
         return
-    totals = {t.field: t for t in pm.totals()}
+    fields = ("Rss", "Shared_Dirty", "Private_Dirty")
+    totals = {f: pm.total(f) for f in fields if f in smaps.fields}
     rss_total = totals["Rss"].value if "Rss" in totals else 0
     dirty_total = sum(totals[f].value for f in ("Shared_Dirty", "Private_Dirty") if f in totals)
     out.write("---------------- ------- ------- ------- \n")
     out.write(
         "%-16s %7d %7d %7d\n" % ("total kB", pm.vss >> 10, rss_total >> 10, dirty_total >> 10)
     )
-    shown = [totals[f] for f in ("Rss", "Shared_Dirty", "Private_Dirty") if f in totals]
-    out.write(_source_note(pm, shown))
+    out.write(_source_note(pm, list(totals.values())))
 
 
 def _source_note(pm: ProcessMap, totals: Sequence[Total]) -> str:
@@ -225,6 +241,21 @@ def table_rows_pure(
     )
     row_format = " ".join(f"%{w}s" for w in widths) + " %s\n"
     return "".join([row_format % row for row in zip(*texts, strict=True)]), widths
+
+
+def printf_rows(row_format: str, columns: Sequence[Sequence[Any]]) -> str:
+    """``"".join(row_format % row for row in zip(*columns))``, by the compiled twin when it
+    takes the table (conversions %[0][WIDTH]s/d/x of str and ints >= 0)."""
+    if _TWIN is not None and columns and len(columns[0]):
+        done: str | None = _TWIN.printf(row_format, tuple(columns))
+        if done is not None:
+            return done
+    return printf_rows_pure(row_format, columns)
+
+
+def printf_rows_pure(row_format: str, columns: Sequence[Sequence[Any]]) -> str:
+    """printf_rows in pure Python: the reference of the compiled twin."""
+    return "".join([row_format % row for row in zip(*columns, strict=True)])
 
 
 def _cell_texts(col: Sequence[Any], kind: str) -> Sequence[Any]:
