@@ -9,7 +9,9 @@ working memlens, only slower.
 from setuptools import Extension, setup
 
 # (module, C source) of each compiled twin.
-NATIVE: list[tuple[str, str]] = []
+NATIVE: list[tuple[str, str]] = [
+    ("memlens.procfs._smaps", "src/memlens/procfs/_smaps.c"),
+]
 
 setup(
     ext_modules=[

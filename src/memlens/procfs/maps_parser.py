@@ -5,17 +5,25 @@ each followed by one space, then for named VMAs padding to column 73 and the nam
 escapes newlines in names as ``\\012``, so one VMA is always one line.
 
 The fast path works on whole columns with C-level string operations; when it meets anything
-unexpected, the line-by-line path finds the offending line and reports it.
+unexpected, the line-by-line path finds the offending line and reports it. Where the compiled
+twin (_smaps.c) was built, parse_maps hands it the whole file first; it declines anything but
+the kernel's canonical format.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from itertools import repeat
+from typing import TYPE_CHECKING
 
+from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable
+
+if TYPE_CHECKING:
+    from memlens.procfs._smaps import MapsColumns
 
 # One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
 _HEADER_LINES = re.compile(
@@ -36,8 +44,19 @@ def decode_lines(items: list[bytes] | tuple[bytes, ...]) -> list[str]:
     return b"\n".join(items).decode("utf-8", "surrogateescape").split("\n")
 
 
+_twin = native.load("memlens.procfs._smaps")
+_TWIN: Callable[[bytes], MapsColumns | None] | None = _twin.parse_maps if _twin else None
+
+
 def parse_maps(data: bytes, path: str = "maps") -> MapsTable:
     """Parse the content of /proc/PID/maps."""
+    if _TWIN is not None and (columns := _TWIN(data)) is not None:
+        return MapsTable(*columns)
+    return parse_maps_pure(data, path)
+
+
+def parse_maps_pure(data: bytes, path: str = "maps") -> MapsTable:
+    """parse_maps without the compiled twin: the reference it is tested against."""
     if not data:
         return EMPTY_MAPS
     if not data.endswith(b"\n"):

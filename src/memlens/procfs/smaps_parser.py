@@ -10,16 +10,26 @@ line: one regular-expression split separates header, field and VmFlags lines; on
 decimal text of every value; and one comparison of bytes checks that every VMA has exactly
 the first VMA's field labels. Any deviation sends the
 file through the line-by-line parser, which names the offending line.
+
+Where the compiled twin (_smaps.c) was built, it parses the kernel's canonical format in one
+pass and declines anything else (a line out of place, a missing VmFlags line, a huge value),
+which the pure-Python code above then decides; tests hold the two to the same tables.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
+from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
+
+if TYPE_CHECKING:
+    from memlens.procfs._smaps import SmapsColumns
 
 _BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
 _DIGITS = b"0123456789"
@@ -33,10 +43,20 @@ _MAX_DIGITS = 14
 
 EMPTY_SMAPS = SmapsTable(EMPTY_MAPS, (), (), (), None)
 
+_twin = native.load("memlens.procfs._smaps")
+_TWIN: Callable[[bytes], SmapsColumns | None] | None = _twin.parse_smaps if _twin else None
+
 
 def parse_smaps(data: bytes, path: str = "smaps") -> SmapsTable:
     """Parse the content of /proc/PID/smaps. An empty file (kernel thread, zombie) gives an
     empty table."""
+    if _TWIN is not None and (columns := _TWIN(data)) is not None:
+        return SmapsTable(MapsTable(*columns[:7]), *columns[7:])
+    return parse_smaps_pure(data, path)
+
+
+def parse_smaps_pure(data: bytes, path: str = "smaps") -> SmapsTable:
+    """parse_smaps without the compiled twin: the reference it is tested against."""
     if not data:
         return EMPTY_SMAPS
     if not data.endswith(b"\n"):
