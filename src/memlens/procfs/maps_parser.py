@@ -25,11 +25,11 @@ from memlens.models.maps import EMPTY_MAPS, MapsTable
 if TYPE_CHECKING:
     from memlens.procfs._smaps import MapsColumns
 
-# One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
-_HEADER_LINES = re.compile(
-    r"^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
-    r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$",
-    re.M,
+# One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs);
+# compiled when first used (re keeps it): where the twin parses maps, start-up skips it.
+_HEADER_LINES = (
+    r"(?m)^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
+    r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$"
 )
 _HEADER = re.compile(
     rb"([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
@@ -76,7 +76,7 @@ def parse_header_lines(
 
 
 def _fast(lines: list[bytes] | tuple[bytes, ...]) -> MapsTable:
-    rows = _HEADER_LINES.findall(b"\n".join(lines).decode("utf-8", "surrogateescape"))
+    rows = re.findall(_HEADER_LINES, b"\n".join(lines).decode("utf-8", "surrogateescape"))
     if len(rows) != len(lines):
         raise ValueError("a line is not a VMA line")
     start, end, perms, offset, device, inode, path = zip(*rows, strict=True)

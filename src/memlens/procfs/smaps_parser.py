@@ -31,10 +31,12 @@ from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 if TYPE_CHECKING:
     from memlens.procfs._smaps import SmapsColumns
 
-_BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
+# Patterns of the fast path only, compiled when first used (re keeps them): where the
+# compiled twin parses smaps, no command pays for them at start-up.
+_BLOCKS = rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?"
 _DIGITS = b"0123456789"
 _LABEL_CHARS = bytes(range(65, 91)) + bytes(range(97, 123)) + b"_:"  # [A-Za-z_:]
-_LABEL = re.compile(rb"[A-Za-z_]+")
+_LABEL = rb"[A-Za-z_]+"
 _FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
 # Values with 15 digits or more: in kB, 2^57 bytes or more (beyond any address space); no
 # count smaps prints comes near. One C-level search over the whole file.
@@ -70,7 +72,7 @@ def parse_smaps_pure(data: bytes, path: str = "smaps") -> SmapsTable:
 def _fast(data: bytes, path: str) -> SmapsTable:
     # [region, flags, header, region, flags, header, ..., region, last flags, "", ""]:
     # region 0 starts with the first header line; every other header follows a VmFlags line.
-    parts = _BLOCKS.split(data)
+    parts = re.split(_BLOCKS, data)
     if len(parts) < 4 or parts[-1] or parts[-2]:
         raise ValueError("no VmFlags lines, or text after the last one")
     head, first_region = parts[0].split(b"\n", 1)
@@ -101,7 +103,7 @@ def _field_layout(labels: bytes) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     names, kbs = [], []
     for label in labels.split(b"\n"):
         name, colon, unit = label.partition(b":")
-        if not colon or unit not in (b"", b"kB") or not _LABEL.fullmatch(name):
+        if not colon or unit not in (b"", b"kB") or not re.fullmatch(_LABEL, name):
             raise ValueError("bad field line")
         names.append(name.decode("ascii"))
         kbs.append(unit == b"kB")
