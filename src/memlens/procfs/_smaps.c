@@ -78,7 +78,7 @@ static int u64_push(U64Vec *v, uint64_t x) {
 
 static void obj_free(ObjVec *v) {
     for (Py_ssize_t i = 0; i < v->len; i++)
-        Py_DECREF(v->items[i]);
+        Py_XDECREF(v->items[i]);
     free(v->items);
     v->items = NULL;
     v->len = v->cap = 0;
@@ -361,7 +361,8 @@ static int same_fields(Parse *ps, const char **pp, const char *end) {
     int rc, kb;
     for (int j = 0; j < ps->nfields; j++) {
         Py_ssize_t len = ps->field_len[j];
-        if (end - p <= len || memcmp(p, ps->field_name[j], (size_t)len) != 0 || p[len] != ':')
+        /* the first VMA's name is followed by its ':' in data: compare both */
+        if (end - p <= len || memcmp(p, ps->field_name[j], (size_t)len + 1) != 0)
             return 0;
         if ((rc = field_value(ps, p + len + 1, end, &kb, &p)) != 1)
             return rc;
@@ -387,21 +388,21 @@ static PyObject *int_tuple(const U64Vec *v) {
     return t;
 }
 
-/* A tuple of items[first], items[first + step], ... (count of them), new references. */
-static PyObject *obj_tuple(const ObjVec *v, Py_ssize_t first, Py_ssize_t step, Py_ssize_t count) {
+/* A tuple of items[first], items[first + step], ... (count of them), moved from v (their
+   places left NULL, which obj_free skips). */
+static PyObject *obj_tuple(ObjVec *v, Py_ssize_t first, Py_ssize_t step, Py_ssize_t count) {
     PyObject *t = PyTuple_New(count);
     if (t == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *x = v->items[first + i * step];
-        Py_INCREF(x);
-        PyTuple_SET_ITEM(t, i, x);
+        PyTuple_SET_ITEM(t, i, v->items[first + i * step]);
+        v->items[first + i * step] = NULL;
     }
     return t;
 }
 
 /* The 7 MapsTable columns, then the extra items (stolen; NULL for none). */
-static PyObject *result(const Parse *ps, PyObject *extra) {
+static PyObject *result(Parse *ps, PyObject *extra) {
     Py_ssize_t n = ps->start.len, extra_len = extra ? PyTuple_GET_SIZE(extra) : 0;
     PyObject *out = PyTuple_New(7 + extra_len);
     if (out == NULL)
@@ -430,7 +431,7 @@ fail:
     return NULL;
 }
 
-static PyObject *smaps_extra(const Parse *ps) {
+static PyObject *smaps_extra(Parse *ps) {
     int k = ps->nfields;
     Py_ssize_t n = ps->flags.len;
     PyObject *fields = PyTuple_New(k), *in_kb = PyTuple_New(k), *columns = PyTuple_New(k);
