@@ -9,10 +9,10 @@ that are not the same program (same executable path), and never divides.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
 
 from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage
+from memlens.models.record import NamedTuple
 
 # The figures a group adds up (None in any member makes the group's figure None: unknown).
 SUMMED = (

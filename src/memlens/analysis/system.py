@@ -25,10 +25,10 @@ share in the "no process" parts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from memlens.errors import ParseError
 from memlens.models.process import ProcessUsage, Scan
+from memlens.models.record import NamedTuple
 from memlens.models.system import Meminfo, ShmSegment
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 from memlens.analysis.groups import GroupUsage, MappingGroup
 from memlens.analysis.system import SystemBreakdown
 from memlens.errors import ExitStatus, UsageError
 from memlens.models.process import Failure, ProcessUsage, Scan, Unreadable
+from memlens.models.record import NamedTuple
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 Row = ProcessUsage | GroupUsage | MappingGroup
 

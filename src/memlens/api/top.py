@@ -15,23 +15,19 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
 
-from memlens.analysis.groups import by_mapping, group
 from memlens.analysis.top import (
     PROCESS_COLUMNS,
     Filter,
     Row,
     TopColumn,
     TopReport,
-    chosen_mappings,
     columns_for,
     missing,
     ordered,
     scope_of,
     view_filter,
 )
-from memlens.api.charges import with_charges
 from memlens.api.halves import in_two
 from memlens.api.system import read_meminfo, system_breakdown
 from memlens.errors import (
@@ -42,8 +38,9 @@ from memlens.errors import (
     ReadError,
     UsageError,
 )
-from memlens.models.maps import Rollup, SmapsTable
+from memlens.models.maps import Rollup
 from memlens.models.process import ProcessUsage, Scan, Stat, Status, Unreadable
+from memlens.models.record import NamedTuple
 from memlens.models.system import Meminfo
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process
@@ -144,11 +141,10 @@ def top(root: ProcRoot, plan: TopPlan, progress: Progress | None = None) -> TopR
         grouped: tuple[Row, ...] = ()
     else:
         shown = tuple(p for p in result.processes if plan.filter.selects(p))
-        if q.by == "mapping":
-            grouped = chosen_mappings(by_mapping(_smaps_of(root, shown)), plan.filter)
-        elif q.by:
-            grouped = group(shown, q.by)
-            grouped = with_charges(root, grouped) if q.by == "cgroup" else grouped
+        if q.by:
+            from memlens.api.top_groups import grouped_rows  # only --by pays for grouping
+
+            grouped = grouped_rows(root, shown, q.by, plan.filter)
         else:
             grouped = shown
         rows = tuple(ordered(grouped, plan.sort, q.reverse, q.first))
@@ -387,13 +383,3 @@ def _given(q: TopQuery) -> dict[str, str | None]:
     """The selecting options of ``q`` as given, by flag."""
     pids = ",".join(map(str, q.pids)) if q.pids is not None else None
     return {"-p": pids, "-P": q.match, "-u": q.user, "-U": q.user_match, "--cgroup": q.cgroup}
-
-
-def _smaps_of(root: ProcRoot, shown: tuple[ProcessUsage, ...]) -> list[tuple[int, SmapsTable]]:
-    tables = []
-    for p in shown:
-        try:
-            tables.append((p.pid, root.process(p.pid).smaps()))
-        except MemlensError:
-            continue  # exited or unreadable since the scan: its mappings are not counted
-    return tables

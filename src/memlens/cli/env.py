@@ -11,11 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO, cast
 
 from memlens.cli.streams import GLYPHS, Output
 
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from memlens.render.progress import ProgressBar
 
 
@@ -35,8 +37,8 @@ class Env:
         # A descriptor closed when memlens started leaves sys.stdin/stdout/stderr None.
         self.stdin = stdin or sys.stdin
         self.output = Output(stdout or sys.stdout, "standard output")
-        self.stdout: TextIO = cast(TextIO, self.output)
-        self.stderr: TextIO = cast(TextIO, Output(stderr or sys.stderr, "stderr", quiet=True))
+        self.stdout: TextIO = self.output  # type: ignore[assignment]  # an Output is a TextIO
+        self.stderr: TextIO = Output(stderr or sys.stderr, "stderr", quiet=True)  # type: ignore[assignment]
         self.environ = os.environ if environ is None else environ
         self.clock = clock  # seconds, monotonic: for intervals
         self.now = now  # seconds since the epoch: for the time printed

@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any
 
 from memlens import __version__
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _formatter(width: int) -> Callable[..., argparse.HelpFormatter]:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from typing import TextIO
 
 from memlens.errors import OutputError
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import TextIO
 
 # What a unicode-capable renderer may draw: box drawing, blocks, shades, dots, arrows, sparks.
 GLYPHS = "─│┌┐├┤└┘≈█▒·▁▂▃▄▅▆▇→←↑↓"

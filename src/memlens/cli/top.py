@@ -4,13 +4,16 @@ mapping), from smaps_rollup where PSS/USS are asked for and from status otherwis
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
 
 from memlens.analysis.top import TopReport, columns_for
 from memlens.api.top import TopQuery, plan_top, top
 from memlens.cli.common import add_root_argument, open_root, parse_pid_list, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 DESCRIPTION = """\
 Who holds the RAM: one row per process with VSS, RSS, PSS, USS, Swap and SwapPss, largest PSS

@@ -15,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from types import MappingProxyType
-from typing import Any, NamedTuple
+
+from memlens.models.record import NamedTuple
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 # smaps field names (as the kernel prints them) -> snake_case names used by memlens.
 # Documentation/filesystems/proc.rst, "The /proc/PID/smaps".

@@ -6,9 +6,9 @@ Sizes are ``int`` bytes; a field the kernel did not print is ``None``, never 0."
 # a tenth of ``memlens top``'s start-up. Annotations here must name what is defined above them.
 
 from collections.abc import Mapping as MappingABC
-from typing import NamedTuple
 
 from memlens.errors import ExitStatus
+from memlens.models.record import NamedTuple
 
 PF_EXITING = 0x00000004  # include/linux/sched.h: set first thing in do_exit()
 PF_KTHREAD = 0x00200000  # include/linux/sched.h

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError
 from memlens.models.maps import MapsTable, Rollup, SmapsTable
@@ -25,12 +24,15 @@ from memlens.procfs.pid_parsers import (
 )
 from memlens.procfs.smaps_parser import parse_rollup, parse_smaps
 
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import TypeVar
 
     from memlens.procfs.root import ProcRoot
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 _VANISHED = (errno.ENOENT, errno.ESRCH)
 
 

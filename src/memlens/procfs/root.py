@@ -12,12 +12,13 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import TYPE_CHECKING
 
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess, ReadError, UsageError
 from memlens.models.machine import Machine
 from memlens.procfs.process import Process
 from memlens.procfs.source import DirectorySource, Source
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
 
 if TYPE_CHECKING:
     from memlens.procfs.archive import Manifest

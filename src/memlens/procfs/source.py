@@ -8,7 +8,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # Source is only a type: nothing checks it at run time
 
 # The largest file memlens reads below a copied tree or from an archive. smaps of a process
 # with 200,000 VMAs is about 150 MiB; anything larger is not a /proc file.

@@ -4,7 +4,8 @@ terminal width when asked. Cells arrive as strings; this module only lays them o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+
+from memlens.models.record import NamedTuple
 
 # An elastic column is never cut narrower than this (or its title), whatever the width: the
 # line is cut at the width instead, as ps does when its other columns fill the terminal.

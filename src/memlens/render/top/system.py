@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from memlens.analysis import system
 from memlens.analysis.system import Coverage, Drift, SystemBreakdown
 from memlens.render.table import Column, layout
 from memlens.render.units import UNIT_TITLES, UNITS, human
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def breakdown_table(breakdown: SystemBreakdown, units: str, width: int | None) -> str:

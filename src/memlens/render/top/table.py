@@ -4,15 +4,19 @@ module only writes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TextIO
 
 from memlens.analysis.groups import GroupUsage
 from memlens.analysis.system import PssSplit, pss_split
 from memlens.analysis.top import Row, Scope, TopColumn, TopReport, value
 from memlens.models.process import ProcessUsage, Scan
+from memlens.models.record import NamedTuple
 from memlens.render.table import Column, layout
 from memlens.render.text import csv_text, json_text, safe
 from memlens.render.units import UNIT_TITLES, UNITS, count, human
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 TOTALLED = ("vss", "rss", "pss", "pss_anon", "pss_file", "pss_shmem", "uss", "swap", "swap_pss")
 
