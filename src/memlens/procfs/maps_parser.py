@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
 from itertools import repeat
-from typing import TYPE_CHECKING
 
 from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable
 
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from memlens.procfs._smaps import MapsColumns
 
 # One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs);

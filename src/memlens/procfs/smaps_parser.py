@@ -19,16 +19,17 @@ which the pure-Python code above then decides; tests hold the two to the same ta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from memlens.procfs._smaps import SmapsColumns
 
 # Patterns of the fast path only, compiled when first used (re keeps them): where the
