@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from memlens.analysis.roles import Role
 from memlens.models.layout import ObjectFile
+from memlens.models.record import NamedTuple
 
 ReadMemory = Callable[[int, int], bytes | None]
 IS_MMAPPED, PREV_INUSE = 0x2, 0x1

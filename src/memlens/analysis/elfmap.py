@@ -15,7 +15,6 @@ no anonymous VMA at all, so BSS is computed from the program headers, never gues
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple
 
 from memlens.analysis.roles import Piece, Role
 from memlens.models.layout import (
@@ -29,6 +28,7 @@ from memlens.models.layout import (
     ObjectFile,
 )
 from memlens.models.maps import VmArea
+from memlens.models.record import NamedTuple
 
 
 class ObjectPlace(NamedTuple):

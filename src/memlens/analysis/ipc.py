@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from memlens.analysis.ipc_limits import GlobalRow, shm_pages
 from memlens.analysis.mapkind import DELETED, Kind, MapName, classify
@@ -34,6 +33,7 @@ from memlens.models.ipc import (
 )
 from memlens.models.maps import SmapsTable
 from memlens.models.process import Unreadable
+from memlens.models.record import NamedTuple
 from memlens.models.system import ShmSegment
 
 # Object kinds as reported (and as JSON section names use them).

@@ -12,9 +12,9 @@ from a real limit of that size). The message and semaphore limits are finite num
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from memlens.models.ipc import IpcLimits, SysvTables
+from memlens.models.record import NamedTuple
 from memlens.models.system import ShmSegment
 
 NO_LIMIT = (1 << 64) - 1 - (1 << 24)  # ULONG_MAX - (1UL << 24) on 64-bit

@@ -10,7 +10,6 @@ first of its regions and are None on the others, and summing regions never count
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from memlens.analysis import elfmap
 from memlens.analysis.allocator import (
@@ -28,6 +27,7 @@ from memlens.analysis.roles import Piece, Role
 from memlens.models.layout import NEED_EXTRA, Auxv, LayoutSources, ObjectFile
 from memlens.models.maps import SmapsTable, VmArea
 from memlens.models.process import Stat
+from memlens.models.record import NamedTuple
 
 MM_FIELDS = (
     "start_code", "end_code", "start_data", "end_data", "end_bss", "start_brk", "brk",

@@ -8,12 +8,11 @@ process): ``elf_target`` says which file and which link-time address to look up.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.analysis.elfmap import ObjectPlace, PlacedSection
 from memlens.analysis.layout import Layout, Region
 from memlens.analysis.roles import ELF_ROLES
 from memlens.models.layout import ElfSymbol
+from memlens.models.record import NamedTuple
 
 
 class Placed(NamedTuple):

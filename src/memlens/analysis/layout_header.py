@@ -4,10 +4,10 @@ address space, ASLR (system-wide and for this process) and the mmap layout mode.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from memlens.models.layout import MACHINES, LayoutSources
 from memlens.models.maps import VmArea
+from memlens.models.record import NamedTuple
 
 # include/uapi/linux/personality.h
 ADDR_NO_RANDOMIZE = 0x0040000

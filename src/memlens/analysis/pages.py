@@ -21,7 +21,6 @@ it on each side (a library's text, a fork's copy-on-write anonymous memory, shar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 from memlens.analysis.mapkind import classify
 from memlens.analysis.sharing import object_of
 from memlens.models.maps import MapsTable
+from memlens.models.record import NamedTuple
 
 U64 = NDArray[np.uint64]
 Rows = NDArray[np.int32]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
+
+from memlens.models.record import NamedTuple
 
 CONFIDENCE = 0.95
 CANDIDATES = 100  # at most this many places a change point is looked for (Pelt is quadratic)

@@ -16,11 +16,11 @@ of the two Shared figures. (Exact per-page figures need /proc/PID/pagemap and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from memlens.analysis.mapkind import Kind, classify
 from memlens.errors import ParseError
 from memlens.models.maps import SmapsTable
+from memlens.models.record import NamedTuple
 
 LIBRARY_TEXT = "library or program text"
 FILE_DATA = "file data"

@@ -15,7 +15,6 @@ System V segments removed), Ctrl-C included, unless ``keep``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 from memlens.analysis.demo import judge
 from memlens.api.maps import process_map
@@ -24,6 +23,7 @@ from memlens.demo.experiment import Child, Experiment
 from memlens.errors import DemoError, NoSuchProcess, UsageError
 from memlens.models.demo import BYTES, DemoReport, Figure, Lesson, Value
 from memlens.models.process import ProcessUsage
+from memlens.models.record import NamedTuple
 from memlens.procfs.root import ProcRoot
 
 DEFAULT_DURATION = 15.0  # seconds the leak lesson watches

@@ -14,9 +14,10 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from memlens.errors import ExitStatus, MemlensError
+from memlens.models.record import NamedTuple
 
 MAX_PIDS = 20  # a pid label multiplies series: only for a short list
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

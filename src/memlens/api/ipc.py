@@ -11,13 +11,12 @@ Cost: one maps read per process, smaps only for processes that map something rep
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.analysis import ipc
 from memlens.analysis.ipc import IpcReport
 from memlens.analysis.ipc_limits import global_usage as global_rows
 from memlens.errors import NoSuchIpcObject
 from memlens.models.ipc import MapsScan, MsgQueue, SemSet, ShmFile, SysvTables
+from memlens.models.record import NamedTuple
 from memlens.models.system import ShmSegment
 from memlens.procfs import ipc_reader
 from memlens.procfs.root import ProcRoot

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from memlens.errors import (
     AccessDenied,
@@ -27,6 +27,7 @@ from memlens.errors import (
 )
 from memlens.models.layout import Hidden, LayoutSources
 from memlens.models.process import Failure
+from memlens.models.record import NamedTuple
 from memlens.procfs.auxv import parse_auxv, parse_personality
 from memlens.procfs.elf_parser import have_pyelftools
 from memlens.procfs.layout_reader import (

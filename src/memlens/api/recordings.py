@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from memlens.models.record import NamedTuple
 from memlens.models.recording import Recording, RecordingInfo, TargetSeries
 from memlens.models.series import SeriesAnalysis
 

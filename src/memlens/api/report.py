@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from memlens.analysis.system import SystemBreakdown
 from memlens.api.system import system_breakdown
@@ -20,6 +20,7 @@ from memlens.api.top import Want, scan
 from memlens.errors import AccessDenied, MemlensError, NoSuchProcess
 from memlens.models.maps import SmapsTable
 from memlens.models.process import ProcessUsage, Scan
+from memlens.models.record import NamedTuple
 from memlens.procfs.root import ProcRoot
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from memlens.analysis.sharing import ProcessSmaps, Sharing, sharing
 from memlens.errors import (
@@ -24,6 +24,7 @@ from memlens.errors import (
     UsageError,
 )
 from memlens.models.process import Failure
+from memlens.models.record import NamedTuple
 from memlens.procfs import pagemap
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.root import ProcRoot

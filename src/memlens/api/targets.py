@@ -15,10 +15,10 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from memlens.errors import MemlensError, NoAddressSpace
 from memlens.models.process import Stat
+from memlens.models.record import NamedTuple
 from memlens.models.sample import Target
 from memlens.procfs.pid_parsers import command_line
 from memlens.procfs.process import Process

@@ -15,12 +15,13 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from memlens.api.command import check_runnable, end_command, start_command
 from memlens.api.sampler import WHERE_EVERY, Sampler, Selection, Tick
 from memlens.api.targets import describe
 from memlens.errors import MemlensError, NoMatchingProcess
+from memlens.models.record import NamedTuple
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
 from memlens.models.watch import MemoryLimit, ProcessReport, Spacing, WatchReport, WhereCost
 from memlens.procfs.memory_limit import memory_limit

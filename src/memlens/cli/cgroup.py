@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.common import (
+    add_root_argument,
+    add_unit_arguments,
+    open_root,
+    parse_pid_list,
+    units_of,
+    write_json,
+)
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus
 
 
@@ -39,9 +46,7 @@ def add_parser(sub: Any, name: str) -> None:
         "(reads every process's smaps_rollup)",
     )
     p.add_argument("--json", action="store_true", help="JSON instead of text")
-    units = p.add_mutually_exclusive_group()
-    units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
-    units.add_argument("--bytes", action="store_true", help="sizes in bytes")
+    add_unit_arguments(p)
     p.add_argument(
         "--cgroup-root",
         metavar="PATH",
@@ -61,17 +66,12 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     pids = parse_pid_list(args.pid)
     report = inspect_cgroups(root, cgroups, args.paths, pids, tree=args.tree, members=args.members)
     if args.json:
-        import json  # only for --json: start-up cost
-
         from memlens.render.cgroup.json import report_json
 
-        json.dump(report_json(report), env.stdout, indent=1)
-        env.stdout.write("\n")
-        return ExitStatus.OK
+        return write_json(env, report_json(report))
     from memlens.render.cgroup import text
 
-    units = "kb" if args.kb else "bytes" if args.bytes else "human"
-    width = terminal_size().columns if env.stdout.isatty() else None
+    units, width = units_of(args), env.width
     if args.tree or not (args.paths or pids):
         env.stdout.write(text.table(report, units, width, args.tree, args.members))
     else:

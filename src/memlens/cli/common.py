@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from memlens.errors import MemlensError, UsageError
+from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.procfs.root import ProcRoot
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
+
+    from memlens.cli.env import Env
 
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +23,27 @@ def add_root_argument(parser: argparse.ArgumentParser) -> None:
         help="read /proc files from PATH: a directory (e.g. a container's /host/proc) "
         "or a memlens snapshot archive (default: /proc)",
     )
+
+
+def add_unit_arguments(parser: argparse.ArgumentParser) -> None:
+    """-k/--kb and --bytes; without either, sizes are human-readable (units_of)."""
+    units = parser.add_mutually_exclusive_group()
+    units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
+    units.add_argument("--bytes", action="store_true", help="sizes in bytes")
+
+
+def units_of(args: argparse.Namespace) -> str:
+    """The unit style add_unit_arguments's options chose: "kb", "bytes" or "human"."""
+    return "kb" if args.kb else "bytes" if args.bytes else "human"
+
+
+def write_json(env: Env, document: Any) -> ExitStatus:
+    """``document`` as one JSON document on stdout (the --json of a report)."""
+    import json  # only for --json: start-up cost
+
+    json.dump(document, env.stdout, indent=1)
+    env.stdout.write("\n")
+    return ExitStatus.OK
 
 
 def open_root(args: argparse.Namespace) -> ProcRoot:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.cli.common import add_root_argument, open_root
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.common import (
+    add_root_argument,
+    add_unit_arguments,
+    open_root,
+    units_of,
+    write_json,
+)
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, NoSuchCgroup
 
 
@@ -22,9 +28,7 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="rank these cgroups")
     p.add_argument("-n", type=int, default=10, metavar="N", help="processes per ranking (10)")
     p.add_argument("--json", action="store_true", help="JSON instead of text (every process)")
-    units = p.add_mutually_exclusive_group()
-    units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
-    units.add_argument("--bytes", action="store_true", help="sizes in bytes")
+    add_unit_arguments(p)
     p.add_argument("--cgroup-root", metavar="PATH", default=None, help="as in memlens cgroup")
     p.add_argument(
         "--kmsg", metavar="PATH", default="/dev/kmsg", help="the kernel log (default /dev/kmsg)"
@@ -45,16 +49,11 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         cgroups = None
     report = inspect_oom(root, cgroups, args.paths, args.kmsg)
     if args.json:
-        import json  # only for --json: start-up cost
-
         from memlens.render.oom.json import report_json
 
-        json.dump(report_json(report, None), env.stdout, indent=1)
-        env.stdout.write("\n")
-        return ExitStatus.OK
+        return write_json(env, report_json(report, None))
     from memlens.render.oom.text import report_text
 
-    units = "kb" if args.kb else "bytes" if args.bytes else "human"
-    width = terminal_size().columns if env.stdout.isatty() else None
+    units, width = units_of(args), env.width
     env.stdout.write(report_text(report, root.machine.page_size, units, max(args.n, 0), width))
     return ExitStatus.OK

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.common import (
+    add_root_argument,
+    add_unit_arguments,
+    open_root,
+    parse_pid_list,
+    units_of,
+    write_json,
+)
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 
 
@@ -22,9 +29,7 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("pids", nargs="+", metavar="PID")
     p.add_argument("--maps", action="store_true", help="also each mapping's pages per node")
     p.add_argument("--json", action="store_true", help="JSON instead of text")
-    units = p.add_mutually_exclusive_group()
-    units.add_argument("-k", "--kb", action="store_true", help="sizes in kB")
-    units.add_argument("--bytes", action="store_true", help="sizes in bytes")
+    add_unit_arguments(p)
     p.add_argument(
         "--sys-root",
         metavar="PATH",
@@ -44,16 +49,11 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
     root = open_root(args)
     report = inspect_placement(root, SysRoot.for_proc_root(root, args.sys_root), pids)
     if args.json:
-        import json  # only for --json: start-up cost
-
         from memlens.render.placement.json import report_json
 
-        json.dump(report_json(report), env.stdout, indent=1)
-        env.stdout.write("\n")
-        return ExitStatus.OK
+        return write_json(env, report_json(report))
     from memlens.render.placement.text import report_text
 
-    units = "kb" if args.kb else "bytes" if args.bytes else "human"
-    width = terminal_size().columns if env.stdout.isatty() else None
+    units, width = units_of(args), env.width
     env.stdout.write(report_text(report, units, width, args.maps))
     return ExitStatus.OK

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from memlens.cli.common import add_root_argument, open_root, parse_pid_list
-from memlens.cli.env import Env, terminal_size
+from memlens.cli.common import add_root_argument, open_root, parse_pid_list, units_of, write_json
+from memlens.cli.env import Env
 from memlens.errors import ExitStatus, UsageError
 
 
@@ -68,14 +68,9 @@ def run(args: argparse.Namespace, env: Env) -> ExitStatus:
         return ExitStatus.OK
     report = procrank(root, pids, args.page_class or "all", args.sort or "pss")
     if args.json:
-        import json  # only for --json: start-up cost
-
-        json.dump(text.report_json(report), env.stdout, indent=1)
-        env.stdout.write("\n")
-    elif args.procrank:
+        return write_json(env, text.report_json(report))
+    if args.procrank:
         env.stdout.write(text.procrank_format(report))
     else:
-        units = "kb" if args.kb else "bytes" if args.bytes else "human"
-        width = terminal_size().columns if env.stdout.isatty() else None
-        env.stdout.write(text.table(report, units, width))
+        env.stdout.write(text.table(report, units_of(args), env.width))
     return ExitStatus.OK

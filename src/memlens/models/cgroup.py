@@ -5,7 +5,9 @@ not provide is absent or None, never 0."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal
+
+from memlens.models.record import NamedTuple
 
 Limit = int | Literal["max"]
 """A limit in bytes, or "max": none set (v2 prints "max"; v1 prints PAGE_COUNTER_MAX pages)."""

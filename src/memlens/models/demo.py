@@ -7,7 +7,7 @@ None, never 0.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 BYTES, COUNT, ADDRESS, TEXT, SECONDS, ID = "bytes", "count", "address", "text", "seconds", "id"
 

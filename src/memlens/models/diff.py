@@ -3,9 +3,8 @@ changed between them, per process and per mapping group."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.models.maps import SmapsTable
+from memlens.models.record import NamedTuple
 from memlens.models.sample import ProcessSample, Target, WhereGroup
 
 # The figures compared, all ProcessSample fields; sizes in bytes, threads and vmas counts.

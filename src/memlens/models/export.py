@@ -7,7 +7,8 @@ None, never 0.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+
+from memlens.models.record import NamedTuple
 
 # The kinds of memlens_group_memory_bytes, in exposition order. rss* and swap come from
 # status; the rest from smaps_rollup, for groups whose rule asks for PSS.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 
 class LeakStack(NamedTuple):

@@ -3,10 +3,9 @@ sets and limits; POSIX shm files; the maps scan that finds attachers."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.models.maps import MapsTable
 from memlens.models.process import Unreadable
+from memlens.models.record import NamedTuple
 from memlens.models.system import ShmSegment
 
 

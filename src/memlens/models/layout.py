@@ -5,10 +5,9 @@ ELF files a process has mapped. Addresses and sizes are ``int`` bytes; what coul
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.models.maps import SmapsTable
 from memlens.models.process import Stat, Status
+from memlens.models.record import NamedTuple
 
 # Elf{32,64}_Phdr.p_flags and Elf{32,64}_Shdr.sh_flags bits (elf(5)).
 PF_X, PF_W, PF_R = 1, 2, 4

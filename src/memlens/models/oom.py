@@ -3,7 +3,7 @@ rankings per scope (the whole machine, a memory cgroup with a limit), and past O
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 OOM_SCORE_ADJ_MIN = -1000  # include/uapi/linux/oom.h: never killed
 

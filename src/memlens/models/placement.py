@@ -6,7 +6,8 @@ Sizes in bytes; a figure the kernel does not give is None or absent, never 0."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+
+from memlens.models.record import NamedTuple
 
 KINDS = ("anon", "heap", "stack", "file", "hugetlb")
 

@@ -3,7 +3,7 @@ procrank shows them. Sizes in bytes."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 CLASSES = {
     "all": "every resident page",

@@ -7,8 +7,8 @@ Written by the sampler through ``memlens.store.RecordingStore`` as it samples; r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from memlens.models.record import NamedTuple
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample
 
 

@@ -10,7 +10,7 @@ only.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from memlens.models.record import NamedTuple
 
 
 class Target(NamedTuple):

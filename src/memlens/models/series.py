@@ -7,7 +7,8 @@ samples' own times, seconds since the epoch); a figure that could not be compute
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
+
+from memlens.models.record import NamedTuple
 
 
 class Verdict(StrEnum):

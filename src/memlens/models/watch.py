@@ -4,8 +4,9 @@ it cost; for the run, how it went. Sizes in bytes, times in seconds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from memlens.models.record import NamedTuple
 from memlens.models.sample import ProcessSample, Target, TargetEnd, WhereSample, WorkingSet
 
 if TYPE_CHECKING:

@@ -8,12 +8,13 @@ operations per pread of up to 2 MiB of pagemap, never Python work per page.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from memlens.errors import PagesUnavailable
+from memlens.models.record import NamedTuple
 from memlens.procfs.pagemap import ENTRY, Read, Span
 
 U64 = NDArray[np.uint64]

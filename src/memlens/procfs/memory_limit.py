@@ -11,9 +11,8 @@ needs the same access as smaps. Documentation/admin-guide/cgroup-v1/memory.rst, 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.errors import MemlensError
+from memlens.models.record import NamedTuple
 from memlens.models.watch import MemoryLimit
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot

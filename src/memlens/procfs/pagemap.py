@@ -16,10 +16,10 @@ import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import NamedTuple
 
 from memlens.errors import AccessDenied, PagesUnavailable, ReadError
 from memlens.models.maps import SmapsTable
+from memlens.models.record import NamedTuple
 from memlens.procfs.process import Process
 from memlens.procfs.root import ProcRoot, translate
 

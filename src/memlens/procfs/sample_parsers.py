@@ -5,9 +5,9 @@ reads them for every target at every interval, so their cost is paid over and ov
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from memlens.errors import ParseError
+from memlens.models.record import NamedTuple
 
 _MAX_DIGITS = 15  # no counter of a real process is longer; more is a damaged file
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from memlens.models.record import NamedTuple
 from memlens.models.sample import ProcessSample, Target
 from memlens.render.table import Column, layout
 from memlens.render.text import safe

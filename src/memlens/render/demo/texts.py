@@ -6,9 +6,8 @@ Placeholders ``{key}`` are the lesson's figures (models.demo.Figure.key), format
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from memlens.i18n import N_
+from memlens.models.record import NamedTuple
 
 
 class LessonText(NamedTuple):

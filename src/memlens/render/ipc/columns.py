@@ -4,9 +4,10 @@ default sets, ``-t``'s time columns, and the table they make."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from memlens.errors import UsageError
+from memlens.models.record import NamedTuple
 from memlens.render.ipc.words import Owner, Style, key_text, shm_status
 from memlens.render.table import Column, layout
 from memlens.render.text import safe, short

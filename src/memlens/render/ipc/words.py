@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
 
 from memlens.analysis.ipc import IpcReport
+from memlens.models.record import NamedTuple
 from memlens.models.system import SHM_DEST, SHM_LOCKED
 from memlens.render.units import Size, compact
 

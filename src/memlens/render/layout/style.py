@@ -4,10 +4,10 @@ shared by its text and SVG renderers (sizes are ``render.units.human``)."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 from memlens.analysis.layout import Region
 from memlens.analysis.roles import ELF_ROLES, Role
+from memlens.models.record import NamedTuple
 from memlens.render.text import safe
 from memlens.render.units import human
 

@@ -4,13 +4,14 @@ allocator, page faults, and on request sections, the auxiliary vector and explan
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
 from memlens.analysis.allocator import MMAP_THRESHOLD, OWN_REGIONS, AllocatorSummary
 from memlens.analysis.layout import MM_FIELDS, Layout, Region, zero_page_reads
 from memlens.analysis.layout_header import ASLR_LEVELS, Header, personality_flags
 from memlens.analysis.roles import Role
 from memlens.models.layout import ADDRESS_TYPES
+from memlens.models.record import NamedTuple
 from memlens.render.layout.explain import sentences
 from memlens.render.layout.picture import picture
 from memlens.render.layout.style import ROLE_NAMES, Palette, describe, size_text
