@@ -10,14 +10,13 @@ shmem_zero_setup).
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
-from typing import NamedTuple
 
 from memlens.models.maps import MapsTable
+from memlens.models.record import NamedTuple
 
 DELETED = " (deleted)"
-_SYSV = re.compile(r"/SYSV([0-9a-f]{8}) \(deleted\)")
+_HEX = frozenset("0123456789abcdef")
 
 
 class Kind(StrEnum):
@@ -67,9 +66,8 @@ def classify(path: str, device: str, inode: int, perms: str) -> MapName:
     on_shm_mount = device.startswith("00:")
     deleted = path.endswith(DELETED)
     if on_shm_mount and deleted:
-        sysv = _SYSV.fullmatch(path)
-        if sysv is not None and perms[3:4] == "s":
-            key = int(sysv[1], 16)
+        if _sysv(path) and perms[3:4] == "s":
+            key = int(path[5:13], 16)
             name = f"[shm key=0x{key:08x} shmid={inode}]"
             return MapName(Kind.SHM, name, name, True, key, inode)
         if path.startswith("/memfd:"):
@@ -83,13 +81,33 @@ def classify(path: str, device: str, inode: int, perms: str) -> MapName:
     return MapName(Kind.FILE, path, base, deleted)
 
 
+def _sysv(path: str) -> bool:
+    """Whether ``path`` is "/SYSV" + 8 lower-case hex digits + " (deleted)" (the key)."""
+    return (
+        len(path) == 23
+        and path.startswith("/SYSV")
+        and path.endswith(DELETED)
+        and _HEX.issuperset(path[5:13])
+    )
+
+
 def classify_table(maps: MapsTable) -> tuple[MapName, ...]:
-    """Names for every VMA; identical maps columns share one result (libraries repeat)."""
+    """Names for every VMA; identical maps columns share one result (libraries repeat).
+    An anonymous or bracketed VMA's name depends on its path alone: those (most VMAs of a
+    large process) are classified once per distinct path."""
+    paths = maps.path
+    by_path = {p: classify(p, "", 0, "") for p in set(paths) if not p or p[0] == "["}
+    names: list[MapName | None] = list(map(by_path.get, paths))
     cache: dict[tuple[str, str, int, str], MapName] = {}
-    out = []
-    for key in zip(maps.path, maps.device, maps.inode, maps.perms, strict=True):
+    i = -1
+    while True:
+        try:
+            i = names.index(None, i + 1)  # the next VMA that its path alone does not name
+        except ValueError:
+            break
+        key = (paths[i], maps.device[i], maps.inode[i], maps.perms[i])
         name = cache.get(key)
         if name is None:
             name = cache[key] = classify(*key)
-        out.append(name)
-    return tuple(out)
+        names[i] = name
+    return tuple(names)  # type: ignore[arg-type]

@@ -4,11 +4,11 @@ range), what each is, and the totals with where each total comes from."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
 
 from memlens.analysis.mapkind import MapName, classify_table
 from memlens.models.maps import Rollup, SmapsTable, snake_name
 from memlens.models.process import Failure, Stat
+from memlens.models.record import NamedTuple
 
 
 class TotalSource(StrEnum):
@@ -49,22 +49,21 @@ class ProcessMap(NamedTuple):
     def totals(self) -> tuple[Total, ...]:
         """One total per smaps field: smaps_rollup's where it has the field and every VMA is
         shown; otherwise the sum of the rows shown."""
-        use_rollup = self.rollup is not None and self.address_range is None
-        smaps = self.smaps
-        out = []
-        for name in smaps.fields:
-            value = self.rollup.get(snake_name(name)) if use_rollup and self.rollup else None
-            if value is None:
-                out.append(Total(name, smaps.total(name) or 0, TotalSource.ROWS))
-            else:
-                out.append(Total(name, value, TotalSource.ROLLUP))
-        return tuple(out)
+        return tuple(self._total(name) for name in self.smaps.fields)
 
     def total(self, field: str) -> Total:
-        for t in self.totals():
-            if t.field == field:
-                return t
-        raise KeyError(field)
+        """The total of one smaps field (kernel name), as ``totals`` has it."""
+        if field not in self.smaps.fields:
+            raise KeyError(field)
+        return self._total(field)
+
+    def _total(self, name: str) -> Total:
+        rollup = self.rollup
+        if rollup is not None and self.address_range is None:
+            value = rollup.get(snake_name(name))
+            if value is not None:
+                return Total(name, value, TotalSource.ROLLUP)
+        return Total(name, self.smaps.total(name) or 0, TotalSource.ROWS)
 
     @property
     def vss(self) -> int:

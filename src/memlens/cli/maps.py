@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from memlens.analysis.mapview import AddressRange, ProcessMap
 from memlens.api.maps import read_maps
-from memlens.cli.address import ADDRESS_MAX, parse_address
 from memlens.cli.common import add_root_argument, open_root, parse_pid, processes_of
 from memlens.cli.env import Env
 from memlens.errors import ExitStatus, MemlensError, UsageError
 from memlens.models.process import Failure
 from memlens.procfs.root import ProcRoot
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from typing import Any
 
 DESCRIPTION = """\
 Show the memory map of processes from /proc/PID/maps and smaps, in pmap's formats.
@@ -51,6 +53,8 @@ def add_parser(sub: Any, name: str) -> None:
 
 def parse_range(text: str) -> AddressRange:
     """pmap's -A: LOW[,HIGH] in hexadecimal; an empty LOW is 0, an empty HIGH the top."""
+    from memlens.cli.address import ADDRESS_MAX, parse_address  # its pattern: only with -A
+
     if not text:
         raise UsageError("-A '': expected LOW[,HIGH] in hexadecimal")
     low_text, comma, high_text = text.partition(",")
