@@ -11,6 +11,7 @@ from setuptools import Extension, setup
 # (module, C source) of each compiled twin.
 NATIVE: list[tuple[str, str]] = [
     ("memlens.procfs._pid", "src/memlens/procfs/_pid.c"),
+    ("memlens.procfs._smaps", "src/memlens/procfs/_smaps.c"),
     ("memlens.render.maps._pmaprows", "src/memlens/render/maps/_pmaprows.c"),
 ]
 

@@ -5,7 +5,9 @@ each followed by one space, then for named VMAs padding to column 73 and the nam
 escapes newlines in names as ``\\012``, so one VMA is always one line.
 
 The fast path works on whole columns with C-level string operations; when it meets anything
-unexpected, the line-by-line path finds the offending line and reports it.
+unexpected, the line-by-line path finds the offending line and reports it. Where the compiled
+twin (_smaps.c) was built, parse_maps hands it the whole file first; it declines anything but
+the kernel's canonical format.
 """
 
 from __future__ import annotations
@@ -14,14 +16,21 @@ import operator
 import re
 from itertools import repeat
 
+from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable
 
-# One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs).
-_HEADER_LINES = re.compile(
-    r"^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
-    r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$",
-    re.M,
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from memlens.procfs._smaps import MapsColumns
+
+# One VMA line, as a str pattern over the whole decoded text (one C-level pass for all VMAs);
+# compiled when first used (re keeps it): where the twin parses maps, start-up skips it.
+_HEADER_LINES = (
+    r"(?m)^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
+    r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$"
 )
 _HEADER = re.compile(
     rb"([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
@@ -36,8 +45,19 @@ def decode_lines(items: list[bytes] | tuple[bytes, ...]) -> list[str]:
     return b"\n".join(items).decode("utf-8", "surrogateescape").split("\n")
 
 
+_twin = native.load("memlens.procfs._smaps")
+_TWIN: Callable[[bytes], MapsColumns | None] | None = _twin.parse_maps if _twin else None
+
+
 def parse_maps(data: bytes, path: str = "maps") -> MapsTable:
     """Parse the content of /proc/PID/maps."""
+    if _TWIN is not None and (columns := _TWIN(data)) is not None:
+        return MapsTable(*columns)
+    return parse_maps_pure(data, path)
+
+
+def parse_maps_pure(data: bytes, path: str = "maps") -> MapsTable:
+    """parse_maps without the compiled twin: the reference it is tested against."""
     if not data:
         return EMPTY_MAPS
     if not data.endswith(b"\n"):
@@ -57,7 +77,7 @@ def parse_header_lines(
 
 
 def _fast(lines: list[bytes] | tuple[bytes, ...]) -> MapsTable:
-    rows = _HEADER_LINES.findall(b"\n".join(lines).decode("utf-8", "surrogateescape"))
+    rows = re.findall(_HEADER_LINES, b"\n".join(lines).decode("utf-8", "surrogateescape"))
     if len(rows) != len(lines):
         raise ValueError("a line is not a VMA line")
     start, end, perms, offset, device, inode, path = zip(*rows, strict=True)

@@ -10,12 +10,15 @@ line: one regular-expression split separates header, field and VmFlags lines; on
 decimal text of every value; and one comparison of bytes checks that every VMA has exactly
 the first VMA's field labels. Any deviation sends the
 file through the line-by-line parser, which names the offending line.
+
+Where the compiled twin (_smaps.c) was built, it parses the kernel's canonical format in one
+pass and declines anything else (a line out of place, a missing VmFlags line, a huge value),
+which the pure-Python code above then decides; tests hold the two to the same tables.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import MappingProxyType
 
 from memlens import native
@@ -23,10 +26,18 @@ from memlens.errors import ParseError
 from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
-_BLOCKS = re.compile(rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?")
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from memlens.procfs._smaps import SmapsColumns
+
+# Patterns of the fast path only, compiled when first used (re keeps them): where the
+# compiled twin parses smaps, no command pays for them at start-up.
+_BLOCKS = rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?"
 _DIGITS = b"0123456789"
 _LABEL_CHARS = bytes(range(65, 91)) + bytes(range(97, 123)) + b"_:"  # [A-Za-z_:]
-_LABEL = re.compile(rb"[A-Za-z_]+")
+_LABEL = rb"[A-Za-z_]+"
 _FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
 # Values with 15 digits or more: in kB, 2^57 bytes or more (beyond any address space); no
 # count smaps prints comes near. One C-level search over the whole file.
@@ -35,10 +46,20 @@ _MAX_DIGITS = 14
 
 EMPTY_SMAPS = SmapsTable(EMPTY_MAPS, (), (), (), None)
 
+_twin = native.load("memlens.procfs._smaps")
+_TWIN: Callable[[bytes], SmapsColumns | None] | None = _twin.parse_smaps if _twin else None
+
 
 def parse_smaps(data: bytes, path: str = "smaps") -> SmapsTable:
     """Parse the content of /proc/PID/smaps. An empty file (kernel thread, zombie) gives an
     empty table."""
+    if _TWIN is not None and (columns := _TWIN(data)) is not None:
+        return SmapsTable(MapsTable(*columns[:7]), *columns[7:])
+    return parse_smaps_pure(data, path)
+
+
+def parse_smaps_pure(data: bytes, path: str = "smaps") -> SmapsTable:
+    """parse_smaps without the compiled twin: the reference it is tested against."""
     if not data:
         return EMPTY_SMAPS
     if not data.endswith(b"\n"):
@@ -52,7 +73,7 @@ def parse_smaps(data: bytes, path: str = "smaps") -> SmapsTable:
 def _fast(data: bytes, path: str) -> SmapsTable:
     # [region, flags, header, region, flags, header, ..., region, last flags, "", ""]:
     # region 0 starts with the first header line; every other header follows a VmFlags line.
-    parts = _BLOCKS.split(data)
+    parts = re.split(_BLOCKS, data)
     if len(parts) < 4 or parts[-1] or parts[-2]:
         raise ValueError("no VmFlags lines, or text after the last one")
     head, first_region = parts[0].split(b"\n", 1)
@@ -83,7 +104,7 @@ def _field_layout(labels: bytes) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     names, kbs = [], []
     for label in labels.split(b"\n"):
         name, colon, unit = label.partition(b":")
-        if not colon or unit not in (b"", b"kB") or not _LABEL.fullmatch(name):
+        if not colon or unit not in (b"", b"kB") or not re.fullmatch(_LABEL, name):
             raise ValueError("bad field line")
         names.append(name.decode("ascii"))
         kbs.append(unit == b"kB")
