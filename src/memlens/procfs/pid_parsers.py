@@ -9,13 +9,16 @@ reference the tests hold it to, then decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import MappingProxyType
 
 from memlens import native
 from memlens.errors import ParseError
 from memlens.models.maps import snake_name
 from memlens.models.process import Stat, Statm, Status
+
+TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # proc_pid_stat(5) field numbers (1-based) of the fields memlens uses.
 _PPID, _FLAGS, _MINFLT, _CMINFLT, _MAJFLT, _CMAJFLT = 4, 9, 10, 11, 12, 13
