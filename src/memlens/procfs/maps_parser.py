@@ -32,7 +32,8 @@ _HEADER_LINES = (
     r"(?m)^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
     r"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?$"
 )
-_HEADER = re.compile(
+# One VMA line as bytes, for the line-by-line path (compiled when first used, as above).
+_HEADER = (
     rb"([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([r-][w-][x-][ps]) ([0-9a-f]{1,16}) "
     rb"([0-9a-f]{1,8}:[0-9a-f]{1,8}) ([0-9]{1,20})(?: +(.*))?"
 )
@@ -101,7 +102,7 @@ def _slow(
 ) -> MapsTable:
     rows = []
     for n, line in enumerate(lines):
-        m = _HEADER.fullmatch(line)
+        m = re.fullmatch(_HEADER, line)
         if m is None:
             shown = line[:60].decode("utf-8", "backslashreplace")
             raise ParseError(path, first_line + n * step, f"not a VMA line: {shown!r}")

@@ -109,11 +109,13 @@ _DECIMAL_STATUS = frozenset(
 # The kB pattern starts with a literal newline (the text is searched with one put in front),
 # which lets the regular-expression engine jump from line to line instead of trying every
 # byte: a scan parses every process's status.
-_LINE = re.compile(rb"^([^:\n]*):[ \t]?(.*)$", re.M)
-_KB_LINE = re.compile(rb"\n([A-Za-z_]+):[ \t]+([0-9]+) kB(?=\n|\Z)")
+# The patterns are compiled when first used (re keeps them): the compiled twin (_pid.c)
+# parses what the kernel writes, so most runs never need them.
+_LINE = rb"(?m)^([^:\n]*):[ \t]?(.*)$"
+_KB_LINE = rb"\n([A-Za-z_]+):[ \t]+([0-9]+) kB(?=\n|\Z)"
 # A size in kB of 15 digits or more is 2^57 bytes or more: beyond any address space.
 _MAX_KB_DIGITS = 14
-_HUGE_KB = re.compile(rb"^[A-Za-z_]+:[ \t]+[0-9]{15,} kB$", re.M)
+_HUGE_KB = rb"(?m)^[A-Za-z_]+:[ \t]+[0-9]{15,} kB$"
 _SNAKE_BYTES: dict[bytes, str] = {}
 
 
@@ -137,15 +139,15 @@ def parse_status(data: bytes, path: str = "status") -> Status:
 
 def parse_status_pure(data: bytes, path: str = "status") -> Status:
     """parse_status without the compiled twin (the reference it is tested against)."""
-    lines = _LINE.findall(data)
+    lines = re.findall(_LINE, data)
     if len(lines) != data.count(b"\n") + (not data.endswith(b"\n")):
         for n, line in enumerate(data.split(b"\n"), start=1):
             if line and b":" not in line:
                 raise ParseError(path, n, f"no colon in {line[:60]!r}")
     text = dict(lines)
-    sizes = _KB_LINE.findall(b"\n" + data)
+    sizes = re.findall(_KB_LINE, b"\n" + data)
     if sizes and max(map(len, list(zip(*sizes, strict=True))[1])) > _MAX_KB_DIGITS:
-        huge = _HUGE_KB.search(data)
+        huge = re.search(_HUGE_KB, data)
         at = 1 if huge is None else data.count(b"\n", 0, huge.start()) + 1
         raise ParseError(path, at, "a size beyond any address space (2^57 bytes or more)")
     snake = _SNAKE_BYTES

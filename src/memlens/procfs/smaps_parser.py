@@ -38,10 +38,12 @@ _BLOCKS = rb"\nVmFlags: ([^\n]*)\n([^\n]*)\n?"
 _DIGITS = b"0123456789"
 _LABEL_CHARS = bytes(range(65, 91)) + bytes(range(97, 123)) + b"_:"  # [A-Za-z_:]
 _LABEL = rb"[A-Za-z_]+"
-_FIELD = re.compile(rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?")
+# Patterns are compiled when first used (re keeps them): with the compiled twins, most runs
+# never need them.
+_FIELD = rb"([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?"
 # Values with 15 digits or more: in kB, 2^57 bytes or more (beyond any address space); no
 # count smaps prints comes near. One C-level search over the whole file.
-_HUGE = re.compile(rb"[0-9]{15}")
+_HUGE = rb"[0-9]{15}"
 _MAX_DIGITS = 14
 
 EMPTY_SMAPS = SmapsTable(EMPTY_MAPS, (), (), (), None)
@@ -148,7 +150,7 @@ def _slow(data: bytes, path: str) -> SmapsTable:
                 raise ParseError(path, n, f"field {fields[len(current)]} missing (truncated?)")
             flags.append(line[8:].strip())
             continue
-        m = _FIELD.fullmatch(line)
+        m = re.fullmatch(_FIELD, line)
         if m is not None:
             if not headers:
                 raise ParseError(path, n, "field line before the first VMA header")
@@ -160,7 +162,7 @@ def _slow(data: bytes, path: str) -> SmapsTable:
                 raise ParseError(path, n, f"{name}: a value beyond any address space")
             current.append((name, m[2].decode("ascii"), m[3] is not None))
             continue
-        if _HEADER.fullmatch(line) is None:
+        if re.fullmatch(_HEADER, line) is None:
             shown = line[:60].decode("utf-8", "backslashreplace")
             raise ParseError(path, n, f"unexpected line: {shown!r}")
         if headers:
@@ -181,7 +183,7 @@ def _slow(data: bytes, path: str) -> SmapsTable:
 
 # One field line after the header line's newline (a literal first character lets the engine
 # jump from line to line: a scan parses every process's rollup).
-_ROLLUP_FIELD = re.compile(rb"\n([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?(?=\n)")
+_ROLLUP_FIELD = rb"\n([A-Za-z][A-Za-z0-9_]*): *([0-9]+)( *kB)?(?=\n)"
 # The compiled twin (_pid.c): the kernel's form of the file in one pass; None on anything else.
 _pid_twin = native.load("memlens.procfs._pid")
 _ROLLUP_TWIN: Callable[[bytes], Rollup | None] | None = (
@@ -201,15 +203,15 @@ def parse_rollup_pure(data: bytes, path: str = "smaps_rollup") -> Rollup:
     end = data.find(b"\n")
     if end < 0 or not data.endswith(b"\n"):
         raise ParseError(path, data.count(b"\n") + 1, "truncated file")
-    head = _HEADER.fullmatch(data[:end])
+    head = re.fullmatch(_HEADER, data[:end])
     if head is None:
         raise ParseError(path, 1, "not a rollup header line")
-    fields = _ROLLUP_FIELD.findall(data, end)
+    fields = re.compile(_ROLLUP_FIELD).findall(data, end)
     whole = len(fields) == data.count(b"\n") - 1
     names, numbers, _ = zip(*fields, strict=True) if fields else ((b"",), (b"",), ())
     # When every line is a field, only a value (or a label longer than 15) can hold 15 digits.
     if not whole or max(map(len, numbers)) > _MAX_DIGITS or max(map(len, names)) > 15:
-        huge = _HUGE.search(data, end + 1)
+        huge = re.compile(_HUGE).search(data, end + 1)
         if huge is not None:
             at = data.count(b"\n", 0, huge.start()) + 1
             raise ParseError(path, at, "a value beyond any address space")
@@ -217,7 +219,7 @@ def parse_rollup_pure(data: bytes, path: str = "smaps_rollup") -> Rollup:
         raise ParseError(path, 1, "no totals after the header (truncated?)")
     if not whole:
         for n, line in enumerate(data[end + 1 : -1].split(b"\n"), start=2):
-            if _FIELD.fullmatch(line) is None:
+            if re.fullmatch(_FIELD, line) is None:
                 shown = line[:60].decode("utf-8", "backslashreplace")
                 raise ParseError(path, n, f"unexpected line: {shown!r}")
     snake = _SNAKE_BYTES
