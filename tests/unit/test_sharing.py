@@ -47,3 +47,14 @@ def test_fork_shares_heap_library_and_memfd() -> None:
 def test_written_copy_is_private_and_shares_nothing() -> None:
     s = sharing([proc(1, vma(HEAP, 0, 1024)), proc(2, vma(HEAP, 0, 1024))])
     assert s.mappings == () and s.pairs == {(1, 2): 0}
+
+
+def test_the_vdso_is_one_object_in_every_process() -> None:
+    """The vDSO's text is the kernel's one copy: two processes that both touched it share its
+    frame (the per-page figure counts it), so the bound counts it too, wherever each process
+    has it mapped."""
+    vdso_a = "7f3dc4594000-7f3dc4596000 r-xp 00000000 00:00 0  [vdso]"
+    vdso_b = "7f0492ca4000-7f0492ca6000 r-xp 00000000 00:00 0  [vdso]"
+    s = sharing([proc(1, vma(vdso_a, 4, 0)), proc(2, vma(vdso_b, 4, 0))])
+    assert [(m.name, m.what) for m in s.mappings] == [("[vdso]", LIBRARY_TEXT)]
+    assert s.pairs[1, 2] == 4 << 10

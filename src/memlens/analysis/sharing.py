@@ -73,6 +73,8 @@ def object_of(
         return ("file", device, inode, perms), what, name.name
     if name.kind in _ANON_KINDS and perms[3:4] == "p":
         return ("anon", start, name.name), COW_ANON, f"{name.name} at {start:#x}"
+    if name.kind is Kind.VDSO:  # the kernel's one vDSO text, in every process that touched it
+        return ("vdso",), LIBRARY_TEXT, name.name
     return None
 
 
