@@ -318,3 +318,28 @@ def test_names_that_are_not_utf8_come_back_exactly(tmp_path: Path) -> None:
     assert (got.info.spec, got.info.host) == (f"-P {HOSTILE}", "h\udcff")
     assert got.targets == (t,) and got.where == (w,)
     assert got.ends == (TargetEnd(T0 + 1, 9, 500, "unreadable: /tmp/\udcfe"),)
+
+
+def test_identity_is_read_from_one_snapshot(tmp_path: Path) -> None:
+    """Application id, version and tables in one statement: read one by one, another memlens
+    creating the file could commit between them, and a new memlens file would look like
+    another program's (application id 0, tables there)."""
+    import sqlite3
+
+    from memlens.store import schema
+
+    path = str(tmp_path / "r.db")
+    db = sqlite3.connect(path, isolation_level=None)
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    schema._check_identity(db, path)
+    statements[:] = [s for s in statements if not s.startswith("--")]  # SQLite's own, inside
+    assert len(statements) == 1 and "pragma_application_id" in statements[0]
+    schema.migrate(db, path)
+    statements.clear()
+    schema._check_identity(db, path)  # a memlens file: accepted
+    assert len([s for s in statements if not s.startswith("--")]) == 1
+    db.execute("PRAGMA application_id = 7")
+    with pytest.raises(StoreError, match="another program"):
+        schema._check_identity(db, path)
+    db.close()

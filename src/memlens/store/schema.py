@@ -177,10 +177,15 @@ def _check_header(path: str, create: bool) -> None:
 
 
 def _check_identity(db: sqlite3.Connection, path: str) -> None:
-    """Reads only: the application id, the schema version, and whether anything is there."""
-    app = db.execute("PRAGMA application_id").fetchone()[0]
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+    """Reads only: the application id, the schema version, and whether anything is there, in
+    one statement, so from one snapshot: read one by one, another memlens creating the file
+    could commit in between (application id still 0, tables already there: "another
+    program")."""
+    app, version, tables = db.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_schema)"
+    ).fetchone()
     if app == 0 and version == 0 and tables == 0:
         return  # empty: a new database
     if app != APPLICATION_ID:
