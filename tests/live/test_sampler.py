@@ -179,6 +179,7 @@ def test_command_tree_takes_in_descendants_as_they_come() -> None:
             assert [t.pid for t in first.started] == [proc.pid]
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
+            _wait_exec(proc.pid, b"time.sleep(120)")  # not caught between fork and exec
             tick = _poll_until(sampler, lambda t: bool(t.started))
             (child,) = tick.started
             assert child.ppid == proc.pid and "time.sleep(120)" in child.command
@@ -190,6 +191,24 @@ def test_command_tree_takes_in_descendants_as_they_come() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def _wait_exec(parent: int, marker: bytes) -> None:
+    """Until a child of ``parent`` (started by this test) runs the program named by
+    ``marker`` in its command line."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
+                children = f.read().split()
+            for child in children:
+                with open(f"/proc/{int(child)}/cmdline", "rb") as f:
+                    if marker in f.read():
+                        return
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.01)
+    pytest.fail(f"no child of {parent} ran {marker!r} within 30 s")
 
 
 def _groups(table: SmapsTable) -> tuple[WhereGroup, ...]:
