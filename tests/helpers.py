@@ -124,7 +124,7 @@ class Workload:
     info: dict[str, Any]
 
     def __post_init__(self) -> None:
-        STARTED.update(self.info.get("children", ()))  # forked by the workload itself
+        record_started(*self.info.get("children", ()))  # forked by the workload itself
 
     @property
     def pid(self) -> int:
@@ -207,11 +207,25 @@ def started_here(pid: int) -> bool:
     return pid in STARTED
 
 
+def record_started(*pids: int) -> None:
+    """Processes a program the tests started says it started itself (a workload's forks, the
+    experiment a kept demo leaves running): from its own report, never from /proc."""
+    STARTED.update(pids)
+
+
 def signal_started(pid: int, signum: int) -> None:
     """Send a signal to a process the tests started, and to no other."""
     if not started_here(pid):
         raise AssertionError(f"process {pid} was not started by this test: not signalling it")
     os.kill(pid, signum)
+
+
+def signal_started_group(pid: int, signum: int) -> None:
+    """Send a signal to the process group of a process the tests started in a session of its
+    own (``start_new_session=True``: its pid is the group's id), and to no other group."""
+    if not started_here(pid) or os.getpgid(pid) != pid:
+        raise AssertionError(f"process group {pid} was not started by this test: not signalling it")
+    os.killpg(pid, signum)
 
 
 @contextmanager

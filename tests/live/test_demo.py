@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import record_started, run_cli, signal_started
 
 from memlens import i18n
 from memlens.api.demo import DemoOptions, run_lesson
@@ -173,8 +173,9 @@ def test_keep_leaves_the_experiment_running() -> None:
         assert r.kept and r.pids and not any(_gone(pid) for pid in r.pids)
         assert set(r.segments) <= segments()
     finally:
+        record_started(*r.pids)  # the experiment the demo says it left running
         for pid in r.pids:
-            os.kill(pid, signal.SIGKILL)
+            signal_started(pid, signal.SIGKILL)
         for shmid in r.segments:
             libc.shm_remove(shmid)
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import run_cli, signal_started
 
 from memlens.errors import ExitStatus
 
@@ -46,7 +46,7 @@ def test_a_process_killed_mid_read_is_gone_or_whole(argv: list[str]) -> None:
     )
     try:
         assert victim.stdout is not None and victim.stdout.readline() == b"ready\n"
-        os.kill(victim.pid, signal.SIGKILL)  # the test's own process
+        signal_started(victim.pid, signal.SIGKILL)
         if argv[0] == "shared":
             r = run_cli(argv[0], argv[1], argv[2], str(victim.pid))
         else:

@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("prometheus_client")
 
 from prometheus_client.parser import text_string_to_metric_families
+from tests.helpers import signal_started, signal_started_group
 
 REPO = Path(__file__).parent.parent.parent
 TIMEOUT = 120.0
@@ -215,13 +216,13 @@ def test_reload_keeps_the_last_good_config(
     exporter = exporters(config)
     assert "first" in exporter.groups()
     config.write_text('[[group]]\nname = "second"\ncomm = "^memlens-reload(\n')
-    os.kill(exporter.proc.pid, signal.SIGHUP)
+    signal_started(exporter.proc.pid, signal.SIGHUP)
     assert "reload refused" in exporter.stderr_line()
     got = exporter.samples()
     assert got[("memlens_config_last_reload_successful", ())] == 0
     assert "first" in exporter.groups()
     config.write_text('[[group]]\nname = "second"\ncomm = "^memlens-reload$"\n')
-    os.kill(exporter.proc.pid, signal.SIGHUP)
+    signal_started(exporter.proc.pid, signal.SIGHUP)
     assert "reloaded" in exporter.stderr_line()
     groups = exporter.groups()
     assert "second" in groups and "first" not in groups
@@ -282,5 +283,5 @@ def test_churn_leaves_no_state_behind() -> None:
             assert exporter._procs.keys() == exporter._sampler._tracked.keys()
         exporter.close()
     finally:
-        os.killpg(churn.pid, signal.SIGTERM)
+        signal_started_group(churn.pid, signal.SIGTERM)
         churn.wait()

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs prometheus (Debian package prometheus)"
 )
 
-from tests.helpers import frozen  # noqa: E402
+from tests.helpers import frozen, signal_started  # noqa: E402
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -77,7 +77,7 @@ class Behaviour:
 
     def end(self) -> None:
         if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGCONT)
+            signal_started(self.pid, signal.SIGCONT)
             assert self.proc.stdin is not None
             self.proc.stdin.close()
             try:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from tests.helpers import Workload, frozen
+from tests.helpers import Workload, frozen, signal_started
 
 from memlens.api.sampler import Sampler, Selection, Tick
 from memlens.errors import NoAddressSpace, NoSuchProcess
@@ -111,7 +114,9 @@ def test_a_target_that_becomes_a_zombie_ends_its_series(
     w = workload("--anon", "8M:8M")
     with Sampler(ProcRoot.live(), Selection(pids=(w.pid,))) as sampler:
         assert len(sampler.poll().samples) == 1
-        os.kill(w.pid, 9)  # not reaped: a zombie of this test until the fixture waits
+        signal_started(
+            w.pid, signal.SIGKILL
+        )  # not reaped: a zombie of this test until the fixture waits
         tick = _poll_until(sampler, lambda t: bool(t.ended))
         (end,) = tick.ended
         assert end.pid == w.pid
@@ -129,7 +134,7 @@ def test_a_zombie_seen_as_one_says_zombie(workload: Callable[..., Workload]) -> 
     w = workload("--anon", "8M:8M")
     with Sampler(ProcRoot.live(), Selection(pids=(w.pid,))) as sampler:
         assert len(sampler.poll().samples) == 1
-        os.kill(w.pid, 9)
+        signal_started(w.pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while _read(w.pid, "stat").rsplit(b")", 1)[1].split()[0] != b"Z":
             assert time.monotonic() < deadline
@@ -167,10 +172,17 @@ def test_pattern_takes_in_processes_that_start_later(workload: Callable[..., Wor
             proc.wait()
 
 
-def test_command_tree_takes_in_descendants_as_they_come() -> None:
+def test_command_tree_takes_in_descendants_as_they_come(tmp_path: Path) -> None:
     # A shell that starts a child when told to (read is a builtin: no child before), then
-    # waits for it: both are watched, the child from when it appears.
-    script = f"read go; {sys.executable} -c 'import time; time.sleep(120)' & wait; read more"
+    # waits for it: both are watched, the child from when it appears. The child ends itself
+    # when the stop file appears (the shell forked it: the test never signals it).
+    stop = tmp_path / "stop"
+    child_code = (
+        "import os, time; deadline = time.monotonic() + 120\n"
+        f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)"
+    )
+    script = f"read go; {sys.executable} -c {shlex.quote(child_code)} & wait; read more"
     proc = subprocess.Popen(["sh", "-c", script], stdin=subprocess.PIPE)
     assert proc.stdin is not None
     try:
@@ -179,23 +191,24 @@ def test_command_tree_takes_in_descendants_as_they_come() -> None:
             assert [t.pid for t in first.started] == [proc.pid]
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
-            _wait_exec(proc.pid, b"time.sleep(120)")  # not caught between fork and exec
+            _wait_exec(proc.pid, sys.executable)  # not caught between fork and exec
             tick = _poll_until(sampler, lambda t: bool(t.started))
             (child,) = tick.started
-            assert child.ppid == proc.pid and "time.sleep(120)" in child.command
+            assert child.ppid == proc.pid and "deadline" in child.command
             assert {s.pid for s in tick.samples} == {proc.pid, child.pid}
-            os.kill(child.pid, 9)
+            stop.touch()
             tick = _poll_until(sampler, lambda t: bool(t.ended))
             assert [e.pid for e in tick.ended] == [child.pid]
             assert [t.pid for t in sampler.targets] == [proc.pid]
     finally:
+        stop.touch()
         proc.kill()
         proc.wait()
 
 
-def _wait_exec(parent: int, marker: bytes) -> None:
-    """Until a child of ``parent`` (started by this test) runs the program named by
-    ``marker`` in its command line."""
+def _wait_exec(parent: int, program: str) -> None:
+    """Until a child of ``parent`` (started by this test) runs ``program`` (its argv[0]; a
+    child between fork and exec still runs the parent's)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -203,12 +216,12 @@ def _wait_exec(parent: int, marker: bytes) -> None:
                 children = f.read().split()
             for child in children:
                 with open(f"/proc/{int(child)}/cmdline", "rb") as f:
-                    if marker in f.read():
+                    if f.read().split(b"\0", 1)[0] == os.fsencode(program):
                         return
         except (FileNotFoundError, ProcessLookupError):
             pass
         time.sleep(0.01)
-    pytest.fail(f"no child of {parent} ran {marker!r} within 30 s")
+    pytest.fail(f"no child of {parent} ran {program} within 30 s")
 
 
 def _groups(table: SmapsTable) -> tuple[WhereGroup, ...]:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from tests.helpers import TESTS
+from tests.helpers import TESTS, signal_started_group
 
 SRC = str(TESTS.parent / "src")
 
@@ -50,6 +50,6 @@ def test_watch_redraws_and_quits_on_q() -> None:
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            signal_started_group(proc.pid, signal.SIGKILL)
             proc.wait()
         os.close(main)

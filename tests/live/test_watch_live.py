@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import TESTS, Workload
+from tests.helpers import TESTS, Workload, signal_started_group
 
 SRC = str(TESTS.parent / "src")
 
@@ -59,6 +59,6 @@ def test_live_view_redraws_and_quits_on_q(
         assert b"(quit)" in rest and b"recorded as" in rest
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            signal_started_group(proc.pid, signal.SIGKILL)
             proc.wait()
         os.close(main)
