@@ -6,7 +6,6 @@ CJK, newline) reach the Mapping column as render/text.py escapes them; a 32-bit 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 
 import pytest
 from tests.helpers import CPrograms, KiB, frozen_all, workload_command, workload_process
+from tests.pmap_twin import Counting
+from tests.pmap_twin import rendered as rendered_every
 
 from memlens.api.maps import read_maps
 from memlens.native import load
@@ -24,6 +25,14 @@ TWIN = load("memlens.render.maps._pmaprows")
 pytestmark = pytest.mark.skipif(
     TWIN is None, reason="the compiled twin is not loaded (not built, or MEMLENS_PURE=1)"
 )
+# Plain, -q and -p.
+OPTIONS = (pmap.Options(), pmap.Options(quiet=True), pmap.Options(full_path=True))
+
+
+def rendered(pm: Any, twin: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    return rendered_every(pm, twin, monkeypatch, OPTIONS)
+
+
 NAMES = ["data.bin", "caf\u00e9 \u65e5\u672c.bin", "evil\x1b]0;x\x07\u202egnp.bin", "new\nline.bin"]
 
 
@@ -42,40 +51,6 @@ def subject(request: pytest.FixtureRequest, c_program: CPrograms, tmp_path: Path
         else:
             argv = (str(c_program(request.param)), "2")
             yield stack.enter_context(workload_command(*argv)).pid
-
-
-def rendered(pm: Any, twin: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """-X, -XX, -x, -d and the default format, each plain, -q and -p."""
-    monkeypatch.setattr(pmap, "_TWIN", twin)
-    out = []
-    for flag in ("-X", "-XX", "-x", "-d", ""):
-        for opts in (pmap.Options(), pmap.Options(quiet=True), pmap.Options(full_path=True)):
-            buf = io.StringIO()
-            if flag in ("-X", "-XX"):
-                pmap.render_X(pm, opts, buf, everything=flag == "-XX")
-            elif flag == "-x":
-                pmap.render_extended(pm, opts, buf)
-            elif flag == "-d":
-                pmap.render_device(pm, opts, buf)
-            else:
-                pmap.render_default(pm, opts, buf)
-            out.append(buf.getvalue())
-    return out
-
-
-class Counting:
-    def __init__(self, twin: Any) -> None:
-        self.twin, self.taken = twin, 0
-
-    def rows(self, *args: Any) -> Any:
-        got = self.twin.rows(*args)
-        self.taken += got is not None
-        return got
-
-    def printf(self, *args: Any) -> Any:
-        got = self.twin.printf(*args)
-        self.taken += got is not None
-        return got
 
 
 def test_the_twin_renders_live_processes_as_the_pure_code(

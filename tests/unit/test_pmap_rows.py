@@ -7,7 +7,6 @@ The live comparison (processes this test suite starts) is in tests/live/test_pma
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.pmap_twin import Counting, rendered
 
 from memlens.analysis.mapview import ProcessMap
 from memlens.api.maps import read_maps
@@ -277,47 +277,6 @@ def test_the_twin_printf_declines_what_it_does_not_take(
         assert pmap.printf_rows(row_format, columns) == expected
 
 
-FORMATS = ["-X", "-XX", "-x", "-d", ""]
-
-
-def _rendered(pm: ProcessMap, twin: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The text of every pmap format in every option (-q, -p), with ``twin`` (None: pure)."""
-    monkeypatch.setattr(pmap, "_TWIN", twin)
-    out = []
-    for flag in FORMATS:
-        for quiet in (False, True):
-            for full_path in (False, True):
-                buf = io.StringIO()
-                opts = pmap.Options(quiet, full_path)
-                if flag in ("-X", "-XX"):
-                    pmap.render_X(pm, opts, buf, everything=flag == "-XX")
-                elif flag == "-x":
-                    pmap.render_extended(pm, opts, buf)
-                elif flag == "-d":
-                    pmap.render_device(pm, opts, buf)
-                else:
-                    pmap.render_default(pm, opts, buf)
-                out.append(buf.getvalue())
-    return out
-
-
-class Counting:
-    """The twin, counting the tables it took."""
-
-    def __init__(self, twin: Any) -> None:
-        self.twin, self.taken = twin, 0
-
-    def rows(self, *args: Any) -> Any:
-        got = self.twin.rows(*args)
-        self.taken += got is not None
-        return got
-
-    def printf(self, *args: Any) -> Any:
-        got = self.twin.printf(*args)
-        self.taken += got is not None
-        return got
-
-
 def tree_maps() -> list[tuple[str, ProcessMap]]:
     out = []
     for tree in sorted(TREES.iterdir()):
@@ -332,9 +291,9 @@ def test_render_X_is_the_same_on_every_captured_process(monkeypatch: pytest.Monk
     assert len(maps) >= 8
     counting = Counting(TWIN)
     for name, pm in maps:
-        assert _rendered(pm, counting, monkeypatch) == _rendered(pm, None, monkeypatch), name
+        assert rendered(pm, counting, monkeypatch) == rendered(pm, None, monkeypatch), name
     with_rows = sum(1 for _, pm in maps if len(pm.smaps))
-    assert counting.taken == 4 * len(FORMATS) * with_rows > 0
+    assert counting.taken == 4 * len(pmap.STYLES) * with_rows > 0
 
 
 def test_pure_memlens_loads_no_twin() -> None:

@@ -93,15 +93,9 @@ def what_is_at(root: ProcRoot, pids: list[int], addr: int, as_json: bool) -> dic
 def _render(pm: ProcessMap, args: argparse.Namespace, env: Env) -> None:
     from memlens.render.maps import pmap
 
+    style = "X" * args.X or ("x" if args.extended else "d" if args.device else "")
     opts = pmap.Options(quiet=args.quiet, full_path=args.show_path)
-    if args.X:
-        pmap.render_X(pm, opts, env.stdout, everything=args.X > 1)
-    elif args.extended:
-        pmap.render_extended(pm, opts, env.stdout)
-    elif args.device:
-        pmap.render_device(pm, opts, env.stdout)
-    else:
-        pmap.render_default(pm, opts, env.stdout)
+    pmap.render(pm, style, opts, env.stdout)
 
 
 def run(args: argparse.Namespace, env: Env) -> ExitStatus:

@@ -78,6 +78,22 @@ def _sizes_kb(pm: ProcessMap) -> list[int]:
     return _kb(map(sub, maps.end, maps.start))
 
 
+# pmap's formats: -X, -XX, -x, -d and its default.
+STYLES = ("X", "XX", "x", "d", "")
+
+
+def render(pm: ProcessMap, style: str, opts: Options, out: TextIO) -> None:
+    """One process in one of pmap's formats (STYLES)."""
+    if style in ("X", "XX"):
+        render_X(pm, opts, out, everything=style == "XX")
+    elif style == "x":
+        render_extended(pm, opts, out)
+    elif style == "d":
+        render_device(pm, opts, out)
+    else:
+        render_default(pm, opts, out)
+
+
 def render_default(pm: ProcessMap, opts: Options, out: TextIO) -> None:
     maps = pm.smaps.maps
     out.write(header_line(pm))
