@@ -895,3 +895,23 @@ def damage_file(tree: Path, rel: str, how: str, rng: random.Random, secret: Path
     elif how == "directory":
         path.unlink()
         path.mkdir()
+
+
+# What a command loads ------------------------------------------------------------------------
+
+
+def loaded_by(argv: list[str], names: tuple[str, ...]) -> tuple[int, str, list[str]]:
+    """main(argv) in a fresh interpreter ("{pid}" in argv: that interpreter's own pid): its
+    status, its output, and which of the modules ``names`` it had loaded by the end."""
+    code = (
+        "import io, os, sys\n"
+        "from memlens.cli.main import main\n"
+        f"argv = [a.replace('{{pid}}', str(os.getpid())) for a in {argv!r}]\n"
+        "sys.stdout = io.StringIO(); status = main(argv); out = sys.stdout.getvalue()\n"
+        "sys.stdout = sys.__stdout__\n"
+        f"loaded = [m for m in {names!r} if m in sys.modules]\n"
+        "import json; print(json.dumps([status, out, loaded]))\n"  # json loads re: after
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    status, out, loaded = json.loads(done.stdout)
+    return status, out, loaded

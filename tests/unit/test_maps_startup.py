@@ -3,11 +3,8 @@ memlens.models.record), not -A's address pattern unless -A is given."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+from tests.helpers import loaded_by
 
 WATCHED = ("typing", "memlens.cli.address", "memlens.render.maps.json")
 
@@ -15,18 +12,8 @@ WATCHED = ("typing", "memlens.cli.address", "memlens.render.maps.json")
 def loaded_by_maps(*flags: str) -> tuple[int, str, list[str]]:
     """main(["maps", *flags, <its own pid>]) in a fresh interpreter: status, first output
     line, and which of WATCHED it loaded."""
-    code = (
-        "import io, json, os, sys\n"
-        "from memlens.cli.main import main\n"
-        "out = io.StringIO(); real = sys.stdout; sys.stdout = out\n"
-        f"status = main(['maps', *{list(flags)!r}, str(os.getpid())])\n"
-        "sys.stdout = real\n"
-        f"loaded = [m for m in {WATCHED!r} if m in sys.modules]\n"
-        "print(json.dumps([status, out.getvalue().splitlines()[0], loaded]))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    status, first, loaded = json.loads(done.stdout)
-    return status, first, loaded
+    status, out, loaded = loaded_by(["maps", *flags, "{pid}"], WATCHED)
+    return status, out.splitlines()[0], loaded
 
 
 @pytest.mark.parametrize("flags", [["-X"], ["-XX", "-q", "-p"], ["-x"], ["-d"], []])

@@ -4,11 +4,10 @@ typing out of start-up."""
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 import typing
 
 import pytest
+from tests.helpers import loaded_by
 
 from memlens.models import record
 
@@ -89,11 +88,6 @@ def test_what_typing_refuses_is_refused() -> None:
 
 
 def test_top_and_its_records_load_without_typing() -> None:
-    code = (
-        "import sys\n"
-        "import memlens.cli.main, memlens.cli.parser, memlens.cli.top\n"
-        "import memlens.render.top.table, memlens.render.top.system\n"
-        "sys.exit('typing' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], check=False)
-    assert done.returncode == 0, "typing is loaded on the path of memlens top"
+    status, out, loaded = loaded_by(["top", "-p", "{pid}"], ("typing", "memlens.render.top.table"))
+    assert status == 0 and out.startswith("  PID")
+    assert loaded == ["memlens.render.top.table"], "typing is loaded on the path of memlens top"

@@ -1,11 +1,8 @@
 """What the command line loads before it works: ``memlens --version`` answers from the
 interpreter's own start-up, and a command loads its own modules only (speed: see bench/)."""
 
-import json
-import subprocess
-import sys
-
 import pytest
+from tests.helpers import loaded_by
 
 from memlens import __version__
 from memlens.cli.main import main
@@ -13,24 +10,8 @@ from memlens.cli.main import main
 HEAVY = ("argparse", "typing", "enum", "re", "memlens.errors", "memlens.cli.env")
 
 
-def _loaded_after(argv: list[str], names: tuple[str, ...]) -> tuple[int, str, list[str]]:
-    """Run main(argv) in a fresh interpreter: its status, its output, and which of ``names``
-    it loaded."""
-    code = (
-        "import io, sys\n"
-        "from memlens.cli.main import main\n"
-        f"sys.stdout = io.StringIO(); status = main({argv!r}); out = sys.stdout.getvalue()\n"
-        "sys.stdout = sys.__stdout__\n"
-        f"loaded = [m for m in {names!r} if m in sys.modules]\n"
-        "import json; print(json.dumps([status, out, loaded]))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    status, out, loaded = json.loads(done.stdout)
-    return status, out, loaded
-
-
 def test_version_loads_nothing_heavy() -> None:
-    status, out, loaded = _loaded_after(["--version"], HEAVY)
+    status, out, loaded = loaded_by(["--version"], HEAVY)
     assert (status, out, loaded) == (0, f"memlens {__version__}\n", [])
 
 
@@ -44,7 +25,7 @@ def test_version_among_other_words_goes_through_argparse(
 
 def test_a_command_loads_only_its_own_modules() -> None:
     others = ("memlens.cli.maps", "memlens.cli.watch_command", "memlens.cli.report")
-    status, out, loaded = _loaded_after(["top", "--list-columns"], others)
+    status, out, loaded = loaded_by(["top", "--list-columns"], others)
     assert status == 0
     assert "owner (real uid)" in out
     assert loaded == []
