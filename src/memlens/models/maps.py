@@ -67,6 +67,18 @@ def snake_name(kernel_name: str) -> str:
     return known
 
 
+# snake_name of labels as the parsers read them (bytes): every file repeats the same few.
+SNAKE_LABELS: dict[bytes, str] = {}
+
+
+def snake_label(label: bytes) -> str:
+    """snake_name of an ASCII label as read from a file, converted once (SNAKE_LABELS)."""
+    known = SNAKE_LABELS.get(label)
+    if known is None:
+        known = SNAKE_LABELS[label] = snake_name(label.decode("ascii"))
+    return known
+
+
 def _to_snake(kernel_name: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(kernel_name):

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from memlens import native
 from memlens.errors import ParseError
-from memlens.models.maps import snake_name
+from memlens.models.maps import SNAKE_LABELS, snake_label
 from memlens.models.process import Stat, Statm, Status
 
 TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
@@ -116,17 +116,9 @@ _KB_LINE = rb"\n([A-Za-z_]+):[ \t]+([0-9]+) kB(?=\n|\Z)"
 # A size in kB of 15 digits or more is 2^57 bytes or more: beyond any address space.
 _MAX_KB_DIGITS = 14
 _HUGE_KB = rb"(?m)^[A-Za-z_]+:[ \t]+[0-9]{15,} kB$"
-_SNAKE_BYTES: dict[bytes, str] = {}
 
 
-def _snake(key: bytes) -> str:
-    name = _SNAKE_BYTES.get(key)
-    if name is None:
-        name = _SNAKE_BYTES[key] = snake_name(key.decode("ascii"))
-    return name
-
-
-_DECIMAL_KEYS = tuple((k.encode(), _snake(k.encode())) for k in sorted(_DECIMAL_STATUS))
+_DECIMAL_KEYS = tuple((k.encode(), snake_label(k.encode())) for k in sorted(_DECIMAL_STATUS))
 
 
 def parse_status(data: bytes, path: str = "status") -> Status:
@@ -150,11 +142,11 @@ def parse_status_pure(data: bytes, path: str = "status") -> Status:
         huge = re.search(_HUGE_KB, data)
         at = 1 if huge is None else data.count(b"\n", 0, huge.start()) + 1
         raise ParseError(path, at, "a size beyond any address space (2^57 bytes or more)")
-    snake = _SNAKE_BYTES
+    snake = SNAKE_LABELS
     try:
         values = {snake[key]: int(number) << 10 for key, number in sizes}
     except KeyError:  # a label not met before (names are converted once, then looked up)
-        values = {_snake(key): int(number) << 10 for key, number in sizes}
+        values = {snake_label(key): int(number) << 10 for key, number in sizes}
     for key, name in _DECIMAL_KEYS:
         value = text.get(key)
         if value is not None and value.isdigit() and len(value) <= 20:

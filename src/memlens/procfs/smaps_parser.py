@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from memlens import native
 from memlens.errors import ParseError
-from memlens.models.maps import EMPTY_MAPS, MapsTable, Rollup, SmapsTable, snake_name
+from memlens.models.maps import EMPTY_MAPS, SNAKE_LABELS, MapsTable, Rollup, SmapsTable, snake_label
 from memlens.procfs.maps_parser import _HEADER, parse_header_lines
 
 TYPE_CHECKING = False  # typing stays out of start-up: see memlens.models.record
@@ -222,23 +222,12 @@ def parse_rollup_pure(data: bytes, path: str = "smaps_rollup") -> Rollup:
             if re.fullmatch(_FIELD, line) is None:
                 shown = line[:60].decode("utf-8", "backslashreplace")
                 raise ParseError(path, n, f"unexpected line: {shown!r}")
-    snake = _SNAKE_BYTES
+    snake = SNAKE_LABELS
     if not snake.keys() >= set(names):  # labels not met before: converted once, then looked up
         for name in names:
-            _snake(name)
+            snake_label(name)
     values = {snake[name]: int(value) << 10 if kb else int(value) for name, value, kb in fields}
     return Rollup(int(head[1], 16), int(head[2], 16), MappingProxyType(values))
-
-
-_SNAKE_BYTES: dict[bytes, str] = {}
-
-
-def _snake(name: bytes) -> str:
-    """snake_name of a label as read (every rollup repeats the same few)."""
-    known = _SNAKE_BYTES.get(name)
-    if known is None:
-        known = _SNAKE_BYTES[name] = snake_name(name.decode("ascii"))
-    return known
 
 
 def smaps_from_maps(maps: MapsTable) -> SmapsTable:
