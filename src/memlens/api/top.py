@@ -218,24 +218,19 @@ def _scan_part(
     for n, pid in enumerate(wanted, start=1):
         if progress is not None:
             progress("processes", min(round(n * scale), total), total)
+        proc: Process | None = None
         try:
-            # Pinned: each file is read through the process's own directory, so no read can
-            # reach another process that took its pid meanwhile, and stat is read once.
-            proc = root.process(pid, pinned=True)
-        except NoSuchProcess:
-            continue
-        except MemlensError as exc:
-            unreadable.append(Unreadable(pid, "?", "?", _reason(exc)))
-            continue
-        try:
-            stat = proc.first_stat
-            if stat.is_kernel_thread:
-                kernel_threads += 1
-                continue
-            if stat.is_zombie:
-                zombies += 1
-                continue
             try:
+                # Pinned: each file is read through the process's own directory, so no read
+                # can reach another process that took its pid meanwhile; stat is read once.
+                proc = root.process(pid, pinned=True)
+                stat = proc.first_stat
+                if stat.is_kernel_thread:
+                    kernel_threads += 1
+                    continue
+                if stat.is_zombie:
+                    zombies += 1
+                    continue
                 status = proc.status()
                 if status.tgid != pid:
                     continue  # a thread ID (readable though not listed): its process is its tgid
@@ -253,7 +248,8 @@ def _scan_part(
                 uid = status.uids[0]
                 unreadable.append(Unreadable(pid, users(uid), command, _reason(exc), uid))
         finally:
-            proc.close()
+            if proc is not None:
+                proc.close()
     return _Part(found, unreadable, kernel_threads, zombies)
 
 
