@@ -187,3 +187,18 @@ def test_another_site_cannot_start_a_watch(tmp_path: Path) -> None:
     assert ok.status_code == 201
     stopped = client.delete(f"/api/watches/{ok.json()['id']}")
     assert stopped.status_code == 200 and stopped.json()["state"] == "ended"
+
+
+@pytest.mark.parametrize("pid", [True, False, "PID", 1.5])
+def test_a_watch_request_takes_a_pid_as_a_json_integer_only(pid: Any, tmp_path: Path) -> None:
+    """JSON's true is not the pid 1, nor a string or a float a pid: pydantic's lax mode took
+    them (found by the fuzzing above: POST {"pid": true} watched process 1). 7.0 is the
+    integer 7 in JSON Schema, and taken as it."""
+    local = create_app(ProcRoot.live(), str(tmp_path / "rec.db"))
+    client = TestClient(local, base_url="http://127.0.0.1:8765")
+    body = {"pid": str(os.getpid()) if pid == "PID" else pid, "interval": 1}
+    assert client.post("/api/watches", json=body).status_code == 422
+    assert client.get("/api/watches").json() == []
+    me = client.post("/api/watches", json={"pid": float(os.getpid()), "interval": 1})
+    assert me.status_code == 201 and me.json()["pid"] == os.getpid()
+    assert client.delete(f"/api/watches/{me.json()['id']}").status_code == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Open(BaseModel):
@@ -151,6 +151,15 @@ class Recording(RecordingInfo):
 class WatchRequest(BaseModel):
     pid: int = Field(ge=1, le=1 << 22, description="the process to watch")
     interval: float = Field(1.0, ge=0.1, le=3600, description="seconds between samples")
+
+    @field_validator("pid", mode="before")
+    @classmethod
+    def _a_json_number(cls, value: Any) -> Any:
+        """JSON's true is not the pid 1, nor "7" the pid 7 (pydantic's lax mode took both);
+        7.0 is, as JSON Schema's integer says."""
+        if isinstance(value, bool | str):
+            raise ValueError("a process ID is a JSON integer")
+        return value
 
 
 class WatchState(BaseModel):
